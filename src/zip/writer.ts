@@ -69,10 +69,12 @@ export interface ZipResult {
 
 /** 1980-01-01 00:00:00 UTC, the earliest DOS timestamp. */
 export const DOS_EPOCH = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
+/** The latest DOS timestamp, 2107-12-31 23:59:58 UTC. */
+const DOS_LATEST = new Date(Date.UTC(2107, 11, 31, 23, 59, 58));
 
 /**
  * The timestamp for every entry: `SOURCE_DATE_EPOCH` (reproducible-builds.org) when set,
- * clamped to the DOS epoch, else the DOS epoch. A malformed value is an error, as that
+ * clamped to the DOS range (1980–2107), else the DOS epoch. A malformed value is an error, as that
  * specification asks.
  */
 export function deterministicTimestamp(env: NodeJS.ProcessEnv = process.env): Date {
@@ -86,7 +88,7 @@ export function deterministicTimestamp(env: NodeJS.ProcessEnv = process.env): Da
     );
   }
   const milliseconds = Number(value) * 1000;
-  return new Date(Math.max(milliseconds, DOS_EPOCH.getTime()));
+  return new Date(Math.min(Math.max(milliseconds, DOS_EPOCH.getTime()), DOS_LATEST.getTime()));
 }
 
 /** Version made by: Unix host, zip specification 4.5 (the Zip64 level). */

@@ -433,6 +433,7 @@ describe("deterministicTimestamp", () => {
     { value: "315532799", expected: "1980-01-01T00:00:00.000Z" },
     { value: "315532800", expected: "1980-01-01T00:00:00.000Z" },
     { value: "1700000000", expected: "2023-11-14T22:13:20.000Z" },
+    { value: "99999999999999999", expected: "2107-12-31T23:59:58.000Z" },
   ];
   for (const { value, expected } of cases) {
     it(`SOURCE_DATE_EPOCH=${JSON.stringify(value)} → ${expected}`, () => {
