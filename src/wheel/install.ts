@@ -46,9 +46,14 @@ export async function planWheelInstall(
   wheelPath: string,
   reader: ZipReader,
   layout: Layout,
-  options: { installer?: string } = {},
+  options: {
+    /** Written to INSTALLER; default "pylayer". */
+    installer?: string;
+    /** The wheel's file name when `wheelPath` does not end in it (e.g. a cache path). */
+    wheelFilename?: string;
+  } = {},
 ): Promise<InstallPlan> {
-  const wheelFilename = posix.basename(wheelPath.replaceAll("\\", "/"));
+  const wheelFilename = options.wheelFilename ?? posix.basename(wheelPath.replaceAll("\\", "/"));
   for (const entry of reader.entries) checkEntrySafety(entry, wheelFilename);
   checkDuplicates(reader.entries, wheelFilename);
 

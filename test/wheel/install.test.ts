@@ -297,6 +297,26 @@ describe("planWheelInstall: dist-info files", () => {
     expect(plan.entries.some((entry) => entry.name.endsWith("RECORD.jws"))).toBe(false);
   });
 
+  it("takes the wheel file name from options when the path does not end in it", async () => {
+    const folder = await temporaryFolder();
+    const wheel = buildWheel({ name: "cached", version: "1.0" });
+    const wheelPath = join(folder, "0123abcd.bin");
+    await writeFile(wheelPath, wheel.bytes);
+    const reader = await ZipReader.open(wheelPath);
+    const layout = layoutFor("python", findRuntime("python3.12"));
+    await expect(planWheelInstall(wheelPath, reader, layout)).rejects.toMatchObject({
+      code: "invalid-wheel",
+      message: expect.stringContaining("0123abcd.bin"),
+    });
+    const plan = await planWheelInstall(wheelPath, reader, layout, {
+      wheelFilename: wheel.filename,
+    });
+    await reader.close();
+    expect(plan.name).toBe("cached");
+    const copied = plan.entries.find((entry) => entry.name === "python/cached/__init__.py")!;
+    expect(copied.source).toMatchObject({ kind: "zip", archivePath: wheelPath });
+  });
+
   it("copies payload raw and reads only the metadata files", async () => {
     const folder = await temporaryFolder();
     const wheel = buildWheel({
