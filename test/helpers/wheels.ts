@@ -35,6 +35,12 @@ export interface WheelSpec {
   omitRecord?: boolean;
   /** Raw extra zip entries with arbitrary names (for path-escape tests). */
   rawEntries?: Record<string, string | Uint8Array>;
+  /**
+   * POSIX `st_mode` (type and permission bits, e.g. 0o100755 or 0o120777 for a symbolic
+   * link) of entries by their path in the wheel; written with the Unix host byte. Entries
+   * not listed carry no mode, as before.
+   */
+  modes?: Record<string, number>;
 }
 
 export interface BuiltWheel {
@@ -139,7 +145,15 @@ export function buildWheel(spec: WheelSpec): BuiltWheel {
   const zippable: Zippable = {};
   for (const [path, content] of Object.entries(files)) {
     // Fixed mtime keeps test wheels (and their hashes) stable from run to run.
-    zippable[path] = [content, { mtime: new Date(2020, 0, 1), level: 6 }];
+    const mode = spec.modes?.[path];
+    zippable[path] = [
+      content,
+      {
+        mtime: new Date(2020, 0, 1),
+        level: 6,
+        ...(mode === undefined ? {} : { os: 3, attrs: (mode << 16) >>> 0 }),
+      },
+    ];
   }
   const bytes = zipSync(zippable);
   return {

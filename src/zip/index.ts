@@ -1,0 +1,24 @@
+/** pylayer's own zip reader and deterministic zip writer. */
+export {
+  assertReadableEntry,
+  bufferSource,
+  type CentralDirectory,
+  decodeEntryData,
+  entryDataFromRecord,
+  entryRecordRange,
+  INITIAL_TAIL_LENGTH,
+  localDataOffset,
+  parseCentralDirectoryFromTail,
+  type RandomAccessSource,
+  type TailParseResult,
+  type ZipEntry,
+  ZipReader,
+} from "./reader.js";
+export {
+  DOS_EPOCH,
+  deterministicTimestamp,
+  type EntrySource,
+  type PlannedEntry,
+  writeDeterministicZip,
+  type ZipResult,
+} from "./writer.js";

@@ -1,0 +1,586 @@
+/**
+ * A zip reader written for pylayer: it reads the end records and the central directory
+ * (Zip64 aware), then reads single entries on demand, either raw (compressed bytes as
+ * stored, for copying into another zip) or inflated and CRC-checked.
+ *
+ * Bytes come from a `RandomAccessSource`, so the same code reads a local file, a buffer,
+ * or a remote wheel through HTTP range requests: `fromSource` asks for the last 64 KiB,
+ * then for more only when the central directory starts earlier, and reads one entry with a
+ * single request covering its local header and data.
+ */
+
+import { constants as bufferConstants } from "node:buffer";
+import { open } from "node:fs/promises";
+import { crc32, inflateRawSync } from "node:zlib";
+import { PylayerError } from "../errors.js";
+import {
+  CENTRAL_HEADER_LENGTH,
+  CENTRAL_HEADER_SIGNATURE,
+  decodeEntryName,
+  END_OF_CENTRAL_DIRECTORY_LENGTH,
+  END_OF_CENTRAL_DIRECTORY_SIGNATURE,
+  FLAG_ENCRYPTED,
+  FLAG_ENCRYPTED_CENTRAL_DIRECTORY,
+  FLAG_STRONG_ENCRYPTION,
+  HOST_UNIX,
+  LOCAL_HEADER_LENGTH,
+  LOCAL_HEADER_SIGNATURE,
+  MAX_END_OF_CENTRAL_DIRECTORY_SEARCH,
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  readUInt64,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  UINT16_SENTINEL,
+  UINT32_SENTINEL,
+  ZIP64_END_OF_CENTRAL_DIRECTORY_LENGTH,
+  ZIP64_END_OF_CENTRAL_DIRECTORY_SIGNATURE,
+  ZIP64_EXTRA_FIELD_ID,
+  ZIP64_LOCATOR_LENGTH,
+  ZIP64_LOCATOR_SIGNATURE,
+} from "./format.js";
+
+export interface ZipEntry {
+  name: string;
+  /** 0 stored, 8 deflated; anything else cannot be read. */
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeaderOffset: number;
+  /** General purpose bit flags from the central directory. */
+  flags: number;
+  versionMadeBy: number;
+  externalAttributes: number;
+  /** The POSIX `st_mode` (type and permission bits) when the entry was made on Unix and records one. */
+  unixMode: number | undefined;
+  isDirectory: boolean;
+  isSymlink: boolean;
+}
+
+/** Random access to the bytes of one archive: a file, a buffer, or ranges of a remote file. */
+export interface RandomAccessSource {
+  /** Total size of the archive in bytes. */
+  readonly size: number;
+  /** Exactly `length` bytes starting at `offset` (callers never ask past `size`). */
+  read(offset: number, length: number): Promise<Buffer>;
+  close?(): Promise<void>;
+}
+
+export interface CentralDirectory {
+  entries: ZipEntry[];
+  centralDirectoryOffset: number;
+  centralDirectorySize: number;
+}
+
+/**
+ * The outcome of parsing the end of an archive: either the directory, or how many bytes
+ * from the end of the file (`tailLength`, always more than given) must be supplied instead.
+ */
+export type TailParseResult =
+  | { kind: "complete"; directory: CentralDirectory }
+  | { kind: "need-more"; tailLength: number };
+
+/** How much of the end of an archive to fetch first: enough for nearly every wheel's directory. */
+export const INITIAL_TAIL_LENGTH = 64 * 1024;
+
+/**
+ * Parses the central directory from `tail`, the last `tail.length` bytes of an archive of
+ * `fileSize` bytes. Throws `invalid-zip` or `unsupported-zip-feature` for archives that can
+ * never be read; returns `need-more` when the records it needs start before the tail.
+ *
+ * Remote use: fetch the last `min(INITIAL_TAIL_LENGTH, fileSize)` bytes, call this, fetch
+ * the last `tailLength` bytes while it asks for more (at most twice), then read an entry
+ * with `entryRecordRange` and `entryDataFromRecord`.
+ */
+export function parseCentralDirectoryFromTail(
+  tail: Buffer,
+  fileSize: number,
+  archiveName = "zip archive",
+): TailParseResult {
+  if (tail.length > fileSize) throw new RangeError("tail is longer than the file");
+  const tailStart = fileSize - tail.length;
+  const fullSearchLength = Math.min(
+    fileSize,
+    MAX_END_OF_CENTRAL_DIRECTORY_SEARCH +
+      ZIP64_LOCATOR_LENGTH +
+      ZIP64_END_OF_CENTRAL_DIRECTORY_LENGTH,
+  );
+  if (fileSize < END_OF_CENTRAL_DIRECTORY_LENGTH) {
+    throw invalidZip(archiveName, `it is only ${fileSize} bytes long`);
+  }
+
+  const endPosition = findEndOfCentralDirectory(tail);
+  if (endPosition === undefined) {
+    if (tail.length < fullSearchLength) return { kind: "need-more", tailLength: fullSearchLength };
+    throw invalidZip(archiveName, "it has no end of central directory record");
+  }
+  const endOffset = tailStart + endPosition;
+  let diskNumber = tail.readUInt16LE(endPosition + 4);
+  let centralDirectoryDisk = tail.readUInt16LE(endPosition + 6);
+  let entryCount = tail.readUInt16LE(endPosition + 10);
+  let centralDirectorySize = tail.readUInt32LE(endPosition + 12);
+  let centralDirectoryOffset = tail.readUInt32LE(endPosition + 16);
+  // Where the central directory must end: at the Zip64 end record if there is one.
+  let centralDirectoryLimit = endOffset;
+
+  // The Zip64 locator, if any, sits right before the end record.
+  if (endOffset >= ZIP64_LOCATOR_LENGTH) {
+    const locatorOffset = endOffset - ZIP64_LOCATOR_LENGTH;
+    if (locatorOffset < tailStart)
+      return { kind: "need-more", tailLength: fileSize - locatorOffset };
+    const locatorPosition = locatorOffset - tailStart;
+    if (tail.readUInt32LE(locatorPosition) === ZIP64_LOCATOR_SIGNATURE) {
+      const zip64EndOffset = readUInt64(tail, locatorPosition + 8);
+      if (
+        zip64EndOffset === null ||
+        zip64EndOffset + ZIP64_END_OF_CENTRAL_DIRECTORY_LENGTH > locatorOffset
+      ) {
+        throw invalidZip(archiveName, "its Zip64 end of central directory locator is corrupt");
+      }
+      if (tail.readUInt32LE(locatorPosition + 16) > 1) {
+        throw unsupported(archiveName, "it is split over several disks");
+      }
+      if (zip64EndOffset < tailStart) {
+        return { kind: "need-more", tailLength: fileSize - zip64EndOffset };
+      }
+      const zip64Position = zip64EndOffset - tailStart;
+      if (tail.readUInt32LE(zip64Position) !== ZIP64_END_OF_CENTRAL_DIRECTORY_SIGNATURE) {
+        throw invalidZip(archiveName, "its Zip64 end of central directory record is missing");
+      }
+      diskNumber = tail.readUInt32LE(zip64Position + 16);
+      centralDirectoryDisk = tail.readUInt32LE(zip64Position + 20);
+      const count = readUInt64(tail, zip64Position + 32);
+      const size = readUInt64(tail, zip64Position + 40);
+      const offset = readUInt64(tail, zip64Position + 48);
+      if (count === null || size === null || offset === null) {
+        throw invalidZip(archiveName, "its Zip64 end of central directory record is corrupt");
+      }
+      entryCount = count;
+      centralDirectorySize = size;
+      centralDirectoryOffset = offset;
+      centralDirectoryLimit = zip64EndOffset;
+    }
+  }
+
+  if (diskNumber !== 0 || centralDirectoryDisk !== 0) {
+    throw unsupported(archiveName, "it is split over several disks");
+  }
+  if (centralDirectoryOffset + centralDirectorySize > centralDirectoryLimit) {
+    throw invalidZip(archiveName, "its central directory runs past the end records (truncated?)");
+  }
+  if (entryCount * CENTRAL_HEADER_LENGTH > centralDirectorySize) {
+    throw invalidZip(archiveName, "its central directory is smaller than its entry count needs");
+  }
+  if (centralDirectoryOffset < tailStart) {
+    return { kind: "need-more", tailLength: fileSize - centralDirectoryOffset };
+  }
+
+  const entries = parseCentralDirectory(
+    tail.subarray(
+      centralDirectoryOffset - tailStart,
+      centralDirectoryOffset - tailStart + centralDirectorySize,
+    ),
+    entryCount,
+    centralDirectoryOffset,
+    archiveName,
+  );
+  return { kind: "complete", directory: { entries, centralDirectoryOffset, centralDirectorySize } };
+}
+
+/** Position of the last end record whose comment fits in `tail`, scanning backwards. */
+function findEndOfCentralDirectory(tail: Buffer): number | undefined {
+  const lowest = Math.max(0, tail.length - MAX_END_OF_CENTRAL_DIRECTORY_SEARCH);
+  for (
+    let position = tail.length - END_OF_CENTRAL_DIRECTORY_LENGTH;
+    position >= lowest;
+    position--
+  ) {
+    if (
+      tail[position] === 0x50 &&
+      tail.readUInt32LE(position) === END_OF_CENTRAL_DIRECTORY_SIGNATURE &&
+      position + END_OF_CENTRAL_DIRECTORY_LENGTH + tail.readUInt16LE(position + 20) <= tail.length
+    ) {
+      return position;
+    }
+  }
+  return undefined;
+}
+
+function parseCentralDirectory(
+  directory: Buffer,
+  entryCount: number,
+  centralDirectoryOffset: number,
+  archiveName: string,
+): ZipEntry[] {
+  const entries: ZipEntry[] = [];
+  let position = 0;
+  for (let index = 0; index < entryCount; index++) {
+    if (
+      position + CENTRAL_HEADER_LENGTH > directory.length ||
+      directory.readUInt32LE(position) !== CENTRAL_HEADER_SIGNATURE
+    ) {
+      throw invalidZip(archiveName, `central directory header ${index + 1} is corrupt`);
+    }
+    const versionMadeBy = directory.readUInt16LE(position + 4);
+    const flags = directory.readUInt16LE(position + 8);
+    const method = directory.readUInt16LE(position + 10);
+    const crc = directory.readUInt32LE(position + 16);
+    let compressedSize = directory.readUInt32LE(position + 20);
+    let uncompressedSize = directory.readUInt32LE(position + 24);
+    const nameLength = directory.readUInt16LE(position + 28);
+    const extraLength = directory.readUInt16LE(position + 30);
+    const commentLength = directory.readUInt16LE(position + 32);
+    let diskStart = directory.readUInt16LE(position + 34);
+    const externalAttributes = directory.readUInt32LE(position + 38);
+    let localHeaderOffset = directory.readUInt32LE(position + 42);
+    const nameStart = position + CENTRAL_HEADER_LENGTH;
+    const extraStart = nameStart + nameLength;
+    const next = extraStart + extraLength + commentLength;
+    if (next > directory.length) {
+      throw invalidZip(archiveName, `central directory header ${index + 1} is truncated`);
+    }
+    const name = decodeEntryName(directory.subarray(nameStart, extraStart), flags);
+
+    if (
+      compressedSize === UINT32_SENTINEL ||
+      uncompressedSize === UINT32_SENTINEL ||
+      localHeaderOffset === UINT32_SENTINEL ||
+      diskStart === UINT16_SENTINEL
+    ) {
+      const zip64 = findExtraField(directory.subarray(extraStart, extraStart + extraLength));
+      let cursor = 0;
+      const take = (): number => {
+        const value =
+          zip64 !== undefined && cursor + 8 <= zip64.length ? readUInt64(zip64, cursor) : null;
+        if (value === null) {
+          throw invalidZip(archiveName, `entry "${name}" has a missing or corrupt Zip64 field`);
+        }
+        cursor += 8;
+        return value;
+      };
+      if (uncompressedSize === UINT32_SENTINEL) uncompressedSize = take();
+      if (compressedSize === UINT32_SENTINEL) compressedSize = take();
+      if (localHeaderOffset === UINT32_SENTINEL) localHeaderOffset = take();
+      if (diskStart === UINT16_SENTINEL) {
+        if (zip64 === undefined || cursor + 4 > zip64.length) {
+          throw invalidZip(archiveName, `entry "${name}" has a missing or corrupt Zip64 field`);
+        }
+        diskStart = zip64.readUInt32LE(cursor);
+      }
+    }
+    if (diskStart !== 0) throw unsupported(archiveName, "it is split over several disks");
+    if (localHeaderOffset + LOCAL_HEADER_LENGTH > centralDirectoryOffset) {
+      throw invalidZip(
+        archiveName,
+        `entry "${name}" points past the start of the central directory`,
+      );
+    }
+
+    const unixAttributes = externalAttributes >>> 16;
+    const unixMode =
+      versionMadeBy >>> 8 === HOST_UNIX && unixAttributes !== 0 ? unixAttributes : undefined;
+    const fileType = unixMode === undefined ? 0 : unixMode & S_IFMT;
+    entries.push({
+      name,
+      method,
+      crc32: crc,
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset,
+      flags,
+      versionMadeBy,
+      externalAttributes,
+      unixMode,
+      isDirectory: name.endsWith("/") || fileType === S_IFDIR,
+      isSymlink: fileType === S_IFLNK,
+    });
+    position = next;
+  }
+  return entries;
+}
+
+/** The data of the Zip64 extended information field among `extra`'s fields, if present. */
+function findExtraField(extra: Buffer): Buffer | undefined {
+  let position = 0;
+  while (position + 4 <= extra.length) {
+    const id = extra.readUInt16LE(position);
+    const size = extra.readUInt16LE(position + 2);
+    const dataStart = position + 4;
+    if (dataStart + size > extra.length) return undefined;
+    if (id === ZIP64_EXTRA_FIELD_ID) return extra.subarray(dataStart, dataStart + size);
+    position = dataStart + size;
+  }
+  return undefined;
+}
+
+/** Bytes read beyond an entry's expected end, so a local extra field longer than the central one still fits in one read. */
+const LOCAL_EXTRA_ALLOWANCE = 1024;
+
+/**
+ * The byte range (`end` exclusive) that holds an entry's local header and data in nearly
+ * every archive. `entryDataFromRecord` says if it was not enough.
+ */
+export function entryRecordRange(
+  entry: ZipEntry,
+  archiveSize: number,
+): { start: number; end: number } {
+  const start = entry.localHeaderOffset;
+  const expected =
+    LOCAL_HEADER_LENGTH +
+    Buffer.byteLength(entry.name) +
+    entry.compressedSize +
+    LOCAL_EXTRA_ALLOWANCE;
+  return { start, end: Math.min(archiveSize, start + expected) };
+}
+
+/**
+ * Where an entry's data starts in `record`, bytes of the archive starting at the entry's
+ * local header, after checking the header's signature and name; or `{ needLength }` when
+ * `record` is too short to hold the whole header.
+ */
+export function localDataOffset(
+  record: Buffer,
+  entry: ZipEntry,
+  archiveName = "zip archive",
+): number | { needLength: number } {
+  if (record.length < LOCAL_HEADER_LENGTH) return { needLength: LOCAL_HEADER_LENGTH };
+  if (record.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) {
+    throw corruptEntry(archiveName, entry, "its local header is missing");
+  }
+  const nameLength = record.readUInt16LE(26);
+  const extraLength = record.readUInt16LE(28);
+  const dataStart = LOCAL_HEADER_LENGTH + nameLength + extraLength;
+  if (record.length < dataStart) return { needLength: dataStart };
+  const localName = decodeEntryName(
+    record.subarray(LOCAL_HEADER_LENGTH, LOCAL_HEADER_LENGTH + nameLength),
+    entry.flags,
+  );
+  if (localName !== entry.name) {
+    throw corruptEntry(archiveName, entry, `its local header names "${localName}"`);
+  }
+  return dataStart;
+}
+
+/**
+ * An entry's compressed data found in `record`, bytes of the archive starting at the
+ * entry's local header; or `{ needLength }` when `record` must be that long to hold it.
+ */
+export function entryDataFromRecord(
+  record: Buffer,
+  entry: ZipEntry,
+  archiveName = "zip archive",
+): Buffer | { needLength: number } {
+  const dataStart = localDataOffset(record, entry, archiveName);
+  if (typeof dataStart !== "number")
+    return { needLength: dataStart.needLength + entry.compressedSize };
+  const dataEnd = dataStart + entry.compressedSize;
+  if (record.length < dataEnd) return { needLength: dataEnd };
+  return record.subarray(dataStart, dataEnd);
+}
+
+/** Throws `unsupported-zip-feature` for encrypted entries and methods other than stored/deflated. */
+export function assertReadableEntry(entry: ZipEntry, archiveName: string): void {
+  if (
+    (entry.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_ENCRYPTED_CENTRAL_DIRECTORY)) !==
+    0
+  ) {
+    throw unsupported(archiveName, `entry "${entry.name}" is encrypted`);
+  }
+  if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATED) {
+    throw unsupported(
+      archiveName,
+      `entry "${entry.name}" uses compression method ${entry.method} (only stored and deflated are supported)`,
+    );
+  }
+}
+
+/**
+ * Inflates (when deflated) the compressed bytes of `entry` and checks their length and
+ * CRC-32 against the central directory. Throws `corrupt-zip` naming archive and entry.
+ */
+export function decodeEntryData(raw: Buffer, entry: ZipEntry, archiveName = "zip archive"): Buffer {
+  assertReadableEntry(entry, archiveName);
+  if (entry.uncompressedSize > bufferConstants.MAX_LENGTH) {
+    throw unsupported(archiveName, `entry "${entry.name}" is too large to read into memory`);
+  }
+  let data: Buffer;
+  if (entry.method === METHOD_STORED) {
+    data = raw;
+  } else {
+    try {
+      // One byte of headroom lets an over-long stream show up as a length mismatch.
+      data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize + 1) });
+    } catch (error) {
+      throw corruptEntry(archiveName, entry, "its deflate stream is invalid", error);
+    }
+  }
+  if (data.length !== entry.uncompressedSize) {
+    throw corruptEntry(
+      archiveName,
+      entry,
+      `it holds ${data.length} bytes, not the ${entry.uncompressedSize} the directory records`,
+    );
+  }
+  if (crc32(data) >>> 0 !== entry.crc32 >>> 0) {
+    throw corruptEntry(archiveName, entry, "its CRC-32 does not match");
+  }
+  return data;
+}
+
+export class ZipReader {
+  /** Names the archive in error messages (a path, file name or redacted URL). */
+  readonly name: string;
+  readonly size: number;
+  readonly entries: readonly ZipEntry[];
+  readonly centralDirectoryOffset: number;
+  private readonly source: RandomAccessSource;
+  private readonly entriesByName: Map<string, ZipEntry>;
+
+  private constructor(source: RandomAccessSource, name: string, directory: CentralDirectory) {
+    this.source = source;
+    this.name = name;
+    this.size = source.size;
+    this.entries = directory.entries;
+    this.centralDirectoryOffset = directory.centralDirectoryOffset;
+    this.entriesByName = new Map();
+    // Like Python's zipfile, a repeated name resolves to its last entry.
+    for (const entry of directory.entries) this.entriesByName.set(entry.name, entry);
+  }
+
+  /** Opens a file, reading only its end records and central directory. */
+  static async open(path: string): Promise<ZipReader> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      throw new PylayerError("invalid-zip", `cannot open zip archive ${path}`, {
+        cause: error,
+        hint: "Check that the file exists and is readable.",
+      });
+    }
+    try {
+      const { size } = await handle.stat();
+      const source: RandomAccessSource = {
+        size,
+        read: async (offset, length) => {
+          const buffer = Buffer.allocUnsafe(length);
+          let filled = 0;
+          while (filled < length) {
+            const { bytesRead } = await handle.read(
+              buffer,
+              filled,
+              length - filled,
+              offset + filled,
+            );
+            if (bytesRead === 0) throw invalidZip(path, "it was truncated while being read");
+            filled += bytesRead;
+          }
+          return buffer;
+        },
+        close: () => handle.close(),
+      };
+      return await ZipReader.fromSource(source, path);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Reads an archive held in memory. */
+  static fromBuffer(buffer: Buffer, name = "zip archive"): ZipReader {
+    const result = parseCentralDirectoryFromTail(buffer, buffer.length, name);
+    // The whole file is the tail, so the parser never asks for more.
+    if (result.kind !== "complete") throw invalidZip(name, "its end records are inconsistent");
+    return new ZipReader(bufferSource(buffer), name, result.directory);
+  }
+
+  /** Reads an archive through `source`, starting with its last 64 KiB. */
+  static async fromSource(source: RandomAccessSource, name = "zip archive"): Promise<ZipReader> {
+    let tailLength = Math.min(INITIAL_TAIL_LENGTH, source.size);
+    for (;;) {
+      const tail = await source.read(source.size - tailLength, tailLength);
+      const result = parseCentralDirectoryFromTail(tail, source.size, name);
+      if (result.kind === "complete") return new ZipReader(source, name, result.directory);
+      if (result.tailLength <= tailLength)
+        throw invalidZip(name, "its end records are inconsistent");
+      tailLength = result.tailLength;
+    }
+  }
+
+  getEntry(name: string): ZipEntry | undefined {
+    return this.entriesByName.get(name);
+  }
+
+  /** The compressed bytes exactly as stored after the entry's local header. */
+  async readRaw(entry: ZipEntry): Promise<Buffer> {
+    assertReadableEntry(entry, this.name);
+    if (entry.compressedSize > bufferConstants.MAX_LENGTH) {
+      throw unsupported(this.name, `entry "${entry.name}" is too large to read into memory`);
+    }
+    const range = entryRecordRange(entry, this.size);
+    let record = await this.source.read(range.start, range.end - range.start);
+    let data = entryDataFromRecord(record, entry, this.name);
+    if (!Buffer.isBuffer(data)) {
+      if (range.start + data.needLength > this.size) {
+        throw corruptEntry(this.name, entry, "its data runs past the end of the archive");
+      }
+      record = await this.source.read(range.start, data.needLength);
+      data = entryDataFromRecord(record, entry, this.name);
+      if (!Buffer.isBuffer(data)) throw corruptEntry(this.name, entry, "its local header moved");
+    }
+    return data;
+  }
+
+  /** The entry's contents, inflated and CRC-32 checked. */
+  async read(entry: ZipEntry): Promise<Buffer> {
+    return decodeEntryData(await this.readRaw(entry), entry, this.name);
+  }
+
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+}
+
+/** A source over bytes already in memory. */
+export function bufferSource(buffer: Buffer): RandomAccessSource {
+  return {
+    size: buffer.length,
+    read: async (offset, length) => {
+      if (offset < 0 || offset + length > buffer.length) {
+        throw new RangeError("read past the end of the buffer");
+      }
+      return buffer.subarray(offset, offset + length);
+    },
+  };
+}
+
+function invalidZip(archiveName: string, reason: string): PylayerError {
+  return new PylayerError(
+    "invalid-zip",
+    `${archiveName} is not a readable zip archive: ${reason}`,
+    {
+      hint: "The file may be truncated or not a zip file; download it again.",
+    },
+  );
+}
+
+function unsupported(archiveName: string, reason: string): PylayerError {
+  return new PylayerError("unsupported-zip-feature", `cannot read ${archiveName}: ${reason}`, {
+    hint: "pylayer reads unencrypted, single-disk zip archives with stored or deflated entries.",
+  });
+}
+
+function corruptEntry(
+  archiveName: string,
+  entry: ZipEntry,
+  reason: string,
+  cause?: unknown,
+): PylayerError {
+  return new PylayerError(
+    "corrupt-zip",
+    `entry "${entry.name}" of ${archiveName} is corrupt: ${reason}`,
+    { hint: "Download the file again; if it persists, the archive itself is damaged.", cause },
+  );
+}

@@ -1,0 +1,17 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach } from "vitest";
+
+/** A fresh temporary folder per call, removed after the current test. */
+export function useTemporaryFolders(): () => Promise<string> {
+  const created: string[] = [];
+  afterEach(async () => {
+    await Promise.all(created.splice(0).map((path) => rm(path, { recursive: true, force: true })));
+  });
+  return async () => {
+    const path = await mkdtemp(join(tmpdir(), "pylayer-zip-"));
+    created.push(path);
+    return path;
+  };
+}
