@@ -222,11 +222,14 @@ export class HttpClient {
               details: { url: label, errorCode: code },
             });
           }
-          if (
-            (code !== undefined && TRANSIENT_CODES.has(code)) ||
-            (error instanceof TypeError &&
-              /terminated|fetch failed|other side closed/i.test(error.message))
-          ) {
+          // A known code decides (TLS and similar errors are not retried); without one,
+          // undici's generic "fetch failed" / "terminated" are treated as transient.
+          const transient =
+            code !== undefined
+              ? TRANSIENT_CODES.has(code)
+              : error instanceof TypeError &&
+                /terminated|fetch failed|other side closed/i.test(error.message);
+          if (transient) {
             reason = code ?? (error as Error).message;
           } else {
             throw new PylayerError("network", `${method} ${label} failed: ${describe(error)}.`, {
