@@ -3,11 +3,15 @@
  * and find-links locations, reads wheel METADATA as cheaply as the server allows,
  * and downloads wheels into the cache with their hashes verified.
  *
- * Index order and dependency confusion: indexes are asked in order (index-url, then
- * each extra-index-url) and the first one that has the project is the only index
- * used for it. A public index can therefore never shadow a project that a private
- * index listed first also has. find-links locations are always merged in (pip's
- * semantics): they are local or explicitly chosen by the user.
+ * Index order and dependency confusion: indexes are asked one after the other and
+ * the first one that has the project is the only index used for it. The order is
+ * uv's: each extra-index-url in the order given, then index-url (the default index,
+ * PyPI unless set) last. The usual setup, a private index added with
+ * --extra-index-url next to PyPI, is therefore safe: a public project that takes the
+ * name of a private one is never considered. (pip has no order and takes the best
+ * version from all indexes, which is the dependency-confusion hole.) find-links
+ * locations are always merged in (pip's semantics): they are local or explicitly
+ * chosen by the user.
  */
 import { createHash, getHashes, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
@@ -149,7 +153,7 @@ export class IndexClient {
     });
     const indexUrls = this.settings.noIndex
       ? []
-      : [...new Set([this.settings.indexUrl, ...this.settings.extraIndexUrls])];
+      : [...new Set([...this.settings.extraIndexUrls, this.settings.indexUrl])];
     this.indexes = indexUrls.map((url) => toState(url.endsWith("/") ? url : `${url}/`));
     this.findLinks = [...new Set(this.settings.findLinks)].map(toState);
   }
@@ -477,7 +481,7 @@ export class IndexClient {
         });
         return [];
       }
-      return parseSimpleHtml(page.body, page.baseUrl, source.label);
+      return parseSimplePage(page.body, page.contentType, page.baseUrl, source.label);
     }
     if (!source.url.startsWith("file:")) {
       this.emit({
@@ -558,7 +562,7 @@ export class IndexClient {
     try {
       const text = await readWheelMetadata(reader, file.filename);
       this.emit({ type: "metadata", filename: file.filename, via: "wheel" });
-      return store(text, { sha256: downloaded.sha256 });
+      return store(text, key ?? { sha256: downloaded.sha256 });
     } finally {
       await reader.close();
     }

@@ -1,8 +1,8 @@
 /** Where pylayer looks for distributions. */
 export interface IndexSettings {
-  /** The primary index (PEP 503 / PEP 691 simple API root). */
+  /** The default index (PEP 503 / PEP 691 simple API root), asked after the extra indexes. */
   indexUrl: string;
-  /** Further indexes, queried in order after `indexUrl` (first one with the project wins). */
+  /** Further indexes, asked in order before `indexUrl`; the first one with a project wins. */
   extraIndexUrls: string[];
   /** Flat locations (folders of wheels or HTML pages of links); always merged in. */
   findLinks: string[];

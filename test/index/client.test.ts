@@ -139,9 +139,10 @@ describe("listing", () => {
   });
 
   it("uses the first index that has the project and never asks the others for it", async () => {
+    // Extra indexes come first, in order, and the default index last (uv's order).
     const first = await serve([alpha1]);
     const second = await serve([alpha2, beta]);
-    const { client } = makeClient({ indexUrl: first.url, extraIndexUrls: [second.url] });
+    const { client } = makeClient({ indexUrl: second.url, extraIndexUrls: [first.url] });
     const alphaFiles = await client.getFiles("alpha");
     expect(alphaFiles.map((file) => file.filename)).toEqual([alpha1.filename]);
     expect(paths(second)).toEqual([]);
@@ -160,11 +161,10 @@ describe("listing", () => {
   it("names every index tried when a project is found nowhere", async () => {
     const first = await serve([alpha1]);
     const second = await serve([beta]);
-    const { client } = makeClient({ indexUrl: first.url, extraIndexUrls: [second.url] });
+    const { client } = makeClient({ indexUrl: second.url, extraIndexUrls: [first.url] });
     const error = await client.getFiles("missing").catch((caught: unknown) => caught);
     expect(isPylayerError(error) && error.code).toBe("project-not-found");
-    expect(String((error as Error).message)).toContain(first.url);
-    expect(String((error as Error).message)).toContain(second.url);
+    expect(String((error as Error).message)).toContain(`${first.url}, ${second.url}`);
   });
 });
 
@@ -173,7 +173,7 @@ describe("unreachable indexes", () => {
     const port = await refusedPort();
     const deadIndex = `http://127.0.0.1:${port}/simple/`;
     const server = await serve();
-    const { client, events } = makeClient({ indexUrl: deadIndex, extraIndexUrls: [server.url] });
+    const { client, events } = makeClient({ indexUrl: server.url, extraIndexUrls: [deadIndex] });
     await Promise.all([client.getFiles("alpha"), client.getFiles("beta-pkg")]);
     await client.getFiles("big");
     const toDead = events.filter(
