@@ -1,5 +1,16 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
+
+export { Cache, defaultCacheDir } from "./cache/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
+export {
+  type DistributionFile,
+  IndexClient,
+  type IndexClientOptions,
+  type IndexEvent,
+  type IndexSettings,
+  type ProjectListing,
+  resolveIndexSettings,
+} from "./index/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   type Architecture,

@@ -1,0 +1,334 @@
+/**
+ * pylayer's on-disk cache: versioned buckets, content-addressed wheels, atomic writes.
+ *
+ * Layout under the cache root (each bucket name carries its format version; an
+ * incompatible change gets a new bucket name, never a migration):
+ *
+ *   wheels-v1/sha256/<2 hex>/<64 hex>/<wheel filename>   wheels, by the sha256 of their bytes
+ *   wheels-v1/.tmp/                                     downloads in progress (renamed into place)
+ *   simple-v1/<2 hex>/<sha256 of page URL>.json          index pages with ETag/Last-Modified
+ *   metadata-v1/sha256/<2 hex>/<64 hex>.json             METADATA by the wheel's sha256
+ *   metadata-v1/url/<2 hex>/<sha256 of wheel URL>.json   METADATA when the wheel's hash is unknown
+ *
+ * Concurrency contract: every write goes to a uniquely named temporary file (pid +
+ * random) on the same file system and is renamed into place, so a reader sees either
+ * the old entry, the new entry or nothing, never a partial file. Two builds writing the
+ * same key both succeed; the last rename wins and both contents are valid. Readers
+ * treat a file that disappears, or an entry that does not parse or does not match its
+ * key, as a miss. Callers verify hashes and sizes before calling a `put*` method:
+ * nothing unverified is stored.
+ *
+ * This module imports only Node built-ins (tests load it in child processes).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, posix, win32 } from "node:path";
+
+export const CACHE_BUCKETS = {
+  wheels: "wheels-v1",
+  simple: "simple-v1",
+  metadata: "metadata-v1",
+} as const;
+
+export type CacheBucket = keyof typeof CACHE_BUCKETS;
+
+/**
+ * The default cache folder: `PYLAYER_CACHE_DIR` when set; otherwise
+ * `$XDG_CACHE_HOME/pylayer` or `~/.cache/pylayer` on Linux and other Unixes,
+ * `~/Library/Caches/pylayer` on macOS, `%LOCALAPPDATA%\pylayer\Cache` on Windows.
+ */
+export function defaultCacheDir(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+  homedir: string,
+): string {
+  const explicit = env.PYLAYER_CACHE_DIR;
+  if (explicit !== undefined && explicit !== "") return explicit;
+  if (platform === "win32") {
+    const localAppData = env.LOCALAPPDATA;
+    const base =
+      localAppData !== undefined && localAppData !== ""
+        ? localAppData
+        : win32.join(homedir, "AppData", "Local");
+    return win32.join(base, "pylayer", "Cache");
+  }
+  if (platform === "darwin") return posix.join(homedir, "Library", "Caches", "pylayer");
+  const xdgCacheHome = env.XDG_CACHE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (xdgCacheHome?.startsWith("/")) {
+    return posix.join(xdgCacheHome, "pylayer");
+  }
+  return posix.join(homedir, ".cache", "pylayer");
+}
+
+/** An index page as fetched, for revalidation with `If-None-Match` / `If-Modified-Since`. */
+export interface CachedPage {
+  /** The credential-free URL that was requested (the cache key). */
+  url: string;
+  /** The credential-free URL the body came from after redirects (base for relative links). */
+  finalUrl: string;
+  /** 404 is stored too, so that offline runs know an index did not have the project. */
+  status: 200 | 404;
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: string | undefined;
+  body: string;
+  /** ISO date of the fetch or of the last successful revalidation. */
+  storedAt: string;
+}
+
+export type MetadataKey = { sha256: string } | { url: string };
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** A unique sibling name for `path`, used for write-then-rename. */
+export function temporarySibling(path: string): string {
+  return `${path}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`;
+}
+
+function isErrorCode(error: unknown, ...codes: string[]): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    codes.includes(String((error as { code: unknown }).code))
+  );
+}
+
+/**
+ * Moves `source` to `destination` atomically. When another writer put the same
+ * content-addressed entry in place first and the platform refuses to replace it
+ * (Windows), the existing entry is kept and `source` is removed.
+ */
+async function moveIntoPlace(source: string, destination: string): Promise<void> {
+  try {
+    await rename(source, destination);
+  } catch (error) {
+    if (isErrorCode(error, "EPERM", "EEXIST", "EACCES", "EBUSY")) {
+      const existing = await stat(destination).catch(() => null);
+      if (existing !== null) {
+        await rm(source, { force: true });
+        return;
+      }
+    }
+    await rm(source, { force: true });
+    throw error;
+  }
+}
+
+/** Writes `data` to `path` through a temporary file in the same folder and a rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = temporarySibling(path);
+  try {
+    await writeFile(temporary, data);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await moveIntoPlace(temporary, path);
+}
+
+async function readTextOrNull(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if (isErrorCode(error, "ENOENT", "ENOTDIR", "EISDIR")) return null;
+    throw error;
+  }
+}
+
+function optionalString(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === "string";
+}
+
+function parsePage(text: string, url: string): CachedPage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const page = value as Record<string, unknown>;
+  if (page.url !== url) return null;
+  if (page.status !== 200 && page.status !== 404) return null;
+  if (typeof page.finalUrl !== "string" || typeof page.body !== "string") return null;
+  if (typeof page.storedAt !== "string") return null;
+  if (
+    !optionalString(page.contentType) ||
+    !optionalString(page.etag) ||
+    !optionalString(page.lastModified)
+  ) {
+    return null;
+  }
+  return {
+    url,
+    finalUrl: page.finalUrl,
+    status: page.status,
+    contentType: page.contentType,
+    etag: page.etag,
+    lastModified: page.lastModified,
+    body: page.body,
+    storedAt: page.storedAt,
+  };
+}
+
+function metadataKeyString(key: MetadataKey): string {
+  return "sha256" in key ? `sha256:${key.sha256}` : `url:${key.url}`;
+}
+
+export class Cache {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  bucketPath(bucket: CacheBucket): string {
+    return join(this.root, CACHE_BUCKETS[bucket]);
+  }
+
+  /** Where the wheel with this sha256 and filename lives (whether or not it exists). */
+  wheelPath(sha256: string, filename: string): string {
+    assertSha256(sha256);
+    assertPlainFilename(filename);
+    return join(this.bucketPath("wheels"), "sha256", sha256.slice(0, 2), sha256, filename);
+  }
+
+  /**
+   * The cached wheel's path, or null. With `verify` (the default) the file is hashed
+   * and a file that does not match its name is deleted and reported as a miss.
+   */
+  async getWheel(
+    sha256: string,
+    filename: string,
+    options: { verify?: boolean } = {},
+  ): Promise<string | null> {
+    const path = this.wheelPath(sha256.toLowerCase(), filename);
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) return null;
+      if (options.verify ?? true) {
+        const actual = await sha256File(path);
+        if (actual !== sha256.toLowerCase()) {
+          await unlink(path).catch(() => undefined);
+          return null;
+        }
+      }
+      return path;
+    } catch (error) {
+      if (isErrorCode(error, "ENOENT", "ENOTDIR")) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * A fresh path to stream a download into, on the cache's file system, for
+   * `putWheel` to rename into place afterwards. The caller deletes it on failure.
+   */
+  async temporaryPath(bucket: CacheBucket, hint = "download"): Promise<string> {
+    const folder = join(this.bucketPath(bucket), ".tmp");
+    await mkdir(folder, { recursive: true });
+    return join(
+      folder,
+      `${hint.replace(/[^A-Za-z0-9._-]/g, "_")}.${process.pid}-${randomBytes(6).toString("hex")}`,
+    );
+  }
+
+  /**
+   * Moves `sourcePath` (already verified to hash to `sha256`, on the same file
+   * system, e.g. from `temporaryPath`) into the cache. Returns the final path.
+   */
+  async putWheel(sourcePath: string, sha256: string, filename: string): Promise<string> {
+    const destination = this.wheelPath(sha256.toLowerCase(), filename);
+    await mkdir(dirname(destination), { recursive: true });
+    await moveIntoPlace(sourcePath, destination);
+    return destination;
+  }
+
+  /** Stores wheel bytes (verified by the caller) and returns the final path. */
+  async putWheelBytes(bytes: Uint8Array, sha256: string, filename: string): Promise<string> {
+    const actual = sha256Hex(bytes);
+    if (actual !== sha256.toLowerCase()) {
+      throw new Error(`refusing to cache ${filename}: sha256 ${actual} is not ${sha256}`);
+    }
+    const destination = this.wheelPath(actual, filename);
+    await writeFileAtomic(destination, bytes);
+    return destination;
+  }
+
+  private pagePath(url: string): string {
+    const key = sha256Hex(url);
+    return join(this.bucketPath("simple"), key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The cached page for this credential-free URL, or null (missing or unreadable). */
+  async getPage(url: string): Promise<CachedPage | null> {
+    const text = await readTextOrNull(this.pagePath(url));
+    return text === null ? null : parsePage(text, url);
+  }
+
+  async putPage(page: CachedPage): Promise<void> {
+    await writeFileAtomic(this.pagePath(page.url), JSON.stringify(page));
+  }
+
+  private metadataPath(key: MetadataKey): string {
+    if ("sha256" in key) {
+      const sha256 = key.sha256.toLowerCase();
+      assertSha256(sha256);
+      return join(this.bucketPath("metadata"), "sha256", sha256.slice(0, 2), `${sha256}.json`);
+    }
+    const hashed = sha256Hex(key.url);
+    return join(this.bucketPath("metadata"), "url", hashed.slice(0, 2), `${hashed}.json`);
+  }
+
+  /** The METADATA text stored under this key, or null (missing or unreadable). */
+  async getMetadata(key: MetadataKey): Promise<string | null> {
+    const text = await readTextOrNull(this.metadataPath(key));
+    if (text === null) return null;
+    try {
+      const value = JSON.parse(text) as Record<string, unknown>;
+      if (value.key !== metadataKeyString(key)) return null;
+      if (typeof value.metadata !== "string" || typeof value.sha256 !== "string") return null;
+      // The stored checksum catches an entry damaged after it was written.
+      if (sha256Hex(value.metadata) !== value.sha256) return null;
+      return value.metadata;
+    } catch {
+      return null;
+    }
+  }
+
+  async putMetadata(key: MetadataKey, metadata: string): Promise<void> {
+    const entry = { key: metadataKeyString(key), sha256: sha256Hex(metadata), metadata };
+    await writeFileAtomic(this.metadataPath(key), JSON.stringify(entry));
+  }
+}
+
+function assertSha256(sha256: string): void {
+  if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 hex digest: ${sha256}`);
+}
+
+function assertPlainFilename(filename: string): void {
+  if (
+    filename === "" ||
+    filename === "." ||
+    filename === ".." ||
+    /[/\\\0]/.test(filename) ||
+    filename.includes(":")
+  ) {
+    throw new Error(`not a plain file name: ${filename}`);
+  }
+}

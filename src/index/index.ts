@@ -1,0 +1,37 @@
+/**
+ * Package index access: settings (flags, pip/uv environment, pip.conf), the simple
+ * API parsers (PEP 503 / 691 / 592 / 658 / 714), and the IndexClient.
+ */
+export { IndexClient, type IndexClientOptions } from "./client.js";
+export { CredentialStore, stripCredentials } from "./http.js";
+export {
+  isSourceDistributionFilename,
+  isWheelFilename,
+  normalizeProjectName,
+  projectNameFromFilename,
+} from "./names.js";
+export { defaultNetrcPath, loadNetrc, type Netrc, parseNetrc } from "./netrc.js";
+export {
+  type IndexFlags,
+  indexRootUrl,
+  locationToUrl,
+  PYPI_SIMPLE_URL,
+  parseIniFile,
+  pipConfigFilePaths,
+  type ResolveIndexSettingsInput,
+  resolveIndexSettings,
+} from "./settings.js";
+export {
+  decodeHtmlEntities,
+  parseSimpleHtml,
+  parseSimpleJson,
+  parseSimplePage,
+  SIMPLE_ACCEPT,
+} from "./simple.js";
+export type { DistributionFile, IndexEvent, IndexSettings, ProjectListing } from "./types.js";
+export {
+  openFileRangeReader,
+  type RangeReader,
+  readWheelMetadata,
+  ZIP_TAIL_LENGTH,
+} from "./wheel-metadata.js";

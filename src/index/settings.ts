@@ -1,0 +1,369 @@
+/**
+ * Which indexes and find-links locations to use, read the way pip and uv users
+ * expect. Each setting (index URL, extra index URLs, find-links, no-index) is taken
+ * whole from the first source that sets it, in this order:
+ *
+ *   1. explicit flags (the caller also passes options found in requirements files here)
+ *   2. pip's environment: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS (whitespace
+ *      separated), PIP_NO_INDEX
+ *   3. uv's environment: UV_DEFAULT_INDEX then UV_INDEX_URL (primary), UV_INDEX and
+ *      UV_EXTRA_INDEX_URL (space separated, in that order), UV_FIND_LINKS (comma
+ *      separated), UV_NO_INDEX
+ *   4. pip's configuration files, in pip's loading order (a later file overrides an
+ *      earlier one; in each file `[install]` overrides `[global]`)
+ *   5. PyPI, https://pypi.org/simple/
+ *
+ * Paths (anything without a `scheme://`) become file URLs, relative ones resolved
+ * against `cwd`.
+ */
+import { readFile as readFileFromDisk } from "node:fs/promises";
+import { isAbsolute, posix, resolve, win32 } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PylayerError, redactUrl } from "../errors.js";
+import type { IndexSettings } from "./types.js";
+
+export const PYPI_SIMPLE_URL = "https://pypi.org/simple/";
+
+export interface IndexFlags {
+  indexUrl: string;
+  extraIndexUrls: string[];
+  findLinks: string[];
+  noIndex: boolean;
+}
+
+export interface ResolveIndexSettingsInput {
+  flags?: Partial<IndexFlags>;
+  env?: NodeJS.ProcessEnv;
+  homeDir?: string;
+  cwd?: string;
+  platform?: NodeJS.Platform;
+  /** Reads a config file; must reject (e.g. ENOENT) when the file does not exist. */
+  readFile?: (path: string) => Promise<string>;
+}
+
+type SettingName = keyof IndexFlags;
+
+interface PartialSettings {
+  values: Partial<IndexFlags>;
+  origin: Partial<Record<SettingName, string>>;
+}
+
+const TRUE_WORDS = new Set(["y", "yes", "t", "true", "on", "1"]);
+const FALSE_WORDS = new Set(["n", "no", "f", "false", "off", "0"]);
+
+/** Python's `strtobool`, which pip applies to boolean options from env and config. */
+function parseBoolean(value: string, source: string): boolean {
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new PylayerError("invalid-config", `${source} has "${value}", which is not a boolean.`, {
+    hint: "Use true/false, yes/no, on/off or 1/0.",
+  });
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== "";
+}
+
+function splitWhitespace(value: string): string[] {
+  return value.split(/\s+/).filter((part) => part !== "");
+}
+
+/** uv's `--index` accepts `name=url`; the name only matters to uv's own config. */
+function stripIndexName(value: string): string {
+  const equals = value.indexOf("=");
+  if (equals <= 0) return value;
+  const name = value.slice(0, equals);
+  return /^[A-Za-z0-9_.-]+$/.test(name) && !name.includes(":") ? value.slice(equals + 1) : value;
+}
+
+function fromPipEnvironment(env: NodeJS.ProcessEnv): PartialSettings {
+  const settings: PartialSettings = { values: {}, origin: {} };
+  if (nonEmpty(env.PIP_INDEX_URL)) {
+    settings.values.indexUrl = env.PIP_INDEX_URL.trim();
+    settings.origin.indexUrl = "env PIP_INDEX_URL";
+  }
+  if (nonEmpty(env.PIP_EXTRA_INDEX_URL)) {
+    settings.values.extraIndexUrls = splitWhitespace(env.PIP_EXTRA_INDEX_URL);
+    settings.origin.extraIndexUrls = "env PIP_EXTRA_INDEX_URL";
+  }
+  if (nonEmpty(env.PIP_FIND_LINKS)) {
+    settings.values.findLinks = splitWhitespace(env.PIP_FIND_LINKS);
+    settings.origin.findLinks = "env PIP_FIND_LINKS";
+  }
+  if (nonEmpty(env.PIP_NO_INDEX)) {
+    settings.values.noIndex = parseBoolean(env.PIP_NO_INDEX, "PIP_NO_INDEX");
+    settings.origin.noIndex = "env PIP_NO_INDEX";
+  }
+  return settings;
+}
+
+function fromUvEnvironment(env: NodeJS.ProcessEnv): PartialSettings {
+  const settings: PartialSettings = { values: {}, origin: {} };
+  for (const name of ["UV_DEFAULT_INDEX", "UV_INDEX_URL"] as const) {
+    const value = env[name];
+    if (nonEmpty(value)) {
+      settings.values.indexUrl = stripIndexName(value.trim());
+      settings.origin.indexUrl = `env ${name}`;
+      break;
+    }
+  }
+  const extras: string[] = [];
+  const extraSources: string[] = [];
+  for (const name of ["UV_INDEX", "UV_EXTRA_INDEX_URL"] as const) {
+    const value = env[name];
+    if (nonEmpty(value)) {
+      extras.push(...splitWhitespace(value).map(stripIndexName));
+      extraSources.push(`env ${name}`);
+    }
+  }
+  if (extraSources.length > 0) {
+    settings.values.extraIndexUrls = extras;
+    settings.origin.extraIndexUrls = extraSources.join(", ");
+  }
+  if (nonEmpty(env.UV_FIND_LINKS)) {
+    settings.values.findLinks = env.UV_FIND_LINKS.split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== "");
+    settings.origin.findLinks = "env UV_FIND_LINKS";
+  }
+  if (nonEmpty(env.UV_NO_INDEX)) {
+    settings.values.noIndex = parseBoolean(env.UV_NO_INDEX, "UV_NO_INDEX");
+    settings.origin.noIndex = "env UV_NO_INDEX";
+  }
+  return settings;
+}
+
+/**
+ * Parses an INI file the way Python's configparser does for pip: `[section]`
+ * headers, `key = value` or `key: value`, `#`/`;` comment lines, indented
+ * continuation lines. Keys are lowercased with `_` read as `-` (pip's normalization).
+ */
+export function parseIniFile(text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  let lastKey: string | undefined;
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.replace(/^\uFEFF/, "");
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#") || trimmed.startsWith(";")) {
+      if (trimmed === "") lastKey = undefined;
+      continue;
+    }
+    if (/^\s/.test(line) && current !== undefined && lastKey !== undefined) {
+      current.set(lastKey, `${current.get(lastKey) ?? ""}\n${trimmed}`);
+      continue;
+    }
+    const header = /^\[([^\]]+)\]/.exec(trimmed);
+    if (header !== null) {
+      const name = header[1]!.trim().toLowerCase();
+      current = sections.get(name) ?? new Map();
+      sections.set(name, current);
+      lastKey = undefined;
+      continue;
+    }
+    const separator = /[=:]/.exec(trimmed);
+    if (separator === null || current === undefined) continue;
+    const key = trimmed.slice(0, separator.index).trim().toLowerCase().replace(/_/g, "-");
+    const value = trimmed.slice(separator.index + 1).trim();
+    current.set(key, value);
+    lastKey = key;
+  }
+  return sections;
+}
+
+/**
+ * pip's configuration files in loading order (later overrides earlier), as its
+ * documentation describes: `PIP_CONFIG_FILE`, then global, user (legacy before
+ * current), site. `PIP_CONFIG_FILE=os.devnull` disables all of them.
+ */
+export function pipConfigFilePaths(input: {
+  env: NodeJS.ProcessEnv;
+  homeDir: string;
+  platform: NodeJS.Platform;
+}): string[] {
+  const { env, homeDir, platform } = input;
+  const devNull = platform === "win32" ? "nul" : "/dev/null";
+  const paths: string[] = [];
+  const configFile = env.PIP_CONFIG_FILE;
+  if (nonEmpty(configFile)) {
+    if (configFile.trim().toLowerCase() === devNull) return [];
+    paths.push(configFile);
+  }
+  const virtualEnv = env.VIRTUAL_ENV;
+  if (platform === "win32") {
+    const programData = nonEmpty(env.PROGRAMDATA) ? env.PROGRAMDATA : "C:\\ProgramData";
+    paths.push(win32.join(programData, "pip", "pip.ini"));
+    paths.push(win32.join(homeDir, "pip", "pip.ini"));
+    const appData = nonEmpty(env.APPDATA) ? env.APPDATA : win32.join(homeDir, "AppData", "Roaming");
+    paths.push(win32.join(appData, "pip", "pip.ini"));
+    if (nonEmpty(virtualEnv)) paths.push(win32.join(virtualEnv, "pip.ini"));
+    return paths;
+  }
+  if (platform === "darwin") {
+    paths.push("/Library/Application Support/pip/pip.conf");
+    paths.push(posix.join(homeDir, ".pip", "pip.conf"));
+    // pip uses ~/Library/Application Support/pip when that folder exists, else
+    // ~/.config/pip; both are listed and a missing file is skipped.
+    paths.push(posix.join(homeDir, ".config", "pip", "pip.conf"));
+    paths.push(posix.join(homeDir, "Library", "Application Support", "pip", "pip.conf"));
+  } else {
+    const configDirs = nonEmpty(env.XDG_CONFIG_DIRS) ? env.XDG_CONFIG_DIRS : "/etc/xdg";
+    for (const directory of configDirs.split(":")) {
+      if (directory !== "") paths.push(posix.join(directory, "pip", "pip.conf"));
+    }
+    paths.push("/etc/pip.conf");
+    paths.push(posix.join(homeDir, ".pip", "pip.conf"));
+    const configHome =
+      nonEmpty(env.XDG_CONFIG_HOME) && env.XDG_CONFIG_HOME.startsWith("/")
+        ? env.XDG_CONFIG_HOME
+        : posix.join(homeDir, ".config");
+    paths.push(posix.join(configHome, "pip", "pip.conf"));
+  }
+  if (nonEmpty(virtualEnv)) paths.push(posix.join(virtualEnv, "pip.conf"));
+  return paths;
+}
+
+function isMissingFile(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+async function fromPipConfigFiles(
+  paths: string[],
+  readFile: (path: string) => Promise<string>,
+): Promise<PartialSettings> {
+  const settings: PartialSettings = { values: {}, origin: {} };
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = await readFile(path);
+    } catch (error) {
+      if (isMissingFile(error)) continue;
+      throw new PylayerError("invalid-config", `pip configuration file ${path} cannot be read.`, {
+        cause: error,
+        hint: "Fix its permissions, or set PIP_CONFIG_FILE=/dev/null to ignore pip's configuration.",
+      });
+    }
+    const sections = parseIniFile(text);
+    for (const sectionName of ["global", "install"]) {
+      const section = sections.get(sectionName);
+      if (section === undefined) continue;
+      const source = `${path} [${sectionName}]`;
+      const indexUrl = section.get("index-url");
+      if (nonEmpty(indexUrl)) {
+        settings.values.indexUrl = indexUrl.trim();
+        settings.origin.indexUrl = source;
+      }
+      const extraIndexUrl = section.get("extra-index-url");
+      if (extraIndexUrl !== undefined) {
+        settings.values.extraIndexUrls = splitWhitespace(extraIndexUrl);
+        settings.origin.extraIndexUrls = source;
+      }
+      const findLinks = section.get("find-links");
+      if (findLinks !== undefined) {
+        settings.values.findLinks = splitWhitespace(findLinks);
+        settings.origin.findLinks = source;
+      }
+      const noIndex = section.get("no-index");
+      if (nonEmpty(noIndex)) {
+        settings.values.noIndex = parseBoolean(noIndex, `${source} no-index`);
+        settings.origin.noIndex = source;
+      }
+    }
+  }
+  return settings;
+}
+
+/** A URL stays as is; a path (relative to `cwd`) becomes a `file://` URL. */
+export function locationToUrl(location: string, cwd: string, homeDir?: string): string {
+  const trimmed = location.trim();
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(trimmed) || /^file:/i.test(trimmed)) {
+    return new URL(trimmed).href;
+  }
+  // pip expands a leading `~` in find-links paths.
+  const expanded =
+    homeDir !== undefined && (trimmed === "~" || /^~[/\\]/.test(trimmed))
+      ? `${homeDir}${trimmed.slice(1)}`
+      : trimmed;
+  return pathToFileURL(isAbsolute(expanded) ? expanded : resolve(cwd, expanded)).href;
+}
+
+/** A simple-index root always ends with `/` so that `new URL(project + "/", root)` appends. */
+export function indexRootUrl(location: string, cwd: string, homeDir?: string): string {
+  const url = locationToUrl(location, cwd, homeDir);
+  return url.endsWith("/") ? url : `${url}/`;
+}
+
+export async function resolveIndexSettings(
+  input: ResolveIndexSettingsInput = {},
+): Promise<IndexSettings> {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const platform = input.platform ?? process.platform;
+  const homeDir = input.homeDir ?? (await import("node:os")).homedir();
+  const readFile = input.readFile ?? ((path: string) => readFileFromDisk(path, "utf8"));
+
+  const flags: PartialSettings = { values: {}, origin: {} };
+  for (const [name, value] of Object.entries(input.flags ?? {}) as [SettingName, unknown][]) {
+    if (value === undefined) continue;
+    (flags.values as Record<string, unknown>)[name] = value;
+    flags.origin[name] = "flag";
+  }
+  const layers = [
+    flags,
+    fromPipEnvironment(env),
+    fromUvEnvironment(env),
+    await fromPipConfigFiles(pipConfigFilePaths({ env, homeDir, platform }), readFile),
+  ];
+  const pick = <Name extends SettingName>(
+    name: Name,
+    fallback: IndexFlags[Name],
+  ): { value: IndexFlags[Name]; origin: string } => {
+    for (const layer of layers) {
+      const value = layer.values[name];
+      if (value !== undefined)
+        return { value: value as IndexFlags[Name], origin: layer.origin[name]! };
+    }
+    return { value: fallback, origin: "default" };
+  };
+
+  const indexUrl = pick("indexUrl", PYPI_SIMPLE_URL);
+  const extraIndexUrls = pick("extraIndexUrls", []);
+  const findLinks = pick("findLinks", []);
+  const noIndex = pick("noIndex", false);
+  const toUrl = (location: string, setting: string, origin: string, root: boolean) => {
+    try {
+      return root ? indexRootUrl(location, cwd, homeDir) : locationToUrl(location, cwd, homeDir);
+    } catch (error) {
+      throw new PylayerError(
+        "invalid-config",
+        `${setting} "${redactUrl(location)}" (from ${origin}) is not a valid URL or path.`,
+        {
+          cause: error,
+          hint: "Use an absolute URL such as https://pypi.org/simple/ or a folder path.",
+        },
+      );
+    }
+  };
+  return {
+    indexUrl: toUrl(indexUrl.value, "index-url", indexUrl.origin, true),
+    extraIndexUrls: unique(
+      extraIndexUrls.value.map((url) => toUrl(url, "extra-index-url", extraIndexUrls.origin, true)),
+    ),
+    findLinks: unique(
+      findLinks.value.map((location) => toUrl(location, "find-links", findLinks.origin, false)),
+    ),
+    noIndex: noIndex.value,
+    origin: {
+      indexUrl: indexUrl.origin,
+      extraIndexUrls: extraIndexUrls.origin,
+      findLinks: findLinks.origin,
+      noIndex: noIndex.origin,
+    },
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
