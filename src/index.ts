@@ -13,6 +13,26 @@ export {
 } from "./index/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
+  evaluateMarker,
+  isValidName,
+  type Marker,
+  markerToString,
+  normalizeExtra,
+  normalizeName,
+  parseMarker,
+  parseRequirement,
+  type Requirement,
+  requirementToString,
+} from "./pep508/index.js";
+export {
+  mergeRequirements,
+  type ParsedRequirements,
+  parseRequirementsFile,
+  parseRequirementsText,
+  type RequirementLine,
+  type RequirementsOptions,
+} from "./requirements/index.js";
+export {
   type Architecture,
   type LambdaRuntime,
   makeTarget,
