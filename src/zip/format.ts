@@ -181,12 +181,14 @@ export interface EndRecordFields {
   centralDirectoryOffset: number;
   /** Version made by, repeated in the Zip64 end record. */
   versionMadeBy: number;
+  /** Archive comment bytes (at most 65,535). */
+  comment?: Buffer;
 }
 
 /**
  * The records after the central directory: the Zip64 end record and its locator when the
  * entry count reaches 0xffff or the directory's size or offset reaches 0xffffffff, then the
- * classic end record (with sentinels in the overflowing fields) and no comment.
+ * classic end record (with sentinels in the overflowing fields) and the archive comment.
  */
 export function encodeEndRecords(fields: EndRecordFields): Buffer {
   const countOverflows = fields.entryCount >= UINT16_SENTINEL;
@@ -225,8 +227,9 @@ export function encodeEndRecords(fields: EndRecordFields): Buffer {
   end.writeUInt16LE(count, 10);
   end.writeUInt32LE(sizeOverflows ? UINT32_SENTINEL : fields.centralDirectorySize, 12);
   end.writeUInt32LE(offsetOverflows ? UINT32_SENTINEL : fields.centralDirectoryOffset, 16);
-  end.writeUInt16LE(0, 20); // comment length
-  parts.push(end);
+  const comment = fields.comment ?? Buffer.alloc(0);
+  end.writeUInt16LE(comment.length, 20);
+  parts.push(end, comment);
   return Buffer.concat(parts);
 }
 

@@ -72,6 +72,8 @@ export interface CentralDirectory {
   entries: ZipEntry[];
   centralDirectoryOffset: number;
   centralDirectorySize: number;
+  /** The archive comment of the end record (UTF-8). */
+  comment: string;
 }
 
 /**
@@ -117,6 +119,12 @@ export function parseCentralDirectoryFromTail(
     throw invalidZip(archiveName, "it has no end of central directory record");
   }
   const endOffset = tailStart + endPosition;
+  const commentLength = tail.readUInt16LE(endPosition + 20);
+  const comment = tail.toString(
+    "utf8",
+    endPosition + END_OF_CENTRAL_DIRECTORY_LENGTH,
+    endPosition + END_OF_CENTRAL_DIRECTORY_LENGTH + commentLength,
+  );
   let diskNumber = tail.readUInt16LE(endPosition + 4);
   let centralDirectoryDisk = tail.readUInt16LE(endPosition + 6);
   let entryCount = tail.readUInt16LE(endPosition + 10);
@@ -186,7 +194,10 @@ export function parseCentralDirectoryFromTail(
     centralDirectoryOffset,
     archiveName,
   );
-  return { kind: "complete", directory: { entries, centralDirectoryOffset, centralDirectorySize } };
+  return {
+    kind: "complete",
+    directory: { entries, centralDirectoryOffset, centralDirectorySize, comment },
+  };
 }
 
 /** Position of the last end record whose comment fits in `tail`, scanning backwards. */
@@ -435,6 +446,8 @@ export class ZipReader {
   readonly size: number;
   readonly entries: readonly ZipEntry[];
   readonly centralDirectoryOffset: number;
+  /** The archive comment (pylayer keeps its layer manifest there). */
+  readonly comment: string;
   private readonly source: RandomAccessSource;
   private readonly entriesByName: Map<string, ZipEntry>;
 
@@ -444,6 +457,7 @@ export class ZipReader {
     this.size = source.size;
     this.entries = directory.entries;
     this.centralDirectoryOffset = directory.centralDirectoryOffset;
+    this.comment = directory.comment;
     this.entriesByName = new Map();
     // Like Python's zipfile, a repeated name resolves to its last entry.
     for (const entry of directory.entries) this.entriesByName.set(entry.name, entry);

@@ -127,8 +127,18 @@ interface OutputEntry {
 export async function writeDeterministicZip(
   outputPath: string,
   entries: readonly PlannedEntry[],
-  options: { mtime?: Date } = {},
+  options: { mtime?: Date; comment?: string } = {},
 ): Promise<ZipResult> {
+  const comment = Buffer.from(options.comment ?? "", "utf8");
+  if (comment.length > 0xffff) {
+    throw new PylayerError(
+      "invalid-zip-entry",
+      `the archive comment of ${outputPath} is over 65,535 bytes`,
+      {
+        hint: "Shorten the comment.",
+      },
+    );
+  }
   const dosDateTime = toDosDateTime(options.mtime ?? DOS_EPOCH);
   const outputEntries = prepareEntries(entries);
   const temporaryPath = join(
@@ -213,6 +223,7 @@ export async function writeDeterministicZip(
         centralDirectorySize,
         centralDirectoryOffset,
         versionMadeBy: VERSION_MADE_BY,
+        comment,
       }),
     );
     await output.flush();

@@ -1,0 +1,347 @@
+/**
+ * Planning: from requirements and targets to a `BuildPlan`, with no side effects but
+ * index reads (and the cache). Every target is resolved on its own, concurrently,
+ * against one shared index client so that pages and metadata are fetched once.
+ */
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve as resolvePath } from "node:path";
+import { Cache, defaultCacheDir } from "../cache/index.js";
+import { PylayerError, redactUrl, usageError } from "../errors.js";
+import { type DistributionFile, IndexClient, resolveIndexSettings } from "../index/index.js";
+import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
+import {
+  mergeRequirements,
+  type ParsedRequirements,
+  parseRequirementsFile,
+  type RequirementLine,
+} from "../requirements/index.js";
+import { resolve } from "../resolver/index.js";
+import {
+  DEFAULT_ARCHITECTURE,
+  DEFAULT_RUNTIME,
+  makeTargets,
+  markerEnvironment,
+  type Target,
+} from "../runtime/index.js";
+import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
+import {
+  type BuildOptions,
+  type BuildPlan,
+  type LayoutKind,
+  type OutputPlan,
+  type PlannedPackage,
+  RUNTIME_PROVIDED_PACKAGES,
+  type TargetPlan,
+} from "./types.js";
+
+/** What applying a plan needs beyond the plan itself (live objects, not serialized). */
+export interface PlanContext {
+  client: IndexClient;
+  /** The index file behind each planned wheel, by file name. */
+  files: Map<string, DistributionFile>;
+  targets: Target[];
+  layout: LayoutKind;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function planBuild(
+  options: BuildOptions,
+): Promise<{ plan: BuildPlan; context: PlanContext }> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const targets = makeTargets(
+    options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],
+    options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
+  );
+  const layout = options.layout ?? "python";
+  const inputs = await readInputs(options, cwd, env);
+  const emit = options.onEvent ?? (() => {});
+
+  const fileOptions = inputs.options;
+  const settings = await resolveIndexSettings({
+    flags: {
+      ...((options.index?.indexUrl ?? fileOptions.indexUrl)
+        ? { indexUrl: options.index?.indexUrl ?? fileOptions.indexUrl }
+        : {}),
+      ...(options.index?.extraIndexUrls?.length || fileOptions.extraIndexUrls.length
+        ? {
+            extraIndexUrls: [
+              ...(options.index?.extraIndexUrls ?? []),
+              ...fileOptions.extraIndexUrls,
+            ],
+          }
+        : {}),
+      ...(options.index?.findLinks?.length || fileOptions.findLinks.length
+        ? { findLinks: [...(options.index?.findLinks ?? []), ...fileOptions.findLinks] }
+        : {}),
+      ...(options.index?.noIndex || fileOptions.noIndex ? { noIndex: true } : {}),
+    },
+    env,
+    cwd,
+  });
+  for (const [setting, origin] of Object.entries(settings.origin)) {
+    emit({ type: "detail", message: `${setting} from ${origin}` });
+  }
+  const cache = options.noCache
+    ? null
+    : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
+  const client = new IndexClient({
+    settings,
+    cache,
+    onEvent: (event) => {
+      if (event.type === "warning") emit({ type: "warning", message: event.message });
+    },
+  });
+
+  const hashes = collectHashes(inputs.requirements);
+  if (fileOptions.requireHashes && hashes.size === 0) {
+    throw new PylayerError(
+      "hashes-required",
+      "--require-hashes is set but no requirement has a --hash",
+      {
+        hint: "Add --hash=sha256:… to every requirement, or drop --require-hashes.",
+      },
+    );
+  }
+  const allowPrereleases = options.pre === true || fileOptions.pre;
+  emit({
+    type: "phase",
+    phase: "resolve",
+    message: `Resolving for ${targets.map((t) => t.id).join(", ")}`,
+  });
+  const files = new Map<string, DistributionFile>();
+  const excluded = excludedNames(options);
+  const targetPlans = await Promise.all(
+    targets.map(async (target): Promise<TargetPlan> => {
+      const environment = markerEnvironment(target);
+      const applies = (line: RequirementLine) =>
+        line.requirement.marker === undefined ||
+        evaluateMarker(line.requirement.marker, environment);
+      const provider = new TargetProvider(client, target, { hashes });
+      const resolution = await resolve(provider, {
+        requirements: inputs.requirements.filter(applies).map((line) => line.requirement),
+        constraints: inputs.constraints.filter(applies).map((line) => line.requirement),
+        allowPrereleases,
+        target: target.id,
+      });
+      for (const warning of resolution.warnings)
+        emit({ type: "warning", message: `${target.id}: ${warning}` });
+      const packages = resolution.packages
+        .filter((resolved) => resolved.name !== PYTHON_PROJECT)
+        .map((resolved): PlannedPackage => {
+          const candidate: WheelCandidate = resolved.candidate;
+          files.set(candidate.file.filename, candidate.file);
+          const reason = excluded.get(resolved.name);
+          return {
+            name: resolved.name,
+            version: candidate.version.text,
+            filename: candidate.file.filename,
+            url: redactUrl(candidate.file.url),
+            ...(candidate.file.hashes.sha256 === undefined
+              ? {}
+              : { sha256: candidate.file.hashes.sha256 }),
+            ...(candidate.file.size === undefined ? {} : { size: candidate.file.size }),
+            tag: candidate.tag,
+            pure: candidate.pure,
+            requiredBy: [...resolved.requiredBy],
+            ...(reason === undefined ? {} : { excluded: reason }),
+          };
+        });
+      if (hashes.size > 0) requireHashes(packages, hashes, target);
+      return {
+        id: target.id,
+        runtime: target.runtime.name,
+        architecture: target.architecture,
+        packages,
+      };
+    }),
+  );
+  const warnings = [...client.warnings];
+  for (const name of excluded.keys()) {
+    if (!targetPlans.some((plan) => plan.packages.some((item) => item.name === name))) {
+      if (
+        !RUNTIME_PROVIDED_PACKAGES.includes(name as (typeof RUNTIME_PROVIDED_PACKAGES)[number]) ||
+        !options.excludeRuntimeProvided
+      ) {
+        warnings.push(`--exclude ${name}: no such package in the resolution`);
+      }
+    }
+  }
+  const outputs = planOutputs(targetPlans, targets, layout, options.output, cwd);
+  return {
+    plan: { targets: targetPlans, outputs, warnings },
+    context: { client, files, targets, layout, cwd, env },
+  };
+}
+
+async function readInputs(
+  options: BuildOptions,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ParsedRequirements> {
+  const parts: ParsedRequirements[] = [];
+  const direct: RequirementLine[] = (options.requirements ?? []).map((text, index) => ({
+    requirement: parseRequirement(text),
+    hashes: [],
+    source: { file: "<command line>", line: index + 1 },
+  }));
+  for (const line of direct) {
+    if (line.requirement.url !== undefined) {
+      throw new PylayerError(
+        "unsupported-requirement",
+        `"${line.requirement.text}" is a direct URL reference`,
+        {
+          hint: "pylayer installs from package indexes; put the wheel in a folder and pass --find-links FOLDER.",
+        },
+      );
+    }
+  }
+  parts.push({
+    requirements: direct,
+    constraints: [],
+    options: {
+      extraIndexUrls: [],
+      findLinks: [],
+      noIndex: false,
+      pre: false,
+      onlyBinary: [],
+      noBinary: [],
+      trustedHosts: [],
+      requireHashes: false,
+    },
+  });
+  for (const file of options.requirementFiles ?? []) {
+    parts.push(await parseRequirementsFile(absolute(file, cwd), { env }));
+  }
+  for (const file of options.constraintFiles ?? []) {
+    const parsed = await parseRequirementsFile(absolute(file, cwd), { env });
+    parts.push({
+      ...parsed,
+      requirements: [],
+      constraints: [...parsed.requirements, ...parsed.constraints],
+    });
+  }
+  const merged = mergeRequirements(...parts);
+  if (merged.requirements.length === 0) {
+    throw usageError(
+      "nothing to build: no requirements given",
+      'Pass requirements, e.g. "pylayer build requests", or -r requirements.txt.',
+    );
+  }
+  const noBinary = merged.options.noBinary.filter((name) => name !== ":none:");
+  if (noBinary.length > 0) {
+    throw new PylayerError(
+      "unsupported-option",
+      `--no-binary ${noBinary.join(",")} cannot be honoured`,
+      {
+        hint: "pylayer installs wheels only (there is no source build for Lambda without Docker); remove --no-binary.",
+      },
+    );
+  }
+  return merged;
+}
+
+function absolute(path: string, cwd: string): string {
+  return isAbsolute(path) ? path : resolvePath(cwd, path);
+}
+
+function excludedNames(options: BuildOptions): Map<string, string> {
+  const excluded = new Map<string, string>();
+  for (const name of options.exclude ?? [])
+    excluded.set(normalizeName(name), "excluded with --exclude");
+  if (options.excludeRuntimeProvided) {
+    for (const name of RUNTIME_PROVIDED_PACKAGES) {
+      excluded.set(name, "provided by the Lambda runtime (--exclude-runtime-provided)");
+    }
+  }
+  return excluded;
+}
+
+function collectHashes(lines: readonly RequirementLine[]): Map<string, Set<string>> {
+  const hashes = new Map<string, Set<string>>();
+  for (const line of lines) {
+    if (line.hashes.length === 0) continue;
+    const set = hashes.get(line.requirement.normalizedName) ?? new Set<string>();
+    for (const hash of line.hashes) {
+      const [algorithm, digest] = hash.split(":", 2);
+      if (algorithm !== "sha256" || digest === undefined) {
+        throw new PylayerError(
+          "unsupported-hash",
+          `--hash=${hash} for ${line.requirement.name}: only sha256 is supported`,
+          {
+            hint: `Use --hash=sha256:<hex> (${line.source.file}:${line.source.line}).`,
+          },
+        );
+      }
+      set.add(digest.toLowerCase());
+    }
+    hashes.set(line.requirement.normalizedName, set);
+  }
+  return hashes;
+}
+
+/** pip's hash-checking mode: once any requirement has --hash, every installed wheel needs one. */
+function requireHashes(
+  packages: PlannedPackage[],
+  hashes: Map<string, Set<string>>,
+  target: Target,
+): void {
+  const missing = packages.filter((item) => !hashes.has(item.name));
+  if (missing.length > 0) {
+    throw new PylayerError(
+      "hashes-required",
+      `hash-checking mode (some requirements have --hash) but ${missing
+        .map((item) => `${item.name} ${item.version}`)
+        .join(", ")} ${missing.length === 1 ? "has" : "have"} no --hash (target ${target.id})`,
+      {
+        hint: "Pin every package with ==VERSION and --hash=sha256:…, e.g. with `pylayer export --format requirements`.",
+      },
+    );
+  }
+}
+
+/**
+ * One zip per target, or one shared zip when every target got the same pure-Python
+ * wheels and the layout does not name a Python version.
+ */
+function planOutputs(
+  targetPlans: TargetPlan[],
+  targets: Target[],
+  layout: LayoutKind,
+  output: string | undefined,
+  cwd: string,
+): OutputPlan[] {
+  const signature = (plan: TargetPlan) =>
+    JSON.stringify(plan.packages.map((item) => [item.name, item.filename, item.excluded ?? ""]));
+  const first = targetPlans[0]!;
+  const sameLayoutPath =
+    layout === "python" || new Set(targets.map((target) => target.runtime.name)).size === 1;
+  const shareable =
+    targetPlans.length > 1 &&
+    sameLayoutPath &&
+    targetPlans.every((plan) => signature(plan) === signature(first)) &&
+    targetPlans.every((plan) => plan.packages.every((item) => item.pure));
+  if (targetPlans.length === 1 || shareable) {
+    const path =
+      output === undefined
+        ? join(cwd, "layer.zip")
+        : output.endsWith(".zip")
+          ? absolute(output, cwd)
+          : join(absolute(output, cwd), "layer.zip");
+    return [{ path, targets: targetPlans.map((plan) => plan.id), layout, shared: shareable }];
+  }
+  if (output?.endsWith(".zip")) {
+    throw usageError(
+      `-o ${output} names one zip, but ${targetPlans.length} targets need different wheels`,
+      "Give a folder with -o (one zip per target is written there, named after runtime and architecture).",
+    );
+  }
+  const folder = absolute(output ?? "layers", cwd);
+  return targetPlans.map((plan) => ({
+    path: join(folder, `${plan.id}.zip`),
+    targets: [plan.id],
+    layout,
+    shared: false,
+  }));
+}

@@ -1,0 +1,116 @@
+/**
+ * The build's data: what a caller asks for (`BuildOptions`), what resolution decided
+ * (`BuildPlan`, serializable, printed by --dry-run/--json) and what applying the plan
+ * produced (`BuildResult`).
+ */
+import type { Architecture } from "../runtime/index.js";
+
+export type LayoutKind = "python" | "site-packages";
+
+/** Packages the Lambda Python runtimes already contain (left out by `excludeRuntimeProvided`). */
+export const RUNTIME_PROVIDED_PACKAGES = ["boto3", "botocore", "jmespath", "s3transfer"] as const;
+
+export interface IndexOptions {
+  indexUrl?: string;
+  extraIndexUrls?: string[];
+  findLinks?: string[];
+  noIndex?: boolean;
+}
+
+export interface BuildOptions {
+  /** PEP 508 requirement strings. */
+  requirements?: string[];
+  /** pip-format requirements files (`-r`). */
+  requirementFiles?: string[];
+  /** pip-format constraints files (`-c`). */
+  constraintFiles?: string[];
+  /** Lambda runtime identifiers; default `["python3.12"]`. */
+  runtimes?: string[];
+  /** Default `["x86_64"]`. */
+  architectures?: string[];
+  /** Zip path for one output, folder for several. */
+  output?: string;
+  layout?: LayoutKind;
+  /** Normalized or not; left out of the zip, still resolved. */
+  exclude?: string[];
+  excludeRuntimeProvided?: boolean;
+  index?: IndexOptions;
+  /** Admit pre-releases everywhere. */
+  pre?: boolean;
+  cacheDir?: string;
+  noCache?: boolean;
+  /** Resolve only; write nothing. */
+  dryRun?: boolean;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export type BuildEvent =
+  | { type: "phase"; phase: "resolve" | "download" | "install" | "write"; message: string }
+  | { type: "progress"; message: string }
+  | { type: "warning"; message: string }
+  | { type: "detail"; message: string };
+
+export interface PlannedPackage {
+  name: string;
+  version: string;
+  /** Wheel file name. */
+  filename: string;
+  /** Where the wheel comes from (credentials redacted). */
+  url: string;
+  sha256?: string;
+  size?: number;
+  /** The best wheel tag that matched the target, e.g. `cp312-cp312-manylinux_2_17_x86_64`. */
+  tag: string;
+  /** True for `py3-none-any`-style wheels that run anywhere. */
+  pure: boolean;
+  requiredBy: string[];
+  /** Why the package is left out of the zip, when it is. */
+  excluded?: string;
+}
+
+export interface TargetPlan {
+  /** `python3.12-x86_64`. */
+  id: string;
+  runtime: string;
+  architecture: Architecture;
+  packages: PlannedPackage[];
+}
+
+export interface OutputPlan {
+  path: string;
+  /** Target ids this zip serves. */
+  targets: string[];
+  layout: LayoutKind;
+  /** True when one pure-Python zip serves several targets. */
+  shared: boolean;
+}
+
+export interface BuildPlan {
+  targets: TargetPlan[];
+  outputs: OutputPlan[];
+  warnings: string[];
+}
+
+export interface ZipReport {
+  path: string;
+  size: number;
+  unzippedSize: number;
+  sha256: string;
+  /** base64 of the raw sha256: what Lambda reports as CodeSha256. */
+  sha256Base64: string;
+  targets: string[];
+  runtimes: string[];
+  architectures: Architecture[];
+  layout: LayoutKind;
+  packages: { name: string; version: string; wheel: string; tag: string }[];
+  excluded: { name: string; version: string; reason: string }[];
+}
+
+export interface BuildResult {
+  plan: BuildPlan;
+  zips: ZipReport[];
+  warnings: string[];
+  durationMs: number;
+}

@@ -1,0 +1,204 @@
+/** `pylayer build`: resolve requirements for Lambda targets and write layer zips. */
+import { relative } from "node:path";
+import type { BuildOptions, BuildResult, LayoutKind } from "../../build/index.js";
+import { usageError } from "../../errors.js";
+import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
+import type { CommandContext } from "../main.js";
+import { formatBytes, formatDuration } from "../ui.js";
+
+export const spec: CommandSpec = {
+  name: "build",
+  summary: "Resolve requirements for Lambda runtimes and write deterministic layer zips.",
+  usage: ["build [REQUIREMENT...] [-r FILE] [-c FILE] [--runtime R]... [--arch A]... [-o PATH]"],
+  positionals: "[REQUIREMENT...]",
+  options: {
+    requirement: {
+      type: "string",
+      short: "r",
+      multiple: true,
+      valueName: "FILE",
+      description: "Read requirements from a pip requirements file",
+    },
+    constraint: {
+      type: "string",
+      short: "c",
+      multiple: true,
+      valueName: "FILE",
+      description: "Constrain versions with a pip constraints file",
+    },
+    runtime: {
+      type: "string",
+      multiple: true,
+      valueName: "RUNTIME",
+      description: "Lambda runtime, python3.9 … python3.14 (default python3.12)",
+    },
+    arch: {
+      type: "string",
+      multiple: true,
+      valueName: "ARCH",
+      description: "x86_64 or arm64 (default x86_64)",
+    },
+    output: {
+      type: "string",
+      short: "o",
+      valueName: "PATH",
+      description: "Zip path (one target) or folder (several); default layer.zip / layers/",
+    },
+    layout: {
+      type: "string",
+      valueName: "LAYOUT",
+      description:
+        "python (default: files under python/) or site-packages (python/lib/python3.X/site-packages/)",
+    },
+    exclude: {
+      type: "string",
+      multiple: true,
+      valueName: "NAME",
+      description: "Leave a package out of the zip (still resolved)",
+    },
+    "exclude-runtime-provided": {
+      type: "boolean",
+      description: "Leave out boto3, botocore, s3transfer and jmespath (the runtime has them)",
+    },
+    "index-url": {
+      type: "string",
+      short: "i",
+      valueName: "URL",
+      description: "Package index (PEP 503/691); default from pip/uv settings, else PyPI",
+    },
+    "extra-index-url": {
+      type: "string",
+      multiple: true,
+      valueName: "URL",
+      description: "Further index, consulted when earlier ones lack a project",
+    },
+    "find-links": {
+      type: "string",
+      short: "f",
+      multiple: true,
+      valueName: "PATH|URL",
+      description: "Folder or page of wheels to consider too",
+    },
+    "no-index": { type: "boolean", description: "Use only --find-links locations" },
+    pre: { type: "boolean", description: "Allow pre-release versions" },
+    "cache-dir": {
+      type: "string",
+      valueName: "DIR",
+      description: "Cache folder (default: PYLAYER_CACHE_DIR or the platform cache folder)",
+    },
+    "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
+    "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+  },
+  examples: [
+    "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
+    "pylayer build -r requirements.txt -c constraints.txt --runtime python3.11",
+    "pylayer build -r requirements.txt --runtime python3.12 --runtime python3.13 --arch x86_64 --arch arm64 -o layers/",
+    "pylayer build pandas --runtime python3.11 --dry-run",
+    "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
+  ],
+  notes: [
+    "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
+  ],
+};
+
+export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
+  const { values, positionals } = context;
+  const layout = stringOption(values, "layout");
+  if (layout !== undefined && layout !== "python" && layout !== "site-packages") {
+    throw usageError(
+      `--layout ${layout} is not a layout`,
+      "Use --layout python or --layout site-packages.",
+    );
+  }
+  const indexUrl = stringOption(values, "index-url");
+  const cacheDir = stringOption(values, "cache-dir");
+  const output = stringOption(values, "output");
+  return {
+    requirements: positionals,
+    requirementFiles: listOption(values, "requirement", false),
+    constraintFiles: listOption(values, "constraint", false),
+    runtimes: listOption(values, "runtime"),
+    architectures: listOption(values, "arch"),
+    ...(output === undefined ? {} : { output }),
+    ...(layout === undefined ? {} : { layout: layout as LayoutKind }),
+    exclude: listOption(values, "exclude"),
+    excludeRuntimeProvided: booleanOption(values, "exclude-runtime-provided"),
+    index: {
+      ...(indexUrl === undefined ? {} : { indexUrl }),
+      extraIndexUrls: listOption(values, "extra-index-url", false),
+      findLinks: listOption(values, "find-links", false),
+      noIndex: booleanOption(values, "no-index"),
+    },
+    pre: booleanOption(values, "pre"),
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+    noCache: booleanOption(values, "no-cache"),
+    dryRun: booleanOption(values, "dry-run"),
+    cwd: context.cwd,
+    env: context.env,
+  };
+}
+
+export async function run(context: CommandContext): Promise<number> {
+  const { ui } = context;
+  const options = buildOptionsFromArgs(context);
+  options.onEvent = (event) => {
+    if (event.type === "warning") ui.warn(event.message);
+    else if (event.type === "detail") ui.detail(event.message);
+    else ui.progress(event.message);
+  };
+  const { buildLayer } = await import("../../build/index.js");
+  const result = await buildLayer(options);
+  ui.clearProgress();
+  if (ui.json) {
+    ui.outJson(jsonResult(result, options.dryRun === true));
+    return 0;
+  }
+  printResult(context, result, options.dryRun === true);
+  return 0;
+}
+
+function jsonResult(result: BuildResult, dryRun: boolean): unknown {
+  return {
+    ok: true,
+    dryRun,
+    targets: result.plan.targets,
+    zips: result.zips,
+    ...(dryRun ? { outputs: result.plan.outputs } : {}),
+    warnings: result.warnings,
+    durationMs: Math.round(result.durationMs),
+  };
+}
+
+function printResult(context: CommandContext, result: BuildResult, dryRun: boolean): void {
+  const { ui } = context;
+  const { bold, dim, green } = ui.colors;
+  for (const warning of result.warnings) ui.warn(warning);
+  for (const target of result.plan.targets) {
+    ui.out(bold(`${target.id}: ${target.packages.length} packages`));
+    for (const item of target.packages) {
+      const note = item.excluded === undefined ? "" : dim(` (excluded: ${item.excluded})`);
+      ui.out(`  ${item.name} ${item.version}  ${dim(item.tag)}${note}`);
+      ui.detail(`    ${item.filename} ← ${item.requiredBy.join(", ")}`);
+    }
+  }
+  if (dryRun) {
+    for (const output of result.plan.outputs) {
+      ui.out(`would write ${relativePath(context, output.path)} for ${output.targets.join(", ")}`);
+    }
+    return;
+  }
+  for (const zip of result.zips) {
+    const shared =
+      zip.targets.length > 1 ? ` — one pure-Python zip valid for ${zip.targets.join(", ")}` : "";
+    ui.out(
+      `${green("wrote")} ${relativePath(context, zip.path)}  ${formatBytes(zip.size)} (${formatBytes(zip.unzippedSize)} unzipped)${shared}`,
+    );
+    ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
+  }
+  ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
+}
+
+function relativePath(context: CommandContext, path: string): string {
+  const relativeForm = relative(context.cwd, path);
+  return relativeForm.startsWith("..") ? path : relativeForm;
+}

@@ -1,0 +1,137 @@
+/**
+ * The `pylayer` executable. Keeps start-up cheap: only this file and the command
+ * table load before a command is chosen; each command module is imported on demand,
+ * and heavy libraries (the AWS SDK, …) only inside the commands that use them.
+ * This is the only module that calls process.exit.
+ */
+import { readFileSync } from "node:fs";
+import { isPylayerError } from "../errors.js";
+import { type CommandSpec, formatHelp, type ParsedValues, parseCommandArgs } from "./args.js";
+import { Ui } from "./ui.js";
+
+export interface CommandContext {
+  values: ParsedValues;
+  positionals: string[];
+  ui: Ui;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface CommandModule {
+  spec: CommandSpec;
+  /** Returns the exit code. */
+  run(context: CommandContext): Promise<number>;
+}
+
+/** Command name → loader. Summaries are repeated here so `pylayer --help` loads nothing. */
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  build: {
+    summary: "Resolve requirements and write a Lambda layer zip",
+    load: () => import("./commands/build.js"),
+  },
+  targets: {
+    summary: "List the Lambda Python runtimes and the wheel tags each accepts",
+    load: () => import("./commands/targets.js"),
+  },
+};
+
+function version(): string {
+  const packageJson = JSON.parse(
+    readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+  ) as { version: string };
+  return packageJson.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+  return [
+    "pylayer — Python dependencies for AWS Lambda, without Docker, pip or Python.",
+    "",
+    "Usage: pylayer <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(
+      ([name, command]) => `  ${name.padEnd(width)}${command.summary}`,
+    ),
+    "",
+    "Examples:",
+    "  pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
+    "  pylayer build -r requirements.txt --runtime python3.11 --runtime python3.12 -o dist/",
+    "  pylayer build -r requirements.txt --dry-run --json",
+    "",
+    'Run "pylayer <command> --help" for the options of a command.',
+    "",
+  ].join("\n");
+}
+
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const [commandName, ...rest] = argv;
+  if (
+    commandName === undefined ||
+    commandName === "--help" ||
+    commandName === "-h" ||
+    commandName === "help"
+  ) {
+    process.stdout.write(mainHelp());
+    return commandName === undefined ? 2 : 0;
+  }
+  if (commandName === "--version" || commandName === "-V") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[commandName];
+  const wantsJson = rest.includes("--json");
+  const ui = new Ui({
+    json: wantsJson,
+    quiet: rest.includes("--quiet") || rest.includes("-q"),
+    verbose: false,
+    env,
+  });
+  if (command === undefined) {
+    ui.error(
+      `unknown command "${commandName}"`,
+      'Run "pylayer --help" for the list of commands.',
+      "usage",
+    );
+    return 2;
+  }
+  try {
+    const module = await command.load();
+    const { values, positionals } = parseCommandArgs(module.spec, rest);
+    if (values.help === true) {
+      process.stdout.write(formatHelp(module.spec));
+      return 0;
+    }
+    const commandUi = new Ui({
+      json: values.json === true,
+      quiet: values.quiet === true,
+      verbose: values.verbose === true,
+      env,
+    });
+    return await module.run({ values, positionals, ui: commandUi, env, cwd: process.cwd() });
+  } catch (error) {
+    return reportError(error, ui);
+  }
+}
+
+/** Prints an error (as JSON with --json) and returns its exit code: 1 user-facing, 2 usage/internal. */
+export function reportError(error: unknown, ui: Ui): number {
+  ui.clearProgress();
+  if (isPylayerError(error)) {
+    if (ui.json) ui.outJson({ ok: false, error: error.toJSON() });
+    else ui.error(error.message, error.hint, error.code);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (ui.json) ui.outJson({ ok: false, error: { code: "internal", message } });
+  else
+    ui.error(
+      `internal error: ${message}`,
+      "This is a bug in pylayer; please report it with the command you ran.",
+      "internal",
+    );
+  return 2;
+}
