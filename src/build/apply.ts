@@ -5,20 +5,25 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { LocalPython } from "../compile/index.js";
 import { PylayerError } from "../errors.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
+import { createEntryReader } from "../slim/layer-files.js";
 import { type InstallPlan, layoutFor, planWheelInstall } from "../wheel/index.js";
 import { deterministicTimestamp, writeDeterministicZip, ZipReader } from "../zip/index.js";
 import type { PlanContext } from "./plan.js";
+import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
 import type { BuildEvent, BuildPlan, OutputPlan, ZipReport } from "./types.js";
 
 export async function applyPlan(
   plan: BuildPlan,
   context: PlanContext,
   onEvent: (event: BuildEvent) => void = () => {},
+  transform: TransformOptions = {},
 ): Promise<{ zips: ZipReport[]; warnings: string[] }> {
   const warnings: string[] = [];
+  const pythons = await findCompilers(transform, context.targets, context.env);
   const needed = new Set<string>();
   for (const target of plan.targets) {
     for (const item of target.packages) if (item.excluded === undefined) needed.add(item.filename);
@@ -51,7 +56,10 @@ export async function applyPlan(
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) {
       zips.push(
-        await writeOutput(plan, output, context, paths, openReader, mtime, warnings, onEvent),
+        await writeOutput(plan, output, context, paths, openReader, mtime, warnings, onEvent, {
+          options: transform,
+          pythons,
+        }),
       );
     }
     return { zips, warnings };
@@ -69,6 +77,7 @@ async function writeOutput(
   mtime: Date,
   warnings: string[],
   onEvent: (event: BuildEvent) => void,
+  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
 ): Promise<ZipReport> {
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
@@ -88,7 +97,20 @@ async function writeOutput(
       }),
   );
   assertNoEntries(installs);
-  const { entries, conflicts } = assembleLayer(installs);
+  const assembled = assembleLayer(installs);
+  const { conflicts } = assembled;
+  const { entries, report: transformReport } = await transformEntries(
+    assembled.entries,
+    createEntryReader(openReader),
+    transform.options,
+    targets
+      .map((target) => transform.pythons.get(target.runtime.python.join(".")))
+      .filter(
+        (python, index, all): python is LocalPython =>
+          python !== undefined && all.indexOf(python) === index,
+      ),
+    onEvent,
+  );
   for (const conflict of conflicts) {
     warnings.push(
       `${conflict.path} is written by ${conflict.packages.join(" and ")}; the file of ${conflict.packages[0]} is kept`,
@@ -141,5 +163,6 @@ async function writeOutput(
     excluded: first.packages
       .filter((item) => item.excluded !== undefined)
       .map((item) => ({ name: item.name, version: item.version, reason: item.excluded! })),
+    ...transformReport,
   };
 }

@@ -13,7 +13,11 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
   if (options.dryRun) {
     return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
   }
-  const { zips, warnings } = await applyPlan(plan, context, options.onEvent);
+  const { zips, warnings } = await applyPlan(plan, context, options.onEvent, {
+    slim: options.slim,
+    slimPatterns: options.slimPatterns,
+    compile: options.compile,
+  });
   return {
     plan,
     zips,

@@ -41,6 +41,12 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Resolve only; write nothing. */
   dryRun?: boolean;
+  /** Remove what Lambda does not need (see `src/slim`): bytecode, test suites, stubs, dist-info extras. */
+  slim?: boolean;
+  /** More globs to remove (gitignore-like, relative to the site folder); implies `slim`. */
+  slimPatterns?: string[];
+  /** Add PEP 552 unchecked-hash `.pyc` files compiled by the local `python3.X` of each runtime. */
+  compile?: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: BuildEvent) => void;
@@ -106,6 +112,20 @@ export interface ZipReport {
   layout: LayoutKind;
   packages: { name: string; version: string; wheel: string; tag: string }[];
   excluded: { name: string; version: string; reason: string }[];
+  /** What `slim` removed. */
+  slim?: {
+    files: number;
+    bytes: number;
+    byReason: { reason: string; files: number; bytes: number }[];
+    /** Test folders kept because other files import them. */
+    keptTestFolders: { path: string; importedBy: string }[];
+  };
+  /** What `compile` added, per Python version. */
+  compile?: {
+    compiled: { python: string; files: number; bytes: number }[];
+    /** Sources Python could not compile (shipped without bytecode). */
+    failures: { path: string; python: string; message: string }[];
+  };
 }
 
 export interface BuildResult {

@@ -88,6 +88,22 @@ export const spec: CommandSpec = {
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+    slim: {
+      type: "boolean",
+      description:
+        "Remove what Lambda does not need: __pycache__, test suites nothing imports, .pyi stubs, .dist-info extras (--verbose lists each file)",
+    },
+    "slim-pattern": {
+      type: "string",
+      multiple: true,
+      valueName: "GLOB",
+      description: "Also remove files or folders matching GLOB, e.g. '*.md' (implies --slim)",
+    },
+    compile: {
+      type: "boolean",
+      description:
+        "Add unchecked-hash .pyc files (PEP 552) for faster cold starts; needs the local python3.X of each runtime",
+    },
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -95,6 +111,7 @@ export const spec: CommandSpec = {
     "pylayer build -r requirements.txt --runtime python3.12 --runtime python3.13 --arch x86_64 --arch arm64 -o layers/",
     "pylayer build pandas --runtime python3.11 --dry-run",
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
+    "pylayer build -r requirements.txt --runtime python3.11 --slim --compile -o layer.zip",
   ],
   notes: [
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
@@ -133,6 +150,9 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     dryRun: booleanOption(values, "dry-run"),
+    slim: booleanOption(values, "slim"),
+    slimPatterns: listOption(values, "slim-pattern", false),
+    compile: booleanOption(values, "compile"),
     cwd: context.cwd,
     env: context.env,
   };
@@ -193,6 +213,27 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     ui.out(
       `${green("wrote")} ${relativePath(context, zip.path)}  ${formatBytes(zip.size)} (${formatBytes(zip.unzippedSize)} unzipped)${shared}`,
     );
+    if (zip.slim !== undefined) {
+      ui.out(
+        dim(
+          `  slim: removed ${zip.slim.files} files, ${formatBytes(zip.slim.bytes)}${zip.slim.byReason.length > 0 ? ` (${zip.slim.byReason.map((row) => `${row.reason} ${formatBytes(row.bytes)}`).join(", ")})` : ""}`,
+        ),
+      );
+    }
+    if (zip.compile !== undefined) {
+      for (const row of zip.compile.compiled) {
+        ui.out(
+          dim(
+            `  compile: ${row.files} .pyc files for Python ${row.python}, ${formatBytes(row.bytes)}`,
+          ),
+        );
+      }
+      if (zip.compile.failures.length > 0) {
+        ui.warn(
+          `${zip.compile.failures.length} source files do not compile and ship without bytecode (--verbose lists them)`,
+        );
+      }
+    }
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
   ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
