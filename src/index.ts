@@ -1,6 +1,17 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
 export { Cache, defaultCacheDir } from "./cache/index.js";
+// Size report, slimming and bytecode (issue 7).
+export {
+  bytecodePath,
+  type CompileFailure,
+  type CompileOptions,
+  type CompileResult,
+  compileEntries,
+  findPython,
+  isCompilable,
+  type LocalPython,
+} from "./compile/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
   type DistributionFile,
@@ -25,6 +36,16 @@ export {
   requirementToString,
 } from "./pep508/index.js";
 export {
+  type AnalyzeOptions,
+  analyzeLayer,
+  LAMBDA_UNZIPPED_LIMIT,
+  type LayerReport,
+  type PackageUsage,
+  type ReportFile,
+  renderReportHtml,
+  squarify,
+} from "./report/index.js";
+export {
   mergeRequirements,
   type ParsedRequirements,
   parseRequirementsFile,
@@ -41,3 +62,15 @@ export {
   RUNTIMES,
   type Target,
 } from "./runtime/index.js";
+export {
+  isHashBasedPyc,
+  type KeptTestFolder,
+  planSlim,
+  type SlimFile,
+  type SlimOptions,
+  type SlimPlan,
+  type SlimReason,
+  type SlimRemoval,
+  slimEntries,
+  summarizeRemovals,
+} from "./slim/index.js";

@@ -29,6 +29,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Resolve requirements and write a Lambda layer zip",
     load: () => import("./commands/build.js"),
   },
+  report: {
+    summary: "Show what takes the room in a layer zip and what --slim would save",
+    load: () => import("./commands/report.js"),
+  },
   targets: {
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
