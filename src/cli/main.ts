@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
   },
+  check: {
+    summary: "Check a layer zip for a runtime: native code, glibc, libraries, imports, sizes",
+    load: () => import("./commands/check.js"),
+  },
 };
 
 function version(): string {

@@ -5,6 +5,7 @@ import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
+import { printCheckResult } from "./check.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -88,6 +89,10 @@ export const spec: CommandSpec = {
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+    "no-check": {
+      type: "boolean",
+      description: "Do not run `pylayer check` on the zips written (on by default)",
+    },
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -133,6 +138,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     dryRun: booleanOption(values, "dry-run"),
+    check: !booleanOption(values, "no-check"),
     cwd: context.cwd,
     env: context.env,
   };
@@ -149,20 +155,30 @@ export async function run(context: CommandContext): Promise<number> {
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
+  // A zip that fails its check is still written and reported, but the build exits 1: the
+  // layer would not work on the runtime it was built for.
+  const checksFailed = (result.checks ?? []).some((check) => !check.ok);
   if (ui.json) {
     ui.outJson(jsonResult(result, options.dryRun === true));
-    return 0;
+    return checksFailed ? 1 : 0;
   }
   printResult(context, result, options.dryRun === true);
-  return 0;
+  for (const check of result.checks ?? []) {
+    ui.out(
+      ui.colors.bold(`check ${relativePath(context, check.path)} (${check.targets.join(", ")})`),
+    );
+    printCheckResult(ui, check, { compact: true });
+  }
+  return checksFailed ? 1 : 0;
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {
   return {
-    ok: true,
+    ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
     targets: result.plan.targets,
     zips: result.zips,
+    ...(result.checks === undefined ? {} : { checks: result.checks }),
     ...(dryRun ? { outputs: result.plan.outputs } : {}),
     warnings: result.warnings,
     durationMs: Math.round(result.durationMs),
