@@ -1,6 +1,29 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
 export { Cache, defaultCacheDir } from "./cache/index.js";
+export {
+  BASE_LIBRARIES,
+  type BaseLibrary,
+  type CheckEvent,
+  type CheckOptions,
+  type CheckResult,
+  checkLayer,
+  type ElfInfo,
+  FINDING_CODES,
+  type Finding,
+  type FindingCode,
+  type ImportOutcome,
+  type ImportTestReport,
+  identifyBinary,
+  type OsFacts,
+  osFacts,
+  parseElf,
+  type Severity,
+  type SizeReport,
+  UNZIPPED_LIMIT,
+  type VersionNeed,
+  ZIPPED_DIRECT_UPLOAD_LIMIT,
+} from "./check/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
   type DistributionFile,
@@ -11,6 +34,14 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export {
+  findInterpreter,
+  type Interpreter,
+  type InvokeOptions,
+  type InvokeResult,
+  invokeHandler,
+  type LambdaError,
+} from "./invoke/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   evaluateMarker,

@@ -37,6 +37,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Check a layer zip for a runtime: native code, glibc, libraries, imports, sizes",
     load: () => import("./commands/check.js"),
   },
+  invoke: {
+    summary: "Run a handler locally with layers, in a Lambda-like environment (no Docker)",
+    load: () => import("./commands/invoke.js"),
+  },
 };
 
 function version(): string {
