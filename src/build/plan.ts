@@ -23,6 +23,7 @@ import {
   markerEnvironment,
   type Target,
 } from "../runtime/index.js";
+import { ProgressTracker } from "./progress.js";
 import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
 import {
   type BuildOptions,
@@ -79,19 +80,20 @@ export async function planBuild(
     },
     env,
     cwd,
+    homeDir: env.HOME ?? homedir(),
   });
   for (const [setting, origin] of Object.entries(settings.origin)) {
     emit({ type: "detail", message: `${setting} from ${origin}` });
   }
+  const progress = new ProgressTracker(emit);
   const cache = options.noCache
     ? null
     : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
   const client = new IndexClient({
     settings,
     cache,
-    onEvent: (event) => {
-      if (event.type === "warning") emit({ type: "warning", message: event.message });
-    },
+    netrcPath: env.NETRC ?? join(env.HOME ?? homedir(), ".netrc"),
+    onEvent: (event) => progress.handle(event),
   });
 
   const hashes = collectHashes(inputs.requirements);
