@@ -1,5 +1,15 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
+export {
+  applyPlan,
+  type BuildOptions,
+  type BuildPlan,
+  type BuildResult,
+  buildLayer,
+  type PlanContext,
+  planBuild,
+  type ZipReport,
+} from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
@@ -11,6 +21,7 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   evaluateMarker,
@@ -32,6 +43,7 @@ export {
   type RequirementLine,
   type RequirementsOptions,
 } from "./requirements/index.js";
+export { type ResolverProvider, resolve } from "./resolver/index.js";
 export {
   type Architecture,
   type LambdaRuntime,
@@ -41,3 +53,6 @@ export {
   RUNTIMES,
   type Target,
 } from "./runtime/index.js";
+export { compatibleTags, parseWheelFilename, TagSelector, tagToString } from "./tags/index.js";
+export { type InstallPlan, layoutFor, planWheelInstall } from "./wheel/index.js";
+export { type PlannedEntry, writeDeterministicZip, ZipReader } from "./zip/index.js";

@@ -70,7 +70,8 @@ export const spec: CommandSpec = {
       type: "string",
       multiple: true,
       valueName: "URL",
-      description: "Further index, consulted when earlier ones lack a project",
+      description:
+        "Another index, asked before --index-url; the first index that has a project wins",
     },
     "find-links": {
       type: "string",
