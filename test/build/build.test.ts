@@ -187,9 +187,13 @@ describe("buildLayer", () => {
   });
 
   it("points scripts of a zip shared by several Python versions at the runtime's python3", async () => {
-    const shared = await build({ requirements: ["tiny-extra"], runtimes: ["python3.11", "python3.12"] });
+    const shared = await build({
+      requirements: ["tiny-extra"],
+      runtimes: ["python3.11", "python3.12"],
+    });
     const single = await build({ requirements: ["tiny-extra"], runtimes: ["python3.12"] });
-    const script = async (path: string) => new TextDecoder().decode((await unzipFile(path))["bin/tiny-tool"]);
+    const script = async (path: string) =>
+      new TextDecoder().decode((await unzipFile(path))["bin/tiny-tool"]);
     expect(await script(shared.zips[0]!.path)).toContain("/var/lang/bin/python3}");
     expect(await script(single.zips[0]!.path)).toContain("/var/lang/bin/python3.12}");
   });
