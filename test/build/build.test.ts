@@ -166,6 +166,7 @@ describe("buildLayer", () => {
     ).rejects.toMatchObject({
       code: "no-matching-distribution",
       message: expect.stringContaining("manylinux_2_28 needs glibc 2.28, python3.11 has 2.26"),
+      hint: expect.stringContaining("wheels needing glibc 2.28 run on python3.12 and later"),
     });
   });
 
