@@ -10,6 +10,7 @@ import { PylayerError, redactUrl, usageError } from "../errors.js";
 import { type DistributionFile, IndexClient, resolveIndexSettings } from "../index/index.js";
 import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
 import {
+  emptyOptions,
   mergeRequirements,
   type ParsedRequirements,
   parseRequirementsFile,
@@ -244,16 +245,7 @@ async function readInputs(
   parts.push({
     requirements: direct,
     constraints: [],
-    options: {
-      extraIndexUrls: [],
-      findLinks: [],
-      noIndex: false,
-      pre: false,
-      onlyBinary: [],
-      noBinary: [],
-      trustedHosts: [],
-      requireHashes: false,
-    },
+    options: emptyOptions(),
   });
   for (const file of options.requirementFiles ?? []) {
     parts.push(await parseRequirementsFile(absolute(file, cwd), { env }));

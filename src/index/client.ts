@@ -170,25 +170,12 @@ export class IndexClient {
    */
   getProject(project: string): Promise<ProjectListing> {
     const name = normalizeProjectName(project);
-    let listing = this.projects.get(name);
-    if (listing === undefined) {
-      listing = this.lookUpProject(name);
-      this.projects.set(name, listing);
-      listing.catch(() => this.projects.delete(name));
-    }
-    return listing;
+    return shared(this.projects, name, () => this.lookUpProject(name));
   }
 
   /** METADATA of a wheel: PEP 658 file, else Range requests, else the downloaded wheel. */
   getMetadata(file: DistributionFile): Promise<string> {
-    const key = stripCredentials(file.url);
-    let result = this.metadata.get(key);
-    if (result === undefined) {
-      result = this.loadMetadata(file);
-      this.metadata.set(key, result);
-      result.catch(() => this.metadata.delete(key));
-    }
-    return result;
+    return shared(this.metadata, stripCredentials(file.url), () => this.loadMetadata(file));
   }
 
   /**
@@ -196,14 +183,7 @@ export class IndexClient {
    * itself for `file://` locations. Concurrent calls for one URL share one download.
    */
   download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    const key = stripCredentials(file.url);
-    let result = this.downloads.get(key);
-    if (result === undefined) {
-      result = this.fetchWheel(file);
-      this.downloads.set(key, result);
-      result.catch(() => this.downloads.delete(key));
-    }
-    return result;
+    return shared(this.downloads, stripCredentials(file.url), () => this.fetchWheel(file));
   }
 
   /** Removes the temporary folder used for downloads when there is no cache. */
@@ -883,6 +863,24 @@ export class IndexClient {
     await rename(source, destination);
     return destination;
   }
+}
+
+/**
+ * One in-flight or finished promise per key, shared by concurrent callers; a failure is
+ * forgotten so that a later call tries again.
+ */
+function shared<T>(
+  promises: Map<string, Promise<T>>,
+  key: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  let result = promises.get(key);
+  if (result === undefined) {
+    result = start();
+    promises.set(key, result);
+    result.catch(() => promises.delete(key));
+  }
+  return result;
 }
 
 class RangesRefused extends Error {
