@@ -55,7 +55,7 @@ export async function checkLayout(files: LayerFiles, target: Target): Promise<Fi
     findings.push({
       code: FINDING_CODES.layoutOtherPythonVersion,
       severity: "warning",
-      message: `${count} files are under python/lib/${version}/site-packages, which ${target.runtime.name} never reads (it reads ${ownSitePackages})`,
+      message: `${count === 1 ? "1 file is" : `${count} files are`} under python/lib/${version}/site-packages, which ${target.runtime.name} never reads (it reads ${ownSitePackages})`,
       hint: `Rebuild the layer for ${target.runtime.name}, or use the python/ layout that every Python runtime reads (pylayer build --layout python).`,
       file: `python/lib/${version}/site-packages/`,
       target: target.id,
@@ -108,7 +108,7 @@ export async function checkLayout(files: LayerFiles, target: Target): Promise<Fi
     findings.push({
       code: FINDING_CODES.pycacheOtherVersion,
       severity: "warning",
-      message: `${count} .pyc files are compiled for ${cacheTag}; ${target.runtime.name} (${tag}) ignores them, they only take space`,
+      message: `${count === 1 ? "1 .pyc file is" : `${count} .pyc files are`} compiled for ${cacheTag}; ${target.runtime.name} (${tag}) ignores them, they only take space`,
       hint: "Build the layer without bytecode (pylayer build ships none), or compile it with the runtime's Python version.",
       file: example,
       target: target.id,
@@ -129,7 +129,7 @@ export async function checkLayout(files: LayerFiles, target: Target): Promise<Fi
     findings.push({
       code: FINDING_CODES.timestampPyc,
       severity: "warning",
-      message: `${timestampBased.length} .pyc files use timestamp-based invalidation: Python only trusts them when the source's modification time matches the one they record, which zip timestamps rarely preserve (pylayer's are fixed), so they are recompiled on every cold start, and read-only /opt never caches the result`,
+      message: `${timestampBased.length === 1 ? "1 .pyc file uses" : `${timestampBased.length} .pyc files use`} timestamp-based invalidation: Python only trusts such files when the source's modification time matches the one they record, which zip timestamps rarely preserve (pylayer's are fixed), so they are recompiled on every cold start, and read-only /opt never caches the result`,
       hint: "Ship no .pyc files, or compile them with `python3.X -m compileall --invalidation-mode unchecked-hash` (PEP 552).",
       file: example,
       package: packageOf(files, example),

@@ -83,7 +83,7 @@ export function checkPython(files: LayerFiles, target: Target): Finding[] {
         ...base,
         code: FINDING_CODES.recordFileMissing,
         severity: "warning",
-        message: `${missing.length} files listed in the RECORD of ${label(distribution)} are not in the layer (e.g. ${missing[0]})`,
+        message: `${missing.length === 1 ? "1 file" : `${missing.length} files`} listed in the RECORD of ${label(distribution)} ${missing.length === 1 ? "is" : "are"} not in the layer (e.g. ${missing[0]})`,
         hint: "Something deleted files after installation; rebuild the layer if the package needs them.",
         file: missing[0],
         details: { files: missing.length, examples: missing.slice(0, 5) },

@@ -210,6 +210,8 @@ export async function run(context: CommandContext): Promise<number> {
     );
   }
   for (const publishResult of published?.results ?? []) printPublishResult(ui, publishResult);
+  if (options.dryRun !== true)
+    ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
   return exitCode;
 }
 
@@ -252,7 +254,6 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     );
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
-  ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
 }
 
 function relativePath(context: CommandContext, path: string): string {
