@@ -118,6 +118,16 @@ export function checkNative(
     }
   }
   const context = `${target.runtime.name} (${facts.os}, ${target.architecture})`;
+  const loadable = scanned.flatMap((file) =>
+    file.kind === "elf" &&
+    file.elf.dynamic &&
+    file.elf.machine === expected.machine &&
+    file.elf.elfClass === 64 &&
+    file.elf.endianness === "little"
+      ? [{ path: file.path, elf: file.elf }]
+      : [],
+  );
+  const searchPaths = loadChainSearchDirs(files, loadable);
 
   for (const file of scanned) {
     const base = { file: file.path, package: packageOf(files, file.path), target: target.id };
@@ -158,24 +168,14 @@ export function checkNative(
     }
     if (!elf.dynamic) continue;
 
-    const searchDirs = librarySearchDirs(file.path, elf);
-    const resolveInLayer = (needed: string): string | undefined => {
-      if (needed.includes("/")) {
-        const mapped = optPathToZip(needed);
-        return mapped !== undefined && files.byName.has(mapped) ? mapped : undefined;
-      }
-      for (const dir of searchDirs) {
-        const candidate = dir === "" ? needed : `${dir}/${needed}`;
-        if (files.byName.has(candidate)) return candidate;
-      }
-      return undefined;
-    };
+    const searchDirs = searchPaths.get(file.path) ?? librarySearchDirs(file.path, elf);
+    const resolve = (needed: string) => resolveInLayer(files, needed, searchDirs);
 
     // Symbol versions, compared only for libraries that come from the OS.
     const tooNew = { GLIBC: [] as string[], GLIBCXX: [] as string[], CXXABI: [] as string[] };
     const unverified: string[] = [];
     for (const need of elf.versionNeeds) {
-      if (resolveInLayer(need.file) !== undefined) continue;
+      if (resolve(need.file) !== undefined) continue;
       for (const versionName of need.versions) {
         const parsed = parseSymbolVersion(versionName);
         if (parsed === undefined) continue;
@@ -205,7 +205,7 @@ export function checkNative(
         code: FINDING_CODES.glibcTooNew,
         severity: "error",
         message: `${file.path} needs ${highest} but ${context} has glibc ${formatVersion(facts.glibc)}; importing it fails with "version \`${highest}' not found"`,
-        hint: `Use a release of ${base.package ?? "this package"} with a manylinux_2_${facts.glibc[1]} (or older) wheel, or a runtime with a newer glibc${facts.os === "Amazon Linux 2" ? " (python3.12+ run on Amazon Linux 2023, glibc 2.34)" : ""}.`,
+        hint: `Use ${anotherRelease(base.package)} with a manylinux_2_${facts.glibc[1]} (or older) wheel, as pylayer build picks, or a runtime with a newer glibc${facts.os === "Amazon Linux 2" ? " (python3.12+ run on Amazon Linux 2023, glibc 2.34)" : ""}.`,
         details: {
           needs: sortVersions(tooNew.GLIBC),
           provided: `GLIBC_${formatVersion(facts.glibc)}`,
@@ -221,7 +221,7 @@ export function checkNative(
         code: family === "GLIBCXX" ? FINDING_CODES.glibcxxTooNew : FINDING_CODES.cxxabiTooNew,
         severity: "error",
         message: `${file.path} needs ${highest} from libstdc++.so.6, but ${context} has the libstdc++ of GCC ${facts.gcc} (up to ${family}_${formatVersion(provided)})`,
-        hint: `Use a release of ${base.package ?? "this package"} built with an older compiler (a manylinux wheel for glibc ${formatVersion(facts.glibc)} or older), or ship a matching libstdc++.so.6 in the layer's lib/ folder.`,
+        hint: `Use ${anotherRelease(base.package)} built with an older compiler (a manylinux wheel for glibc ${formatVersion(facts.glibc)} or older), or ship a matching libstdc++.so.6 in the layer's lib/ folder.`,
         details: {
           needs: sortVersions(tooNew[family]),
           provided: `${family}_${formatVersion(provided)}`,
@@ -241,7 +241,7 @@ export function checkNative(
 
     // DT_NEEDED libraries.
     for (const needed of elf.needed) {
-      if (resolveInLayer(needed) !== undefined) continue;
+      if (resolve(needed) !== undefined) continue;
       const system = baseLibrary(needed, target.runtime, target.architecture);
       if (system?.presence === "present") continue;
       const elsewhere = sonames.get(needed) ?? findByBasename(files, needed);
@@ -282,24 +282,98 @@ export function checkNative(
 
 /**
  * Zip folders the loader searches for `elf`'s DT_NEEDED entries, in order: DT_RPATH (only
- * without DT_RUNPATH), the layer's `lib/` (/opt/lib on LD_LIBRARY_PATH), DT_RUNPATH.
+ * without DT_RUNPATH), then `inherited` (the DT_RPATH of the objects that load this one,
+ * see `loadChainSearchDirs`), the layer's `lib/` (/opt/lib on LD_LIBRARY_PATH), DT_RUNPATH.
  * Entries outside /opt (e.g. /usr/lib64) are not part of the layer and are left out.
  */
-export function librarySearchDirs(path: string, elf: ElfInfo): string[] {
-  const origin = posix.dirname(path) === "." ? "" : posix.dirname(path);
-  const expand = (entry: string): string | undefined => {
-    const replaced = entry.replace(/\$\{ORIGIN\}|\$ORIGIN/g, `/opt/${origin}`);
-    if (!replaced.startsWith("/")) return undefined;
-    return optPathToZip(replaced);
-  };
+export function librarySearchDirs(
+  path: string,
+  elf: ElfInfo,
+  inherited: readonly string[] = [],
+): string[] {
   const dirs: string[] = [];
   const add = (dir: string | undefined) => {
     if (dir !== undefined && !dirs.includes(dir)) dirs.push(dir);
   };
-  if (elf.runpath.length === 0) for (const entry of elf.rpath) add(expand(entry));
+  if (elf.runpath.length === 0) {
+    for (const dir of expandedPaths(path, elf.rpath)) add(dir);
+    for (const dir of inherited) add(dir);
+  }
   add("lib");
-  for (const entry of elf.runpath) add(expand(entry));
+  for (const dir of expandedPaths(path, elf.runpath)) add(dir);
   return dirs;
+}
+
+/** DT_RPATH/DT_RUNPATH entries as zip folders: `$ORIGIN` is the object's folder; paths outside /opt are dropped. */
+function expandedPaths(path: string, entries: readonly string[]): string[] {
+  const origin = posix.dirname(path) === "." ? "" : posix.dirname(path);
+  const dirs: string[] = [];
+  for (const entry of entries) {
+    const replaced = entry.replace(/\$\{ORIGIN\}|\$ORIGIN/g, `/opt/${origin}`);
+    if (!replaced.startsWith("/")) continue;
+    const dir = optPathToZip(replaced);
+    if (dir !== undefined) dirs.push(dir);
+  }
+  return dirs;
+}
+
+/**
+ * The search folders of every ELF file, including the DT_RPATH it inherits: when an object
+ * has no DT_RUNPATH, glibc's loader also searches the DT_RPATH of the object that loaded
+ * it, and of that one's loader, up the chain (objects with DT_RUNPATH contribute nothing).
+ * auditwheel-repaired wheels rely on this: the extension module carries
+ * `RPATH=$ORIGIN/../<name>.libs` and the bundled libraries it pulls in carry none. Any
+ * object of the layer that needs a file counts as a possible loader of it.
+ */
+export function loadChainSearchDirs(
+  files: LayerFiles,
+  objects: readonly { path: string; elf: ElfInfo }[],
+): Map<string, string[]> {
+  const inherited = new Map<string, string[]>();
+  const dirsOf = (object: { path: string; elf: ElfInfo }) =>
+    librarySearchDirs(object.path, object.elf, inherited.get(object.path));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const object of objects) {
+      const dirs = dirsOf(object);
+      const passedOn =
+        object.elf.runpath.length === 0
+          ? [...expandedPaths(object.path, object.elf.rpath), ...(inherited.get(object.path) ?? [])]
+          : (inherited.get(object.path) ?? []);
+      if (passedOn.length === 0) continue;
+      for (const needed of object.elf.needed) {
+        const child = resolveInLayer(files, needed, dirs);
+        if (child === undefined) continue;
+        const list = inherited.get(child) ?? [];
+        for (const dir of passedOn) {
+          if (!list.includes(dir)) {
+            list.push(dir);
+            changed = true;
+          }
+        }
+        inherited.set(child, list);
+      }
+    }
+  }
+  return new Map(objects.map((object) => [object.path, dirsOf(object)]));
+}
+
+/** Where the loader finds `needed` in the layer when searching `dirs`, if anywhere. */
+function resolveInLayer(
+  files: LayerFiles,
+  needed: string,
+  dirs: readonly string[],
+): string | undefined {
+  if (needed.includes("/")) {
+    const mapped = optPathToZip(needed);
+    return mapped !== undefined && files.byName.has(mapped) ? mapped : undefined;
+  }
+  for (const dir of dirs) {
+    const candidate = dir === "" ? needed : `${dir}/${needed}`;
+    if (files.byName.has(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /** `/opt/python/x` → `python/x`; undefined for paths outside /opt. */
@@ -308,6 +382,15 @@ function optPathToZip(path: string): string | undefined {
   if (normalized === "/opt") return "";
   if (!normalized.startsWith("/opt/")) return undefined;
   return normalized.slice("/opt/".length).replace(/\/$/, "");
+}
+
+/** "another release of numpy (2.4.6 is installed)" from a `name version` label. */
+function anotherRelease(label: string | undefined): string {
+  if (label === undefined) return "another release of the package";
+  const space = label.lastIndexOf(" ");
+  return space === -1
+    ? `another release of ${label}`
+    : `another release of ${label.slice(0, space)} (${label.slice(space + 1)} is installed)`;
 }
 
 function findByBasename(files: LayerFiles, name: string): string | undefined {

@@ -224,6 +224,43 @@ describe("libraries and symbol versions of generated ELF files", () => {
     });
   });
 
+  it("lets bundled libraries inherit the DT_RPATH of the object that loads them (auditwheel's layout)", async () => {
+    const bundled = {
+      "python/pkg.libs/libA-1234.so.1": elf({
+        soname: "libA-1234.so.1",
+        needed: ["libB-5678.so.2"],
+      }),
+      "python/pkg.libs/libB-5678.so.2": elf({ soname: "libB-5678.so.2", needed: ["libc.so.6"] }),
+    };
+    const withRpath = await check(
+      {
+        "python/pkg/_ext.abi3.so": elf({
+          needed: ["libA-1234.so.1"],
+          rpath: "$ORIGIN/../pkg.libs",
+        }),
+        ...bundled,
+      },
+      "python3.12",
+    );
+    expect(withRpath.findings.filter((finding) => finding.code.startsWith("library-"))).toEqual([]);
+    // DT_RUNPATH is not inherited: libA finds libB only by luck.
+    const withRunpath = await check(
+      {
+        "python/pkg/_ext.abi3.so": elf({
+          needed: ["libA-1234.so.1"],
+          runpath: "$ORIGIN/../pkg.libs",
+        }),
+        ...bundled,
+      },
+      "python3.12",
+    );
+    expect(
+      withRunpath.findings
+        .filter((finding) => finding.code.startsWith("library-"))
+        .map((finding) => [finding.code, finding.file]),
+    ).toEqual([["library-not-on-search-path", "python/pkg.libs/libA-1234.so.1"]]);
+  });
+
   it("follows $ORIGIN in DT_RPATH/DT_RUNPATH the way the loader does", () => {
     const base = {
       elfClass: 64 as const,

@@ -154,9 +154,20 @@ export function printCheckResult(
     const failed = report.outcomes
       .filter((outcome) => !outcome.ok)
       .map((outcome) => outcome.module);
+    const nativeErrors = result.findings.some(
+      (finding) =>
+        finding.target === report.target &&
+        finding.severity === "error" &&
+        /^(glibc|glibcxx|cxxabi|library)-/.test(finding.code),
+    );
     ui.out(
       `${dim("import")}${" ".repeat(SEVERITY_WIDTH - 6)}${report.target}: ${passed}/${report.outcomes.length} modules import with ${report.interpreter}${failed.length > 0 ? ` (failed: ${failed.join(", ")})` : ""}`,
     );
+    if (nativeErrors && passed > 0) {
+      ui.out(
+        `${" ".repeat(SEVERITY_WIDTH)}${dim("this machine's glibc and libraries are not Lambda's: imports that work here still fail there for the native errors above")}`,
+      );
+    }
   }
   const { error, warning } = result.counts;
   const summary = `${error} error${error === 1 ? "" : "s"}, ${warning} warning${warning === 1 ? "" : "s"} (${result.elfFiles} ELF files read)`;
