@@ -479,7 +479,7 @@ class ElfReader {
     return Number(value);
   }
 
-  /** Signed 64-bit tags: the values used by ELF all fit in a double; others become NaN-free large numbers. */
+  /** A signed 64-bit field (d_tag). Every tag ELF defines fits a double exactly. */
   i64(offset: number): number {
     this.need(offset, 8, "a field");
     const value = this.littleEndian

@@ -17,7 +17,7 @@ import { decodeManifest } from "../layer/index.js";
 import { makeTargets, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
-import { readLayerFiles } from "./layer-files.js";
+import { type LayerFiles, readLayerFiles } from "./layer-files.js";
 import { checkLayout } from "./layout.js";
 import { checkNative, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
@@ -53,65 +53,25 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
     );
     const sizes = measureSizes(files);
     const importTests: ImportTestReport[] = [];
-    let sandbox: Awaited<ReturnType<typeof prepareSandbox>> | undefined;
+    const sandbox = lazySandbox(files);
     try {
       for (const target of targets) {
         findings.push(...(await checkLayout(files, target)));
         findings.push(...checkNative(files, scanned, target));
         findings.push(...checkPython(files, target));
-
-        const report: ImportTestReport = { target: target.id, ran: false, outcomes: [] };
-        importTests.push(report);
-        if (options.importTest === false) {
-          report.reason = "the import test was turned off";
-          continue;
-        }
-        const mismatch = hostMismatch(target.architecture);
-        if (mismatch !== undefined) {
-          report.reason = `the import test for ${target.id} cannot run here: ${mismatch}`;
-        } else {
-          const search = await findInterpreter(target.runtime, {
-            ...(options.python === undefined ? {} : { explicit: options.python }),
-            env,
-          });
-          if (search.interpreter === undefined) {
-            report.reason = `the import test for ${target.id} cannot run here: ${describeMissingInterpreter(target.runtime, search)}`;
-            findings.push(skipFinding(target, report.reason, interpreterHint(target.runtime)));
-            continue;
-          }
-          const modules = options.imports?.length
-            ? options.imports
-            : defaultImportModules(files, target);
-          report.interpreter = search.interpreter.path;
-          if (modules.length === 0) {
-            report.reason = "the layer has no top-level module to import";
-            continue;
-          }
-          progress(`Importing ${modules.length} modules with ${search.interpreter.path}`);
-          sandbox ??= await prepareSandbox(files);
-          const { outcomes, findings: importFindings } = await runImportTest(
-            files,
-            target,
-            search.interpreter,
-            sandbox,
-            modules,
-            { timeoutSeconds: options.importTimeoutSeconds ?? 60, env },
-          );
-          report.ran = true;
-          report.outcomes = outcomes;
-          findings.push(...importFindings);
-          continue;
-        }
-        findings.push(
-          skipFinding(
-            target,
-            report.reason,
-            "The static checks above still apply; they read every ELF file without running it.",
-          ),
+        const { report, findings: importFindings } = await importTest(
+          files,
+          target,
+          sandbox,
+          options,
+          env,
+          progress,
         );
+        importTests.push(report);
+        findings.push(...importFindings);
       }
     } finally {
-      await sandbox?.dispose();
+      await sandbox.dispose();
     }
     findings.push(...checkSizes(sizes));
     findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
@@ -131,6 +91,81 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
   } finally {
     await reader.close();
   }
+}
+
+/** The extracted layer, made on first use and shared by every target's import test. */
+function lazySandbox(files: LayerFiles) {
+  let prepared: ReturnType<typeof prepareSandbox> | undefined;
+  return {
+    get: () => {
+      prepared ??= prepareSandbox(files);
+      return prepared;
+    },
+    dispose: async () => {
+      // A sandbox that failed to prepare has removed its folder already.
+      const sandbox = await prepared?.catch(() => undefined);
+      await sandbox?.dispose();
+    },
+  };
+}
+
+/** Runs the import test for one target where this machine can, else says why not. */
+async function importTest(
+  files: LayerFiles,
+  target: Target,
+  sandbox: ReturnType<typeof lazySandbox>,
+  options: CheckOptions,
+  env: NodeJS.ProcessEnv,
+  progress: (message: string) => void,
+): Promise<{ report: ImportTestReport; findings: Finding[] }> {
+  const report: ImportTestReport = { target: target.id, ran: false, outcomes: [] };
+  if (options.importTest === false) {
+    report.reason = "the import test was turned off";
+    return { report, findings: [] };
+  }
+  const mismatch = hostMismatch(target.architecture);
+  if (mismatch !== undefined) {
+    report.reason = `the import test for ${target.id} cannot run here: ${mismatch}`;
+    return {
+      report,
+      findings: [
+        skipFinding(
+          target,
+          report.reason,
+          "The static checks still apply; they read every ELF file without running it.",
+        ),
+      ],
+    };
+  }
+  const search = await findInterpreter(target.runtime, {
+    ...(options.python === undefined ? {} : { explicit: options.python }),
+    env,
+  });
+  if (search.interpreter === undefined) {
+    report.reason = `the import test for ${target.id} cannot run here: ${describeMissingInterpreter(target.runtime, search)}`;
+    return {
+      report,
+      findings: [skipFinding(target, report.reason, interpreterHint(target.runtime))],
+    };
+  }
+  report.interpreter = search.interpreter.path;
+  const modules = options.imports?.length ? options.imports : defaultImportModules(files, target);
+  if (modules.length === 0) {
+    report.reason = "the layer has no top-level module to import";
+    return { report, findings: [] };
+  }
+  progress(`Importing ${modules.length} modules with ${search.interpreter.path}`);
+  const { outcomes, findings } = await runImportTest(
+    files,
+    target,
+    search.interpreter,
+    await sandbox.get(),
+    modules,
+    { timeoutSeconds: options.importTimeoutSeconds ?? 60, env },
+  );
+  report.ran = true;
+  report.outcomes = outcomes;
+  return { report, findings };
 }
 
 function skipFinding(target: Target, reason: string, hint: string): Finding {
