@@ -1,7 +1,67 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
+export {
+  type AttachFunctionResult,
+  type AttachOptions,
+  type AttachResult,
+  type AwsCredentials,
+  type AwsEvent,
+  type AwsOptions,
+  attachLayer,
+  decidePublish,
+  inspectLayerZip,
+  type LayerVersionInfo,
+  type LayerZipInfo,
+  type ListLayersOptions,
+  type ListLayersResult,
+  listLayers,
+  type PruneOptions,
+  type PrunePlan,
+  type PruneResult,
+  type PublishOptions,
+  type PublishRegionResult,
+  type PublishResult,
+  planAttach,
+  planPrune,
+  pruneLayers,
+  publishLayer,
+  resolveEndpoint,
+  resolveRegions,
+} from "./aws/index.js";
+export {
+  applyPlan,
+  type BuildOptions,
+  type BuildPlan,
+  type BuildResult,
+  buildLayer,
+  type PlanContext,
+  planBuild,
+  type ZipReport,
+} from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
-// Size report, slimming and bytecode (issue 7).
+export {
+  BASE_LIBRARIES,
+  type BaseLibrary,
+  type CheckEvent,
+  type CheckOptions,
+  type CheckResult,
+  checkLayer,
+  type ElfInfo,
+  FINDING_CODES,
+  type Finding,
+  type FindingCode,
+  type ImportOutcome,
+  type ImportTestReport,
+  identifyBinary,
+  type OsFacts,
+  osFacts,
+  parseElf,
+  type Severity,
+  type SizeReport,
+  UNZIPPED_LIMIT,
+  type VersionNeed,
+  ZIPPED_DIRECT_UPLOAD_LIMIT,
+} from "./check/index.js";
 export {
   bytecodePath,
   type CompileFailure,
@@ -22,6 +82,15 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export {
+  findInterpreter,
+  type Interpreter,
+  type InvokeOptions,
+  type InvokeResult,
+  invokeHandler,
+  type LambdaError,
+} from "./invoke/index.js";
+export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   evaluateMarker,
@@ -53,6 +122,7 @@ export {
   type RequirementLine,
   type RequirementsOptions,
 } from "./requirements/index.js";
+export { type ResolverProvider, resolve } from "./resolver/index.js";
 export {
   type Architecture,
   type LambdaRuntime,
@@ -74,3 +144,6 @@ export {
   slimEntries,
   summarizeRemovals,
 } from "./slim/index.js";
+export { compatibleTags, parseWheelFilename, TagSelector, tagToString } from "./tags/index.js";
+export { type InstallPlan, layoutFor, planWheelInstall } from "./wheel/index.js";
+export { type PlannedEntry, writeDeterministicZip, ZipReader } from "./zip/index.js";

@@ -3,10 +3,10 @@
  * lives in src/tags; here only the project name is read, to filter find-links listings.
  */
 
-/** PEP 503 normalization: lowercase, runs of `-`, `_`, `.` become one `-`. */
-export function normalizeProjectName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
-}
+import { normalizeName } from "../pep508/index.js";
+
+/** PEP 503 normalization (the one of src/pep508). */
+export const normalizeProjectName = normalizeName;
 
 export function isWheelFilename(filename: string): boolean {
   return filename.toLowerCase().endsWith(".whl");

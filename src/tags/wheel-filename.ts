@@ -8,6 +8,7 @@
  */
 import { PylayerError } from "../errors.js";
 import { Version } from "../pep440/index.js";
+import { normalizeName } from "../pep508/index.js";
 import { expandTagSet, type Tag } from "./tag.js";
 
 export interface WheelFilename {
@@ -25,7 +26,6 @@ export interface WheelFilename {
 /** Letters, digits, `.` and `_`: a distribution name with `-` escaped, as `packaging` accepts it. */
 const ESCAPED_NAME = /^[A-Za-z0-9._]+$/;
 const BUILD_TAG = /^(\d+)(.*)$/;
-const SEPARATOR_RUN = /[-_.]+/g;
 
 /** Either the parsed filename or a sentence saying why it is not a wheel filename. */
 function tryParseWheelFilename(filename: string): WheelFilename | string {
@@ -53,7 +53,7 @@ function tryParseWheelFilename(filename: string): WheelFilename | string {
   if (typeof tags === "string") return tags;
   return {
     filename,
-    name: escapedName.replace(SEPARATOR_RUN, "-").toLowerCase(),
+    name: normalizeName(escapedName),
     version,
     ...(build === undefined ? {} : { build }),
     tags,

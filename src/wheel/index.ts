@@ -5,14 +5,11 @@ export { type Layout, type LayoutKind, layoutFor } from "./layout.js";
 export {
   type CoreMetadata,
   findDistInfo,
-  normalizeDistributionName,
   parseCoreMetadata,
   parseHeaders,
-  parseWheelFilename,
   parseWheelInfo,
   readWheelMetadata,
   sameVersion,
-  type WheelFilename,
   type WheelInfo,
 } from "./metadata.js";
 export { formatRecord, parseRecord, type RecordRow, recordHash } from "./record.js";

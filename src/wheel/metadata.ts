@@ -3,8 +3,11 @@
  * WHEEL (binary distribution format specification), the wheel file name, and finding the
  * `.dist-info` folder of a wheel.
  */
+import { basename } from "node:path";
 import { PylayerError } from "../errors.js";
 import { Version } from "../pep440/index.js";
+import { normalizeName } from "../pep508/index.js";
+import { parseWheelFilename } from "../tags/index.js";
 import type { ZipReader } from "../zip/index.js";
 
 export interface CoreMetadata {
@@ -25,16 +28,6 @@ export interface WheelInfo {
   /** Expanded `Tag` values, in file order. */
   tags: string[];
   build?: string;
-}
-
-export interface WheelFilename {
-  /** The distribution name as it appears in the file name (escaped: `_` for runs of `-_.`). */
-  distribution: string;
-  version: string;
-  build?: string;
-  pythonTags: string[];
-  abiTags: string[];
-  platformTags: string[];
 }
 
 /**
@@ -140,41 +133,6 @@ export function parseWheelInfo(text: string, source = "WHEEL"): WheelInfo {
   return info;
 }
 
-/** PEP 503 normalization: lower case, runs of `-`, `_` and `.` become one `-`. */
-export function normalizeDistributionName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
-}
-
-/**
- * Parses `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl` (binary
- * distribution format, "File name convention"). Accepts a path or URL-less file name.
- */
-export function parseWheelFilename(filename: string): WheelFilename {
-  const base = filename.slice(filename.lastIndexOf("/") + 1);
-  const invalid = () =>
-    new PylayerError("invalid-wheel", `"${base}" is not a valid wheel file name`, {
-      hint: "Wheel names look like name-1.0-py3-none-any.whl.",
-    });
-  if (!base.toLowerCase().endsWith(".whl")) throw invalid();
-  const parts = base.slice(0, -4).split("-");
-  if (parts.length !== 5 && parts.length !== 6) throw invalid();
-  if (parts.some((part) => part === "")) throw invalid();
-  const [distribution, version] = parts as [string, string];
-  const [python, abi, platform] = parts.slice(-3) as [string, string, string];
-  const result: WheelFilename = {
-    distribution,
-    version,
-    pythonTags: python.split("."),
-    abiTags: abi.split("."),
-    platformTags: platform.split("."),
-  };
-  if (parts.length === 6) {
-    if (!/^\d/.test(parts[2]!)) throw invalid();
-    result.build = parts[2]!;
-  }
-  return result;
-}
-
 /** Whether two version strings are the same PEP 440 version (string equality if either is invalid). */
 export function sameVersion(left: string, right: string): boolean {
   const leftVersion = Version.tryParse(left);
@@ -189,13 +147,13 @@ export function sameVersion(left: string, right: string): boolean {
  * name's distribution (PEP 503 normalized) and its version the file name's version.
  */
 export function findDistInfo(reader: ZipReader, wheelFilename: string): string {
-  const filename = parseWheelFilename(wheelFilename);
+  const filename = parseWheelFilename(basename(wheelFilename));
   const candidates = new Set<string>();
   for (const entry of reader.entries) {
     const top = entry.name.split("/")[0]!;
     if (entry.name.includes("/") && top.toLowerCase().endsWith(".dist-info")) candidates.add(top);
   }
-  const wheelName = filename.distribution;
+  const wheelName = filename.name;
   if (candidates.size === 0) {
     throw new PylayerError("invalid-wheel", `${wheelFilename} has no .dist-info folder`, {
       hint: "The wheel is malformed; report it to the package's maintainers.",
@@ -213,7 +171,7 @@ export function findDistInfo(reader: ZipReader, wheelFilename: string): string {
   const dash = stem.lastIndexOf("-");
   const distInfoName = dash > 0 ? stem.slice(0, dash) : stem;
   const distInfoVersion = dash > 0 ? stem.slice(dash + 1) : "";
-  if (normalizeDistributionName(distInfoName) !== normalizeDistributionName(wheelName)) {
+  if (normalizeName(distInfoName) !== wheelName) {
     throw new PylayerError(
       "invalid-wheel",
       `${wheelFilename} contains ${distInfo}, which belongs to another distribution`,
@@ -247,11 +205,8 @@ export async function readWheelMetadata(
   }
   const metadata = (await reader.read(entry)).toString("utf8");
   const core = parseCoreMetadata(metadata, `${wheelFilename}: ${distInfo}/METADATA`);
-  const filename = parseWheelFilename(wheelFilename);
-  if (
-    normalizeDistributionName(core.name) !== normalizeDistributionName(filename.distribution) ||
-    !sameVersion(core.version, filename.version)
-  ) {
+  const filename = parseWheelFilename(basename(wheelFilename));
+  if (normalizeName(core.name) !== filename.name || !sameVersion(core.version, filename.version)) {
     throw new PylayerError(
       "invalid-wheel",
       `${wheelFilename} holds metadata for ${core.name} ${core.version}`,

@@ -305,7 +305,7 @@ describe("planWheelInstall: dist-info files", () => {
     const reader = await ZipReader.open(wheelPath);
     const layout = layoutFor("python", findRuntime("python3.12"));
     await expect(planWheelInstall(wheelPath, reader, layout)).rejects.toMatchObject({
-      code: "invalid-wheel",
+      code: "invalid-wheel-filename",
       message: expect.stringContaining("0123abcd.bin"),
     });
     const plan = await planWheelInstall(wheelPath, reader, layout, {

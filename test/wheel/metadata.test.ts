@@ -5,7 +5,6 @@ import {
   parseCoreMetadata,
   parseRecord,
   parseScriptEntryPoints,
-  parseWheelFilename,
   parseWheelInfo,
 } from "../../src/wheel/index.js";
 
@@ -165,39 +164,6 @@ describe("parseWheelInfo", () => {
       expect.objectContaining({ code: "invalid-wheel" }),
     );
   });
-});
-
-// Binary distribution format, "File name convention".
-describe("parseWheelFilename", () => {
-  it("parses names with and without a build tag", () => {
-    expect(
-      parseWheelFilename("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
-    ).toEqual({
-      distribution: "numpy",
-      version: "1.26.4",
-      pythonTags: ["cp311"],
-      abiTags: ["cp311"],
-      platformTags: ["manylinux_2_17_x86_64", "manylinux2014_x86_64"],
-    });
-    expect(parseWheelFilename("/cache/Demo_Pkg-1.0-2abc-py2.py3-none-any.whl")).toMatchObject({
-      distribution: "Demo_Pkg",
-      build: "2abc",
-      pythonTags: ["py2", "py3"],
-    });
-  });
-
-  for (const name of [
-    "demo-1.0.whl",
-    "demo-1.0-py3-none-any.zip",
-    "demo-1.0-x-py3-none-any.whl",
-    "a-b-c-d-e-f-g.whl",
-  ]) {
-    it(`rejects ${name}`, () => {
-      expect(() => parseWheelFilename(name)).toThrow(
-        expect.objectContaining({ code: "invalid-wheel" }),
-      );
-    });
-  }
 });
 
 // PEP 376 RECORD: CSV, hash `algorithm=urlsafe-b64-nopad`, sha256 or stronger.

@@ -5,6 +5,15 @@ import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
+import { printCheckResult } from "./check.js";
+import {
+  AWS_OPTIONS,
+  checkBuildPublishFlags,
+  PUBLISH_OPTIONS,
+  printPublishResult,
+  publishBuiltZips,
+  publishJson,
+} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -70,7 +79,8 @@ export const spec: CommandSpec = {
       type: "string",
       multiple: true,
       valueName: "URL",
-      description: "Further index, consulted when earlier ones lack a project",
+      description:
+        "Another index, asked before --index-url; the first index that has a project wins",
     },
     "find-links": {
       type: "string",
@@ -104,6 +114,18 @@ export const spec: CommandSpec = {
       description:
         "Add unchecked-hash .pyc files (PEP 552) for faster cold starts; needs the local python3.X of each runtime",
     },
+    "no-check": {
+      type: "boolean",
+      description: "Do not run `pylayer check` on the zips written (on by default)",
+    },
+    publish: {
+      type: "string",
+      valueName: "NAME",
+      description:
+        "Then publish the zip as layer NAME (several zips: NAME-py312-arm64, …); takes the publish options below",
+    },
+    ...PUBLISH_OPTIONS,
+    ...AWS_OPTIONS,
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -112,6 +134,7 @@ export const spec: CommandSpec = {
     "pylayer build pandas --runtime python3.11 --dry-run",
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
     "pylayer build -r requirements.txt --runtime python3.11 --slim --compile -o layer.zip",
+    "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
   ],
   notes: [
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
@@ -153,6 +176,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     slim: booleanOption(values, "slim"),
     slimPatterns: listOption(values, "slim-pattern", false),
     compile: booleanOption(values, "compile"),
+    check: !booleanOption(values, "no-check"),
     cwd: context.cwd,
     env: context.env,
   };
@@ -161,6 +185,8 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
 export async function run(context: CommandContext): Promise<number> {
   const { ui } = context;
   const options = buildOptionsFromArgs(context);
+  const publishName = stringOption(context.values, "publish");
+  await checkBuildPublishFlags(context, publishName);
   options.onEvent = (event) => {
     if (event.type === "warning") ui.warn(event.message);
     else if (event.type === "detail") ui.detail(event.message);
@@ -169,20 +195,53 @@ export async function run(context: CommandContext): Promise<number> {
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
+  // A zip that fails its check is still written and reported, but the build exits 1 (the
+  // layer would not work on the runtime it was built for) and it is not published.
+  const checksFailed = (result.checks ?? []).some((check) => !check.ok);
+  const published =
+    publishName === undefined || options.dryRun === true || checksFailed
+      ? undefined
+      : await publishBuiltZips(context, result.zips, publishName);
+  const exitCode = checksFailed ? 1 : (published?.exitCode ?? 0);
   if (ui.json) {
-    ui.outJson(jsonResult(result, options.dryRun === true));
-    return 0;
+    ui.outJson({
+      ...(jsonResult(result, options.dryRun === true) as object),
+      ...(published === undefined
+        ? {}
+        : { ok: published.exitCode === 0, publish: published.results.map(publishJson) }),
+    });
+    return exitCode;
   }
   printResult(context, result, options.dryRun === true);
-  return 0;
+  for (const check of result.checks ?? []) {
+    ui.out(
+      ui.colors.bold(`check ${relativePath(context, check.path)} (${check.targets.join(", ")})`),
+    );
+    printCheckResult(ui, check, { compact: true });
+  }
+  if (publishName !== undefined && options.dryRun === true) {
+    ui.info(`dry run: nothing published as ${publishName}`);
+  }
+  if (publishName !== undefined && checksFailed) {
+    ui.error(
+      `not published as ${publishName}: the check found errors in the layer`,
+      "Fix them (see above), or pass --no-check to publish anyway.",
+      "check-failed",
+    );
+  }
+  for (const publishResult of published?.results ?? []) printPublishResult(ui, publishResult);
+  if (options.dryRun !== true)
+    ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
+  return exitCode;
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {
   return {
-    ok: true,
+    ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
     targets: result.plan.targets,
     zips: result.zips,
+    ...(result.checks === undefined ? {} : { checks: result.checks }),
     ...(dryRun ? { outputs: result.plan.outputs } : {}),
     warnings: result.warnings,
     durationMs: Math.round(result.durationMs),
@@ -236,7 +295,6 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     }
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
-  ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
 }
 
 function relativePath(context: CommandContext, path: string): string {
