@@ -1,0 +1,735 @@
+#!/usr/bin/env node
+/**
+ * pylayer's benchmark: builds the same requirement set with pylayer and with the pip
+ * recipe from the AWS documentation (`pip install --platform … --only-binary=:all:
+ * --implementation cp --python-version 3.X --target python/` then `zip -r -X`), cold and
+ * warm, and measures cold imports with and without `build --compile`. Writes
+ * bench/RESULTS.md (Markdown) and bench/out/results.json.
+ *
+ *   npm run bench                                   synthetic index on loopback (default)
+ *   npm run bench -- --index-url file:///opt/pypi/simple [REQUIREMENT...]
+ *                                                   also the same comparison on that index
+ *                                                   (default requirements: 10 typical API
+ *                                                   packages) and `import pandas` from it
+ *
+ * Options: --python 3.11, --cold-runs 3, --warm-runs 5, --import-runs 15,
+ * --import-package NAME (with --index-url; default pandas), --latency MS (delay per
+ * request of the synthetic index), --no-synthetic, --no-import, --out FILE, --keep.
+ *
+ * Fairness: both tools get the same index, the same Python version and the full list of
+ * manylinux platform tags up to the runtime's glibc (so both pick the same wheels, which
+ * is verified), no configuration from the machine (PIP_CONFIG_FILE=/dev/null, no PIP_*
+ * or UV_* variables), and their own empty cache folder for a cold build; a warm build
+ * reuses that cache (pip: its HTTP and wheel cache; pylayer: its cache folder). pylayer
+ * runs with --no-check (pip checks nothing either). Needs python3.X with pip, `zip` and
+ * `unzip`, and a built dist/ (npm run bench builds it).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { startServer } from "./server.mjs";
+import { writeColdStartWheel, writeSyntheticIndex } from "./synthetic.mjs";
+
+const repository = dirname(dirname(fileURLToPath(import.meta.url)));
+const binPath = join(repository, "dist", "cli", "bin.js");
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    "index-url": { type: "string" },
+    "extra-index-url": { type: "string", multiple: true },
+    python: { type: "string", default: "3.11" },
+    "cold-runs": { type: "string", default: "3" },
+    "warm-runs": { type: "string", default: "5" },
+    "import-runs": { type: "string", default: "15" },
+    "import-package": { type: "string", default: "pandas" },
+    latency: { type: "string", default: "0" },
+    "no-synthetic": { type: "boolean" },
+    "no-import": { type: "boolean" },
+    out: { type: "string", default: join(repository, "bench", "RESULTS.md") },
+    keep: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  const source = await readFile(fileURLToPath(import.meta.url), "utf8");
+  process.stdout.write(
+    `${source
+      .split("*/")[0]
+      .replace(/^#!.*\n\/\*\*\n/, "")
+      .replace(/^ \* ?/gm, "")}\n`,
+  );
+  process.exit(0);
+}
+
+const pythonVersion = values.python;
+const python = `python${pythonVersion}`;
+const runtime = `python${pythonVersion}`;
+const coldRuns = Number(values["cold-runs"]);
+const warmRuns = Number(values["warm-runs"]);
+const importRuns = Number(values["import-runs"]);
+const DEFAULT_REAL_REQUIREMENTS = [
+  "fastapi",
+  "pydantic",
+  "httpx",
+  "orjson",
+  "sqlalchemy",
+  "psycopg2-binary",
+  "pyjwt",
+  "structlog",
+  "tenacity",
+  "boto3",
+];
+
+function log(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function requireTool(command, args, hint) {
+  try {
+    execFileSync(command, args, { stdio: "ignore" });
+  } catch {
+    log(`missing: ${command} ${args.join(" ")} — ${hint}`);
+    process.exit(2);
+  }
+}
+
+if (!existsSync(binPath)) {
+  log(
+    `${relative(repository, binPath)} is missing: run "npm run build" first (npm run bench does).`,
+  );
+  process.exit(2);
+}
+requireTool(python, ["-m", "pip", "--version"], `install Python ${pythonVersion} with pip`);
+requireTool("zip", ["-v"], "install zip");
+requireTool("unzip", ["-v"], "install unzip");
+
+const { RUNTIMES } = await import(
+  pathToFileURL(join(repository, "dist", "runtime", "index.js")).href
+);
+const { ZipReader } = await import(pathToFileURL(join(repository, "dist", "zip", "index.js")).href);
+const runtimeInfo = RUNTIMES.find((candidate) => candidate.name === runtime);
+if (runtimeInfo === undefined) {
+  log(`unknown runtime ${runtime}`);
+  process.exit(2);
+}
+
+/** Every manylinux tag up to the runtime's glibc, plus the legacy aliases: what pip needs to match pylayer. */
+function pipPlatforms() {
+  const [major, cap] = runtimeInfo.glibc;
+  const platforms = [];
+  for (let minor = cap; minor >= 5; minor--) platforms.push(`manylinux_${major}_${minor}_x86_64`);
+  if (cap >= 17) platforms.push("manylinux2014_x86_64");
+  if (cap >= 12) platforms.push("manylinux2010_x86_64");
+  platforms.push("manylinux1_x86_64");
+  return platforms;
+}
+
+const work = await mkdtemp(join(tmpdir(), "pylayer-bench-"));
+const home = join(work, "home");
+await mkdir(home, { recursive: true });
+/** The only environment the measured tools see: nothing from the machine's pip/uv setup. */
+const cleanEnv = {
+  PATH: process.env.PATH,
+  HOME: home,
+  XDG_CACHE_HOME: join(home, ".cache"),
+  LANG: "C.UTF-8",
+  PIP_CONFIG_FILE: "/dev/null",
+  PIP_DISABLE_PIP_VERSION_CHECK: "1",
+  PIP_NO_INPUT: "1",
+};
+
+const MEASURE_SCRIPT = `
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+completed = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+elapsed = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": completed.returncode, "seconds": elapsed, "maxRssKiB": usage.ru_maxrss}, out)
+sys.stdout.buffer.write(completed.stdout)
+sys.stderr.buffer.write(completed.stderr)
+`;
+let measureCount = 0;
+
+/**
+ * Runs `argv` under a Python parent that reports wall time and the peak resident set of
+ * the process tree (getrusage(RUSAGE_CHILDREN).ru_maxrss: the largest process, in KiB).
+ */
+async function measure(argv, { env = cleanEnv, cwd = work } = {}) {
+  const resultFile = join(work, `measure-${measureCount++}.json`);
+  const { stdout, stderr } = await new Promise((resolve, reject) => {
+    const child = spawn(python, ["-c", MEASURE_SCRIPT, resultFile, ...argv], { env, cwd });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (chunk) => out.push(chunk));
+    child.stderr.on("data", (chunk) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", () =>
+      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
+  });
+  const result = JSON.parse(await readFile(resultFile, "utf8"));
+  if (result.code !== 0) {
+    throw new Error(
+      `${argv.join(" ")} failed (${result.code}):\n${stderr.slice(-3000)}${stdout.slice(-3000)}`,
+    );
+  }
+  return { ...result, stdout, stderr };
+}
+
+function median(numbers) {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
+
+async function zipSizes(path) {
+  const reader = await ZipReader.open(path);
+  try {
+    const files = reader.entries.filter((entry) => !entry.isDirectory);
+    return {
+      zipped: reader.size,
+      unzipped: files.reduce((total, entry) => total + entry.uncompressedSize, 0),
+      files: files.length,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** What pip installed into `target`: normalized name → version, from the dist-info folder names. */
+async function pipPicks(target) {
+  const picks = new Map();
+  for (const name of await readdir(target)) {
+    const match = /^(.+)-([^-]+)\.dist-info$/.exec(name);
+    if (match) picks.set(normalize(match[1]), match[2]);
+  }
+  return picks;
+}
+
+/**
+ * Cold and warm builds of `requirements` from `indexUrl` with both tools. `wheelPath`
+ * maps a planned package to its wheel file on disk (for the copy floor), when known.
+ */
+async function compare({ label, indexUrl, extraIndexUrls = [], requirements, server, wheelPath }) {
+  const folder = join(work, label.replace(/\W+/g, "-"));
+  await mkdir(folder, { recursive: true });
+  const requirementsFile = join(folder, "requirements.txt");
+  await writeFile(requirementsFile, `${requirements.join("\n")}\n`);
+  const indexArgs = [
+    "--index-url",
+    indexUrl,
+    ...extraIndexUrls.flatMap((url) => ["--extra-index-url", url]),
+  ];
+
+  const pylayerRun = async (cacheDir, run) => {
+    const output = join(folder, `pylayer-${run}.zip`);
+    const result = await measure([
+      process.execPath,
+      binPath,
+      "build",
+      "-r",
+      requirementsFile,
+      "--runtime",
+      runtime,
+      "--arch",
+      "x86_64",
+      ...indexArgs,
+      "--cache-dir",
+      cacheDir,
+      "-o",
+      output,
+      "--no-check",
+      "--json",
+    ]);
+    return { ...result, output, json: JSON.parse(result.stdout) };
+  };
+  const pipRun = async (cacheDir, run) => {
+    const target = join(folder, `pip-${run}`);
+    const output = join(folder, `pip-${run}.zip`);
+    const pipArgs = [
+      "-m",
+      "pip",
+      "install",
+      "--quiet",
+      "--target",
+      join(target, "python"),
+      ...pipPlatforms().flatMap((platform) => ["--platform", platform]),
+      "--only-binary=:all:",
+      "--implementation",
+      "cp",
+      "--python-version",
+      pythonVersion,
+      ...indexArgs,
+      "--cache-dir",
+      cacheDir,
+      "-r",
+      requirementsFile,
+    ];
+    const script = `"$0" "$@" && cd "${target}" && zip -q -r -X "${output}" python`;
+    const result = await measure(["sh", "-c", script, python, ...pipArgs]);
+    return { ...result, output, target };
+  };
+
+  const cold = { pylayer: [], pip: [] };
+  let pylayerCache;
+  let pipCache;
+  let reference;
+  for (let run = 0; run < coldRuns; run++) {
+    const pylayerCacheDir = join(folder, `pylayer-cache-${run}`);
+    server?.resetCounters();
+    const pylayerResult = await pylayerRun(pylayerCacheDir, `cold-${run}`);
+    cold.pylayer.push(pylayerResult);
+    if (run === 0) {
+      pylayerCache = pylayerCacheDir;
+      reference = pylayerResult;
+    }
+    const pipCacheDir = join(folder, `pip-cache-${run}`);
+    const pipResult = await pipRun(pipCacheDir, `cold-${run}`);
+    cold.pip.push(pipResult);
+    if (run === 0) pipCache = pipCacheDir;
+    log(
+      `${label}: cold ${run + 1}/${coldRuns}: pylayer ${pylayerResult.seconds.toFixed(2)} s, pip + zip ${pipResult.seconds.toFixed(2)} s`,
+    );
+  }
+
+  // Both tools must have picked the same distributions.
+  const pylayerPicks = new Map(
+    reference.json.zips[0].packages.map((item) => [normalize(item.name), item.version]),
+  );
+  const pipPicked = await pipPicks(join(cold.pip[0].target, "python"));
+  const differences = [...new Set([...pylayerPicks.keys(), ...pipPicked.keys()])]
+    .filter((name) => pylayerPicks.get(name) !== pipPicked.get(name))
+    .map(
+      (name) =>
+        `${name}: pylayer ${pylayerPicks.get(name) ?? "-"}, pip ${pipPicked.get(name) ?? "-"}`,
+    );
+  if (differences.length > 0) {
+    throw new Error(
+      `${label}: the tools picked different distributions:\n${differences.join("\n")}`,
+    );
+  }
+
+  const warm = { pylayer: [], pip: [] };
+  let warmNetwork;
+  let pipWarmNetwork;
+  for (let run = 0; run < warmRuns; run++) {
+    server?.resetCounters();
+    const pylayerResult = await pylayerRun(pylayerCache, `warm-${run}`);
+    if (server && run === 0) warmNetwork = { ...server.counters };
+    warm.pylayer.push(pylayerResult);
+    server?.resetCounters();
+    const pipResult = await pipRun(pipCache, `warm-${run}`);
+    if (server && run === 0) pipWarmNetwork = { ...server.counters };
+    warm.pip.push(pipResult);
+    await rm(pipResult.target, { recursive: true, force: true });
+    log(
+      `${label}: warm ${run + 1}/${warmRuns}: pylayer ${pylayerResult.seconds.toFixed(2)} s, pip + zip ${pipResult.seconds.toFixed(2)} s`,
+    );
+  }
+
+  // The floor: copying the chosen wheel files, nothing else.
+  let floor;
+  const wheelFiles = reference.json.targets[0].packages.map(wheelPath).filter(Boolean);
+  if (wheelFiles.length === reference.json.targets[0].packages.length) {
+    const times = [];
+    for (let run = 0; run < 5; run++) {
+      const destination = join(folder, `copy-${run}`);
+      await mkdir(destination);
+      times.push((await measure(["cp", "-t", destination, ...wheelFiles])).seconds);
+      await rm(destination, { recursive: true, force: true });
+    }
+    let wheelBytes = 0;
+    for (const file of wheelFiles) wheelBytes += (await stat(file)).size;
+    floor = { seconds: median(times), wheelBytes };
+  }
+
+  const summary = (runs) => ({
+    seconds: median(runs.map((run) => run.seconds)),
+    min: Math.min(...runs.map((run) => run.seconds)),
+    max: Math.max(...runs.map((run) => run.seconds)),
+    maxRssKiB: median(runs.map((run) => run.maxRssKiB)),
+    runs: runs.length,
+  });
+  const result = {
+    label,
+    indexUrl,
+    requirements,
+    packages: pylayerPicks.size,
+    picks: Object.fromEntries([...pylayerPicks].sort()),
+    cold: { pylayer: summary(cold.pylayer), pip: summary(cold.pip) },
+    warm: { pylayer: summary(warm.pylayer), pip: summary(warm.pip) },
+    sizes: {
+      pylayer: await zipSizes(reference.output),
+      pip: await zipSizes(cold.pip[0].output),
+    },
+    floor,
+    warmNetwork,
+    pipWarmNetwork,
+  };
+  for (const run of [...cold.pip]) await rm(run.target, { recursive: true, force: true });
+  return result;
+}
+
+/** Median wall time of fresh `python3.X` processes importing `module` from each folder (read-only). */
+async function importTimes(folders, module, runs) {
+  const env = { ...cleanEnv, PYTHONDONTWRITEBYTECODE: "1" };
+  const times = Object.fromEntries(Object.keys(folders).map((name) => [name, []]));
+  const baseline = [];
+  const anyFolder = Object.values(folders)[0];
+  const code = (folder, statement) =>
+    `import sys; sys.path.insert(0, ${JSON.stringify(folder)}); ${statement}`;
+  // One run each first, not counted: warms the OS page cache for both equally.
+  for (const folder of Object.values(folders))
+    await measure([python, "-c", code(folder, `import ${module}`)], { env });
+  for (let run = 0; run < runs; run++) {
+    baseline.push((await measure([python, "-c", code(anyFolder, "pass")], { env })).seconds);
+    for (const [name, folder] of Object.entries(folders)) {
+      times[name].push(
+        (await measure([python, "-c", code(folder, `import ${module}`)], { env })).seconds,
+      );
+    }
+  }
+  const modules = {};
+  for (const [name, folder] of Object.entries(folders)) {
+    const { stdout } = await measure(
+      [
+        python,
+        "-c",
+        code(
+          folder,
+          `import ${module}; loaded = [m for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(${JSON.stringify(folder)})]; print(len(loaded), sum(1 for m in loaded if m.__spec__ and m.__spec__.cached and __import__("os").path.exists(m.__spec__.cached)))`,
+        ),
+      ],
+      { env },
+    );
+    const [count, withBytecode] = stdout.trim().split(" ").map(Number);
+    modules[name] = { count, withBytecode };
+  }
+  return {
+    baseline: median(baseline),
+    ...Object.fromEntries(Object.entries(times).map(([name, list]) => [name, median(list)])),
+    modules,
+    runs,
+  };
+}
+
+async function extractReadOnly(zipPath, folder) {
+  execFileSync("unzip", ["-q", zipPath, "-d", folder]);
+  execFileSync("chmod", ["-R", "a-w", folder]);
+  return join(folder, "python");
+}
+
+/** Builds `requirement` with and without --compile and times its import from read-only copies. */
+async function coldImport({ label, requirement, module, sourceArgs }) {
+  const folder = join(work, `import-${label.replace(/\W+/g, "-")}`);
+  await mkdir(folder, { recursive: true });
+  const builds = {};
+  for (const variant of ["plain", "compiled"]) {
+    const output = join(folder, `${variant}.zip`);
+    const result = await measure([
+      process.execPath,
+      binPath,
+      "build",
+      requirement,
+      "--runtime",
+      runtime,
+      ...sourceArgs,
+      "--cache-dir",
+      join(folder, "cache"),
+      "-o",
+      output,
+      "--no-check",
+      "--json",
+      ...(variant === "compiled" ? ["--compile"] : []),
+    ]);
+    const json = JSON.parse(result.stdout);
+    builds[variant] = {
+      seconds: result.seconds,
+      sizes: await zipSizes(output),
+      pyc: json.zips[0].compile?.compiled?.[0],
+      folder: await extractReadOnly(output, join(folder, variant)),
+    };
+  }
+  log(`${label}: timing ${importRuns} imports of each variant`);
+  const times = await importTimes(
+    { plain: builds.plain.folder, compiled: builds.compiled.folder },
+    module,
+    importRuns,
+  );
+  return {
+    label,
+    requirement,
+    module,
+    builds: Object.fromEntries(
+      Object.entries(builds).map(([name, { folder: _folder, ...rest }]) => [name, rest]),
+    ),
+    times,
+  };
+}
+
+async function startupTimes() {
+  const result = {};
+  for (const args of [["--version"], ["--help"], ["build", "--help"]]) {
+    const times = [];
+    for (let run = 0; run < 10; run++)
+      times.push((await measure([process.execPath, binPath, ...args])).seconds);
+    result[args.join(" ")] = median(times);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------
+
+const startedAt = new Date();
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  python: execFileSync(python, ["-c", "import sys; print(sys.version.split()[0])"], {
+    encoding: "utf8",
+  }).trim(),
+  pip: execFileSync(python, ["-m", "pip", "--version"], { encoding: "utf8", env: cleanEnv }).split(
+    " ",
+  )[1],
+  loadAverage: loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" "),
+  date: startedAt.toISOString().slice(0, 10),
+};
+log(`work folder ${work}`);
+const results = { machine, runtime, comparisons: [], imports: [], startup: undefined };
+let server;
+try {
+  results.startup = await startupTimes();
+  log(`startup: ${JSON.stringify(results.startup)}`);
+
+  if (!values["no-synthetic"]) {
+    const indexFolder = join(work, "index-files");
+    const generated = await writeSyntheticIndex(indexFolder);
+    log(
+      `synthetic index: ${generated.projectCount} projects, ${(generated.chosenBytes / 1e6).toFixed(1)} MB of chosen wheels`,
+    );
+    server = await startServer(indexFolder, { latencyMs: Number(values.latency) });
+    const comparison = await compare({
+      label: "synthetic index",
+      indexUrl: server.url,
+      requirements: generated.requirements,
+      server,
+      wheelPath: (item) => join(indexFolder, "files", item.filename),
+    });
+    const expected = Object.fromEntries(
+      [...generated.chosen].map(([name, version]) => [normalize(name), version]).sort(),
+    );
+    if (JSON.stringify(expected) !== JSON.stringify(comparison.picks)) {
+      throw new Error(`synthetic index: unexpected picks ${JSON.stringify(comparison.picks)}`);
+    }
+    comparison.latencyMs = Number(values.latency);
+    results.comparisons.push(comparison);
+  }
+
+  if (values["index-url"] !== undefined) {
+    const indexUrl = values["index-url"];
+    results.comparisons.push(
+      await compare({
+        label: "given index",
+        indexUrl,
+        extraIndexUrls: values["extra-index-url"] ?? [],
+        requirements: positionals.length > 0 ? positionals : DEFAULT_REAL_REQUIREMENTS,
+        wheelPath: (item) =>
+          item.url.startsWith("file:") ? fileURLToPath(item.url.split("#")[0]) : undefined,
+      }),
+    );
+  }
+
+  if (!values["no-import"]) {
+    const wheels = join(work, "coldstart-wheels");
+    const wheel = await writeColdStartWheel(wheels);
+    const synthetic = await coldImport({
+      label: "synthetic tree",
+      requirement: "coldstart-app",
+      module: "coldstart_app",
+      sourceArgs: ["--find-links", wheels, "--no-index"],
+    });
+    synthetic.moduleCount = wheel.modules;
+    results.imports.push(synthetic);
+    if (values["index-url"] !== undefined) {
+      const name = values["import-package"];
+      results.imports.push(
+        await coldImport({
+          label: name,
+          requirement: name,
+          module: name.replace(/-/g, "_"),
+          sourceArgs: [
+            "--index-url",
+            values["index-url"],
+            ...(values["extra-index-url"] ?? []).flatMap((url) => ["--extra-index-url", url]),
+          ],
+        }),
+      );
+    }
+  }
+} finally {
+  await server?.close();
+  if (!values.keep) {
+    execFileSync("chmod", ["-R", "u+w", work]);
+    await rm(work, { recursive: true, force: true });
+  } else {
+    log(`kept ${work}`);
+  }
+}
+
+await mkdir(join(repository, "bench", "out"), { recursive: true });
+await writeFile(
+  join(repository, "bench", "out", "results.json"),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
+await writeFile(values.out, renderMarkdown(results));
+log(`wrote ${relative(process.cwd(), values.out)} and bench/out/results.json`);
+
+// ---------------------------------------------------------------------------------------
+
+function seconds(value) {
+  return value >= 10
+    ? `${value.toFixed(1)} s`
+    : value >= 1
+      ? `${value.toFixed(2)} s`
+      : `${(value * 1000).toFixed(0)} ms`;
+}
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+function mebibytesFromKiB(kib) {
+  return `${(kib / 1024).toFixed(0)} MiB`;
+}
+function ratio(value) {
+  return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)}×`;
+}
+function verdict(ok) {
+  return ok ? "met" : "**not met**";
+}
+
+function renderMarkdown(data) {
+  const lines = [
+    "# Benchmark results",
+    "",
+    `Measured by \`npm run bench\` (bench/run.mjs) on ${data.machine.date}: ${data.machine.cpu}, ${data.machine.cores} cores, ${data.machine.memoryGiB} GiB, Node ${data.machine.node}, Python ${data.machine.python}, pip ${data.machine.pip}; load average at start ${data.machine.loadAverage}. Target runtime ${data.runtime} x86_64 (glibc ${runtimeInfo.glibc.join(".")}).`,
+    "",
+    "Absolute times vary between machines (and with other work running on them); the ratios vary much less. Times are medians of fresh processes; peak memory is the largest resident set of the process tree (getrusage).",
+    "",
+  ];
+  for (const comparison of data.comparisons) {
+    const cold = comparison.cold;
+    const warm = comparison.warm;
+    const coldRatio = cold.pip.seconds / cold.pylayer.seconds;
+    const warmRatio = warm.pip.seconds / warm.pylayer.seconds;
+    const title =
+      comparison.label === "synthetic index"
+        ? `Build speed: synthetic index on loopback HTTP (${comparison.packages} distributions, ${megabytes(comparison.floor?.wheelBytes ?? 0)} of wheels${comparison.latencyMs ? `, ${comparison.latencyMs} ms added per request` : ""})`
+        : `Build speed: ${comparison.indexUrl} (${comparison.packages} distributions${comparison.floor ? `, ${megabytes(comparison.floor.wheelBytes)} of wheels` : ""})`;
+    lines.push(`## ${title}`, "");
+    lines.push(
+      `Requirements: \`${comparison.requirements.join(" ")}\`. Both tools picked the same ${comparison.packages} distributions (checked).`,
+      "",
+    );
+    lines.push("| | pylayer | pip + zip | pip / pylayer |", "|---|---:|---:|---:|");
+    lines.push(
+      `| cold build (empty caches), median of ${cold.pylayer.runs} | ${seconds(cold.pylayer.seconds)} | ${seconds(cold.pip.seconds)} | **${ratio(coldRatio)}** |`,
+    );
+    lines.push(
+      `| warm build (second run, caches kept), median of ${warm.pylayer.runs} | ${seconds(warm.pylayer.seconds)} | ${seconds(warm.pip.seconds)} | **${ratio(warmRatio)}** |`,
+    );
+    lines.push(
+      `| peak memory, cold | ${mebibytesFromKiB(cold.pylayer.maxRssKiB)} | ${mebibytesFromKiB(cold.pip.maxRssKiB)} | |`,
+    );
+    lines.push(
+      `| peak memory, warm | ${mebibytesFromKiB(warm.pylayer.maxRssKiB)} | ${mebibytesFromKiB(warm.pip.maxRssKiB)} | |`,
+    );
+    lines.push(
+      `| zip size (unzipped) | ${megabytes(comparison.sizes.pylayer.zipped)} (${megabytes(comparison.sizes.pylayer.unzipped)}) | ${megabytes(comparison.sizes.pip.zipped)} (${megabytes(comparison.sizes.pip.unzipped)}) | |`,
+    );
+    if (comparison.floor) {
+      lines.push(
+        `| copy floor: \`cp\` of the chosen wheel files, median of 5 | ${seconds(comparison.floor.seconds)} | | warm pylayer = ${ratio(warm.pylayer.seconds / comparison.floor.seconds)} the floor |`,
+      );
+    }
+    lines.push("");
+    const targets = [
+      `warm ≥ 20× faster than pip + zip: ${ratio(warmRatio)}, ${verdict(warmRatio >= 20)}`,
+      `cold ≥ 5× faster: ${ratio(coldRatio)}, ${verdict(coldRatio >= 5)}`,
+    ];
+    if (comparison.floor) {
+      const floorRatio = warm.pylayer.seconds / comparison.floor.seconds;
+      targets.push(
+        `warm within 10× of the copy floor: ${ratio(floorRatio)}, ${verdict(floorRatio <= 10)}`,
+      );
+    }
+    lines.push(`Targets: ${targets.join("; ")}.`, "");
+    if (comparison.warmNetwork) {
+      const network = comparison.warmNetwork;
+      const pipNetwork = comparison.pipWarmNetwork;
+      lines.push(
+        `Network in a warm build: pylayer made ${network.requests} requests, all project-page revalidations (${network.notModified} answered 304 Not Modified), ${network.files} wheel and ${network.metadata} metadata downloads; pip made ${pipNetwork.requests} (its HTTP cache honours the index's \`max-age=600\`, as PyPI sends it).`,
+        "",
+      );
+    }
+    if (comparison.sizes.pip.unzipped > comparison.sizes.pylayer.unzipped) {
+      lines.push(
+        `pip's layer is larger by the \`__pycache__\` it compiles at install time (timestamp-based, so they do not validate on Lambda; see below).`,
+        "",
+      );
+    }
+  }
+  if (data.imports.length > 0) {
+    lines.push("## Cold imports with `build --compile`", "");
+    lines.push(
+      `Each variant is built by pylayer, extracted to a read-only folder (as \`/opt\` is on Lambda) and imported by fresh \`${python}\` processes with \`PYTHONDONTWRITEBYTECODE=1\`: without \`--compile\` every process compiles every module again, with it the unchecked-hash \`.pyc\` files are loaded as they are. Import time is the median process time minus that of a process that imports nothing (${seconds(data.imports[0].times.baseline)}).`,
+      "",
+    );
+    lines.push(
+      "| package set | modules loaded | import, no --compile | import, --compile | speed-up | unzipped size | zip size |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const experiment of data.imports) {
+      const { times, builds } = experiment;
+      const plain = times.plain - times.baseline;
+      const compiled = times.compiled - times.baseline;
+      const name =
+        experiment.label === "synthetic tree"
+          ? `synthetic tree (\`${experiment.requirement}\`)`
+          : `\`${experiment.requirement}\` from the given index`;
+      lines.push(
+        `| ${name} | ${times.modules.plain.count} | ${seconds(plain)} | ${seconds(compiled)} | **${ratio(plain / compiled)}** (${((1 - compiled / plain) * 100).toFixed(0)} % less; whole process ${((1 - times.compiled / times.plain) * 100).toFixed(0)} % less) | ${megabytes(builds.plain.sizes.unzipped)} → ${megabytes(builds.compiled.sizes.unzipped)} (+${((builds.compiled.sizes.unzipped / builds.plain.sizes.unzipped - 1) * 100).toFixed(0)} %) | ${megabytes(builds.plain.sizes.zipped)} → ${megabytes(builds.compiled.sizes.zipped)} (+${((builds.compiled.sizes.zipped / builds.plain.sizes.zipped - 1) * 100).toFixed(0)} %) |`,
+      );
+    }
+    lines.push(
+      "",
+      `Medians of ${data.imports[0].times.runs} runs per variant. With --compile, every loaded module had its .pyc (${data.imports.map((experiment) => `${experiment.times.modules.compiled.withBytecode}/${experiment.times.modules.compiled.count}`).join(", ")}).`,
+      "",
+    );
+  }
+  if (data.startup) {
+    lines.push("## Start-up", "", "| command | median of 10 |", "|---|---:|");
+    for (const [command, value] of Object.entries(data.startup))
+      lines.push(`| \`pylayer ${command}\` | ${seconds(value)} |`);
+    lines.push("", "Target: `--version` and `--help` under 150 ms.", "");
+  }
+  lines.push(
+    "## Reproduce",
+    "",
+    "```sh",
+    "npm run bench                                            # synthetic index",
+    "npm run bench -- --index-url file:///path/to/simple      # also a real index, and import pandas from it",
+    "```",
+    "",
+  );
+  return `${lines.join("\n")}`;
+}
