@@ -3,7 +3,6 @@
  * metadata and PEP 714 renaming) and PEP 691 JSON. Both return every listed file;
  * the client decides what to keep (wheels only).
  */
-import { z } from "zod";
 import { PylayerError, redactUrl } from "../errors.js";
 import type { DistributionFile } from "./types.js";
 
@@ -169,25 +168,75 @@ export function parseSimpleHtml(body: string, pageUrl: string, index: string): D
 // ---------------------------------------------------------------------------
 // JSON (PEP 691, with PEP 700 `size` and PEP 714 `core-metadata`)
 
-const hashesSchema = z.record(z.string(), z.string());
-const metadataFieldSchema = z.union([z.boolean(), hashesSchema]).optional();
+/** A PEP 691 file entry after validation. */
+interface ProjectFileEntry {
+  filename: string;
+  url: string;
+  hashes: Record<string, string>;
+  "requires-python"?: string | null;
+  yanked?: boolean | string;
+  "core-metadata"?: boolean | Record<string, string>;
+  "dist-info-metadata"?: boolean | Record<string, string>;
+  size?: number;
+}
 
-const projectFileSchema = z.object({
-  filename: z.string().min(1),
-  url: z.string().min(1),
-  hashes: hashesSchema,
-  "requires-python": z.string().nullish(),
-  yanked: z.union([z.boolean(), z.string()]).optional(),
-  "core-metadata": metadataFieldSchema,
-  "dist-info-metadata": metadataFieldSchema,
-  size: z.number().int().nonnegative().optional(),
-});
+/**
+ * Checks a decoded PEP 691 project page field by field (written out rather than with a
+ * schema library: loading one costs more start-up time than a whole warm build's
+ * resolution). Returns the reason it is not a page, or the page.
+ */
+function validateProjectPage(
+  value: unknown,
+): { meta: { "api-version": string }; files: ProjectFileEntry[] } | string {
+  if (!isObject(value)) return "the page is not a JSON object";
+  if (!isObject(value.meta) || typeof value.meta["api-version"] !== "string") {
+    return "meta.api-version is missing";
+  }
+  if (typeof value.name !== "string") return "name is missing";
+  if (!Array.isArray(value.files)) return "files is missing";
+  for (const [index, file] of value.files.entries()) {
+    const where = `files[${index}]`;
+    if (!isObject(file)) return `${where} is not an object`;
+    if (typeof file.filename !== "string" || file.filename === "") {
+      return `${where}.filename is missing`;
+    }
+    if (typeof file.url !== "string" || file.url === "") return `${where}.url is missing`;
+    if (!isStringRecord(file.hashes)) return `${where}.hashes is not an object of strings`;
+    const requiresPython = file["requires-python"];
+    if (
+      requiresPython !== undefined &&
+      requiresPython !== null &&
+      typeof requiresPython !== "string"
+    ) {
+      return `${where}.requires-python is not a string`;
+    }
+    if (
+      file.yanked !== undefined &&
+      typeof file.yanked !== "boolean" &&
+      typeof file.yanked !== "string"
+    ) {
+      return `${where}.yanked is neither a boolean nor a string`;
+    }
+    for (const key of ["core-metadata", "dist-info-metadata"]) {
+      const field = file[key];
+      if (field !== undefined && typeof field !== "boolean" && !isStringRecord(field)) {
+        return `${where}.${key} is neither a boolean nor an object of hashes`;
+      }
+    }
+    if (file.size !== undefined && (!Number.isInteger(file.size) || (file.size as number) < 0)) {
+      return `${where}.size is not a non-negative integer`;
+    }
+  }
+  return value as unknown as { meta: { "api-version": string }; files: ProjectFileEntry[] };
+}
 
-const projectPageSchema = z.object({
-  meta: z.object({ "api-version": z.string() }),
-  name: z.string(),
-  files: z.array(projectFileSchema),
-});
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((item) => typeof item === "string");
+}
 
 function jsonMetadataField(
   value: boolean | Record<string, string> | undefined,
@@ -205,21 +254,18 @@ export function parseSimpleJson(body: string, pageUrl: string, index: string): D
   } catch (error) {
     throw invalidResponse(pageUrl, "it is not valid JSON", error);
   }
-  const parsed = projectPageSchema.safeParse(value);
-  if (!parsed.success) {
-    throw invalidResponse(
-      pageUrl,
-      `it does not follow PEP 691 (${parsed.error.issues[0]?.message})`,
-    );
+  const page = validateProjectPage(value);
+  if (typeof page === "string") {
+    throw invalidResponse(pageUrl, `it does not follow PEP 691 (${page})`);
   }
-  const major = parsed.data.meta["api-version"].split(".")[0];
+  const major = page.meta["api-version"].split(".")[0];
   if (major !== "1") {
     throw invalidResponse(
       pageUrl,
-      `its API version ${parsed.data.meta["api-version"]} is not supported (major version 1 is)`,
+      `its API version ${page.meta["api-version"]} is not supported (major version 1 is)`,
     );
   }
-  return parsed.data.files.map((entry) => {
+  return page.files.map((entry) => {
     let absolute: URL;
     try {
       absolute = new URL(entry.url, pageUrl);
