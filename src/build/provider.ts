@@ -65,6 +65,8 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   private readonly pythonVersion: Version;
   private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly candidatesByName = new Map<string, Promise<CandidateList<WheelCandidate>>>();
+  /** Candidates whose dependencies were fetched ahead of the resolver (`speculate`). */
+  private readonly speculated = new Set<string>();
 
   constructor(client: IndexClient, target: Target, options: TargetProviderOptions = {}) {
     this.client = client;
@@ -232,12 +234,40 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   }
 
   prefetch(candidates: readonly WheelCandidate[]): void {
-    for (const candidate of candidates) {
-      if (candidate.name === PYTHON_PROJECT) continue;
-      this.client.getMetadata(candidate.file).catch(() => {
-        // Errors surface when the resolver asks for these dependencies for real.
-      });
-    }
+    for (const candidate of candidates) this.speculate(candidate);
+  }
+
+  /**
+   * Fetches a likely candidate's metadata and then, without waiting for the resolver,
+   * the project pages of its dependencies and the metadata of their likely candidates
+   * (the newest version each requirement admits), down the whole graph. The index round
+   * trips of a dependency graph then overlap, a few waves deep, instead of following the
+   * resolver one pinned project at a time. A wrong guess costs one request; errors
+   * surface when the resolver asks for the same page or metadata for real.
+   */
+  private speculate(candidate: WheelCandidate): void {
+    if (candidate.name === PYTHON_PROJECT) return;
+    const key = `${candidate.name}\u0000${candidate.version.text}`;
+    if (this.speculated.has(key)) return;
+    this.speculated.add(key);
+    this.getDependencies(candidate, []).then(
+      ({ requirements }) => {
+        for (const requirement of requirements) {
+          const name = requirement.normalizedName;
+          if (name === PYTHON_PROJECT || requirement.url !== undefined) continue;
+          this.findCandidates(name).then(
+            ({ candidates }) => {
+              const likely = candidates.find(
+                (item) => !item.yanked && requirement.specifier.contains(item.version),
+              );
+              if (likely !== undefined) this.speculate(likely);
+            },
+            () => {},
+          );
+        }
+      },
+      () => {},
+    );
   }
 }
 
