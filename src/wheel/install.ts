@@ -127,7 +127,7 @@ export async function planWheelInstall(
           reason: "signs the wheel's RECORD, which is rewritten, so it could not verify",
         });
       } else {
-        rawCopy(posix.join(layout.siteDir, entry.name), entry, modeOf(entry));
+        rawCopy(joinZipPath(layout.siteDir, entry.name), entry, modeOf(entry));
       }
       continue;
     }
@@ -143,23 +143,23 @@ export async function planWheelInstall(
       switch (scheme) {
         case "purelib":
         case "platlib":
-          rawCopy(posix.join(layout.siteDir, path), entry, modeOf(entry));
+          rawCopy(joinZipPath(layout.siteDir, path), entry, modeOf(entry));
           break;
         case "data":
-          rawCopy(posix.join(layout.dataDir, path), entry, modeOf(entry));
+          rawCopy(joinZipPath(layout.dataDir, path), entry, modeOf(entry));
           break;
         case "headers":
           skipped.push({ path: entry.name, reason: "C headers are not needed at run time" });
           break;
         case "scripts":
-          dataScripts.push({ name: posix.join(layout.binDir, path), entry });
+          dataScripts.push({ name: joinZipPath(layout.binDir, path), entry });
           break;
       }
       continue;
     }
     // Root files go to the one site folder whether Root-Is-Purelib is true or false:
     // purelib and platlib are the same folder in a layer.
-    rawCopy(posix.join(layout.siteDir, entry.name), entry, modeOf(entry));
+    rawCopy(joinZipPath(layout.siteDir, entry.name), entry, modeOf(entry));
   }
 
   // Console and GUI scripts; a `.data/scripts` file of the same name gives way to them, as
@@ -226,10 +226,10 @@ export async function planWheelInstall(
   const recordName = posix.join(siteDistInfo, "RECORD");
   const rows: RecordRow[] = [...planned.entries()].map(([name, { row }]) => ({
     ...row,
-    path: posix.relative(layout.siteDir, name),
+    path: relativeZipPath(layout.siteDir, name),
   }));
-  rows.push({ path: posix.relative(layout.siteDir, recordName), hash: "", size: undefined });
-  rows.sort((left, right) => Buffer.compare(Buffer.from(left.path), Buffer.from(right.path)));
+  rows.push({ path: relativeZipPath(layout.siteDir, recordName), hash: "", size: undefined });
+  rows.sort((left, right) => compareUtf8(left.path, right.path));
   const recordData = Buffer.from(formatRecord(rows), "utf8");
   place(
     recordName,
@@ -240,7 +240,7 @@ export async function planWheelInstall(
 
   const entries = [...planned.values()]
     .map(({ entry }) => entry)
-    .sort((left, right) => Buffer.compare(Buffer.from(left.name), Buffer.from(right.name)));
+    .sort((left, right) => compareUtf8(left.name, right.name));
   const topLevelText = await readText("top_level.txt");
   return {
     name: core.name,
@@ -253,6 +253,41 @@ export async function planWheelInstall(
         ? deriveTopLevel(entries, layout.siteDir, distInfo, dataFolder)
         : parseTopLevel(topLevelText),
   };
+}
+
+/**
+ * `folder/path` for zip paths already checked by `checkEntrySafety` (no empty, `.` or
+ * `..` segments), where `posix.join`'s normalization has nothing to do; "" is the root.
+ */
+function joinZipPath(folder: string, path: string): string {
+  return folder === "" ? path : `${folder}/${path}`;
+}
+
+/** `path` relative to `folder` (a RECORD path), without normalization when it is inside. */
+function relativeZipPath(folder: string, path: string): string {
+  return path.startsWith(`${folder}/`)
+    ? path.slice(folder.length + 1)
+    : posix.relative(folder, path);
+}
+
+/**
+ * Orders strings as their UTF-8 bytes would (the zip and RECORD order) without encoding
+ * them: UTF-16 code units compare like code points except that surrogates (U+D800–DFFF,
+ * which encode code points above U+FFFF) must sort after U+E000–FFFF.
+ */
+export function compareUtf8(left: string, right: string): number {
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    const a = left.charCodeAt(index);
+    const b = right.charCodeAt(index);
+    if (a === b) continue;
+    if (a >= 0xd800 && b >= 0xd800) {
+      const shift = (unit: number) => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000);
+      return shift(a) - shift(b);
+    }
+    return a - b;
+  }
+  return left.length - right.length;
 }
 
 function checkEntrySafety(entry: ZipEntry, wheelFilename: string): void {

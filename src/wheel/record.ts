@@ -70,6 +70,12 @@ function quoteField(field: string): string {
 }
 
 function parseCsv(text: string, source: string): string[][] {
+  // Without quotes, a row is its line split at commas (nearly every RECORD).
+  if (!text.includes('"')) {
+    const lines = text.split(/\r\n|\n|\r/);
+    if (lines[lines.length - 1] === "") lines.pop();
+    return lines.map((line) => line.split(","));
+  }
   const rows: string[][] = [];
   let fields: string[] = [];
   let field = "";
