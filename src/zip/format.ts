@@ -106,16 +106,17 @@ function needsZip64Value(value: number): boolean {
 export function encodeLocalHeader(fields: EntryRecordFields): Buffer {
   const zip64 = needsZip64Value(fields.compressedSize) || needsZip64Value(fields.uncompressedSize);
   const extraLength = zip64 ? 4 + 16 : 0;
-  const header = Buffer.alloc(LOCAL_HEADER_LENGTH + fields.nameBytes.length + extraLength);
-  header.writeUInt32LE(LOCAL_HEADER_SIGNATURE, 0);
+  // Every byte is written below, so the pooled, uninitialized allocation is safe.
+  const header = Buffer.allocUnsafe(LOCAL_HEADER_LENGTH + fields.nameBytes.length + extraLength);
+  putUInt32(header, LOCAL_HEADER_SIGNATURE, 0);
   header.writeUInt16LE(zip64 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED_DEFAULT, 4);
   header.writeUInt16LE(fields.flags, 6);
   header.writeUInt16LE(fields.method, 8);
   header.writeUInt16LE(fields.dosDateTime.time, 10);
   header.writeUInt16LE(fields.dosDateTime.date, 12);
-  header.writeUInt32LE(fields.crc32 >>> 0, 14);
-  header.writeUInt32LE(zip64 ? UINT32_SENTINEL : fields.compressedSize, 18);
-  header.writeUInt32LE(zip64 ? UINT32_SENTINEL : fields.uncompressedSize, 22);
+  putUInt32(header, fields.crc32, 14);
+  putUInt32(header, zip64 ? UINT32_SENTINEL : fields.compressedSize, 18);
+  putUInt32(header, zip64 ? UINT32_SENTINEL : fields.uncompressedSize, 22);
   header.writeUInt16LE(fields.nameBytes.length, 26);
   header.writeUInt16LE(extraLength, 28);
   fields.nameBytes.copy(header, LOCAL_HEADER_LENGTH);
@@ -135,44 +136,85 @@ export function encodeLocalHeader(fields: EntryRecordFields): Buffer {
  * header offset (APPNOTE 4.5.3).
  */
 export function encodeCentralHeader(fields: CentralRecordFields): Buffer {
-  const zip64Values: number[] = [];
+  // Every byte is written by writeCentralHeader, so the pooled, uninitialized allocation is safe.
+  const header = Buffer.allocUnsafe(centralHeaderLength(fields));
+  writeCentralHeader(header, 0, fields);
+  return header;
+}
+
+/** Bytes `writeCentralHeader` writes for `fields`. */
+export function centralHeaderLength(fields: CentralRecordFields): number {
+  let zip64Count = 0;
+  if (needsZip64Value(fields.uncompressedSize)) zip64Count++;
+  if (needsZip64Value(fields.compressedSize)) zip64Count++;
+  if (needsZip64Value(fields.localHeaderOffset)) zip64Count++;
+  return (
+    CENTRAL_HEADER_LENGTH + fields.nameBytes.length + (zip64Count === 0 ? 0 : 4 + 8 * zip64Count)
+  );
+}
+
+/**
+ * Writes the central directory header of `fields` into `target` at `offset` (every byte
+ * of it, see `centralHeaderLength`) and returns the offset after it, so a whole central
+ * directory can be written into one buffer.
+ */
+export function writeCentralHeader(
+  target: Buffer,
+  offset: number,
+  fields: CentralRecordFields,
+): number {
   const uncompressedOverflows = needsZip64Value(fields.uncompressedSize);
   const compressedOverflows = needsZip64Value(fields.compressedSize);
   const offsetOverflows = needsZip64Value(fields.localHeaderOffset);
-  if (uncompressedOverflows) zip64Values.push(fields.uncompressedSize);
-  if (compressedOverflows) zip64Values.push(fields.compressedSize);
-  if (offsetOverflows) zip64Values.push(fields.localHeaderOffset);
-  const extraLength = zip64Values.length === 0 ? 0 : 4 + 8 * zip64Values.length;
-  const header = Buffer.alloc(CENTRAL_HEADER_LENGTH + fields.nameBytes.length + extraLength);
-  header.writeUInt32LE(CENTRAL_HEADER_SIGNATURE, 0);
-  header.writeUInt16LE(fields.versionMadeBy, 4);
-  header.writeUInt16LE(zip64Values.length > 0 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED_DEFAULT, 6);
-  header.writeUInt16LE(fields.flags, 8);
-  header.writeUInt16LE(fields.method, 10);
-  header.writeUInt16LE(fields.dosDateTime.time, 12);
-  header.writeUInt16LE(fields.dosDateTime.date, 14);
-  header.writeUInt32LE(fields.crc32 >>> 0, 16);
-  header.writeUInt32LE(compressedOverflows ? UINT32_SENTINEL : fields.compressedSize, 20);
-  header.writeUInt32LE(uncompressedOverflows ? UINT32_SENTINEL : fields.uncompressedSize, 24);
-  header.writeUInt16LE(fields.nameBytes.length, 28);
-  header.writeUInt16LE(extraLength, 30);
-  header.writeUInt16LE(0, 32); // comment length
-  header.writeUInt16LE(0, 34); // disk number start
-  header.writeUInt16LE(0, 36); // internal attributes
-  header.writeUInt32LE(fields.externalAttributes >>> 0, 38);
-  header.writeUInt32LE(offsetOverflows ? UINT32_SENTINEL : fields.localHeaderOffset, 42);
-  fields.nameBytes.copy(header, CENTRAL_HEADER_LENGTH);
-  if (zip64Values.length > 0) {
-    let position = CENTRAL_HEADER_LENGTH + fields.nameBytes.length;
-    header.writeUInt16LE(ZIP64_EXTRA_FIELD_ID, position);
-    header.writeUInt16LE(8 * zip64Values.length, position + 2);
+  const zip64Count =
+    Number(uncompressedOverflows) + Number(compressedOverflows) + Number(offsetOverflows);
+  const extraLength = zip64Count === 0 ? 0 : 4 + 8 * zip64Count;
+  putUInt32(target, CENTRAL_HEADER_SIGNATURE, offset);
+  target.writeUInt16LE(fields.versionMadeBy, offset + 4);
+  target.writeUInt16LE(zip64Count > 0 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED_DEFAULT, offset + 6);
+  target.writeUInt16LE(fields.flags, offset + 8);
+  target.writeUInt16LE(fields.method, offset + 10);
+  target.writeUInt16LE(fields.dosDateTime.time, offset + 12);
+  target.writeUInt16LE(fields.dosDateTime.date, offset + 14);
+  putUInt32(target, fields.crc32, offset + 16);
+  putUInt32(target, compressedOverflows ? UINT32_SENTINEL : fields.compressedSize, offset + 20);
+  putUInt32(target, uncompressedOverflows ? UINT32_SENTINEL : fields.uncompressedSize, offset + 24);
+  target.writeUInt16LE(fields.nameBytes.length, offset + 28);
+  target.writeUInt16LE(extraLength, offset + 30);
+  target.writeUInt16LE(0, offset + 32); // comment length
+  target.writeUInt16LE(0, offset + 34); // disk number start
+  target.writeUInt16LE(0, offset + 36); // internal attributes
+  putUInt32(target, fields.externalAttributes, offset + 38);
+  putUInt32(target, offsetOverflows ? UINT32_SENTINEL : fields.localHeaderOffset, offset + 42);
+  fields.nameBytes.copy(target, offset + CENTRAL_HEADER_LENGTH);
+  let position = offset + CENTRAL_HEADER_LENGTH + fields.nameBytes.length;
+  if (zip64Count > 0) {
+    target.writeUInt16LE(ZIP64_EXTRA_FIELD_ID, position);
+    target.writeUInt16LE(8 * zip64Count, position + 2);
     position += 4;
-    for (const value of zip64Values) {
-      writeUInt64(header, value, position);
+    // APPNOTE 4.5.3 order: uncompressed size, compressed size, local header offset.
+    for (const [overflows, value] of [
+      [uncompressedOverflows, fields.uncompressedSize],
+      [compressedOverflows, fields.compressedSize],
+      [offsetOverflows, fields.localHeaderOffset],
+    ] as const) {
+      if (!overflows) continue;
+      writeUInt64(target, value, position);
       position += 8;
     }
   }
-  return header;
+  return position;
+}
+
+/**
+ * Writes the low 32 bits of `value` little-endian. Unlike `writeUInt32LE` it stays on the
+ * fast path for values of 2^31 and above (CRCs, Unix attributes), which are not small integers.
+ */
+function putUInt32(target: Buffer, value: number, offset: number): void {
+  target[offset] = value & 0xff;
+  target[offset + 1] = (value >>> 8) & 0xff;
+  target[offset + 2] = (value >>> 16) & 0xff;
+  target[offset + 3] = (value >>> 24) & 0xff;
 }
 
 export interface EndRecordFields {

@@ -20,7 +20,8 @@ import { basename, dirname, join } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { PylayerError } from "../errors.js";
 import {
-  encodeCentralHeader,
+  type CentralRecordFields,
+  centralHeaderLength,
   encodeEndRecords,
   encodeLocalHeader,
   FLAG_UTF8,
@@ -32,6 +33,7 @@ import {
   S_IFDIR,
   S_IFREG,
   toDosDateTime,
+  writeCentralHeader,
 } from "./format.js";
 import {
   assertReadableEntry,
@@ -145,7 +147,11 @@ export async function writeDeterministicZip(
     dirname(outputPath),
     `.${basename(outputPath)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
   );
-  const archives = new SourceArchives();
+  const archiveOrder = new Set<string>();
+  for (const entry of outputEntries) {
+    if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
+  }
+  const archives = new SourceArchives([...archiveOrder]);
   let handle: FileHandle | undefined;
   try {
     try {
@@ -157,13 +163,13 @@ export async function writeDeterministicZip(
       });
     }
     const output = new HashingOutput(handle);
-    const centralHeaders: Buffer[] = [];
+    const centralRecords: CentralRecordFields[] = [];
     let unzippedSize = 0;
     for (const entry of outputEntries) {
       const flags = isAscii(entry.name) ? 0 : FLAG_UTF8;
       const localHeaderOffset = output.position;
       if (entry.isDirectory || entry.source === undefined) {
-        const fields = {
+        const fields: CentralRecordFields = {
           nameBytes: entry.nameBytes,
           flags,
           method: METHOD_STORED,
@@ -171,19 +177,17 @@ export async function writeDeterministicZip(
           crc32: 0,
           compressedSize: 0,
           uncompressedSize: 0,
+          versionMadeBy: VERSION_MADE_BY,
+          externalAttributes: (((S_IFDIR | 0o755) << 16) | DOS_DIRECTORY_ATTRIBUTE) >>> 0,
+          localHeaderOffset,
         };
         output.push(encodeLocalHeader(fields));
-        centralHeaders.push(
-          encodeCentralHeader({
-            ...fields,
-            versionMadeBy: VERSION_MADE_BY,
-            externalAttributes: (((S_IFDIR | 0o755) << 16) | DOS_DIRECTORY_ATTRIBUTE) >>> 0,
-            localHeaderOffset,
-          }),
-        );
+        centralRecords.push(fields);
       } else {
-        const payload = await resolvePayload(entry.source, archives);
-        const fields = {
+        // Most payloads are at hand (bytes, or an archive already read): no await then.
+        const ready = resolvePayload(entry.source, archives);
+        const payload = ready instanceof Promise ? await ready : ready;
+        const fields: CentralRecordFields = {
           nameBytes: entry.nameBytes,
           flags,
           method: payload.method,
@@ -191,6 +195,9 @@ export async function writeDeterministicZip(
           crc32: payload.crc32,
           compressedSize: payload.compressedSize,
           uncompressedSize: payload.uncompressedSize,
+          versionMadeBy: VERSION_MADE_BY,
+          externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
+          localHeaderOffset,
         };
         output.push(encodeLocalHeader(fields));
         if (payload.data !== undefined) {
@@ -202,21 +209,21 @@ export async function writeDeterministicZip(
             payload.compressedSize,
           );
         }
-        centralHeaders.push(
-          encodeCentralHeader({
-            ...fields,
-            versionMadeBy: VERSION_MADE_BY,
-            externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
-            localHeaderOffset,
-          }),
-        );
+        centralRecords.push(fields);
         unzippedSize += payload.uncompressedSize;
       }
-      await output.flushIfFull();
+      if (output.isFull()) await output.flushIfFull();
     }
     const centralDirectoryOffset = output.position;
-    for (const header of centralHeaders) output.push(header);
-    const centralDirectorySize = output.position - centralDirectoryOffset;
+    // The whole central directory in one buffer.
+    let centralDirectorySize = 0;
+    for (const fields of centralRecords) centralDirectorySize += centralHeaderLength(fields);
+    const centralDirectory = Buffer.allocUnsafe(centralDirectorySize);
+    let cursor = 0;
+    for (const fields of centralRecords) {
+      cursor = writeCentralHeader(centralDirectory, cursor, fields);
+    }
+    output.push(centralDirectory);
     output.push(
       encodeEndRecords({
         entryCount: outputEntries.length,
@@ -277,10 +284,13 @@ function prepareEntries(entries: readonly PlannedEntry[]): OutputEntry[] {
       }
       files.set(entry.name, entry);
     }
-    const segments = entry.name.split("/");
-    for (let length = 1; length < segments.length; length++) {
-      const parent = `${segments.slice(0, length).join("/")}/`;
-      if (parent !== entry.name) directories.add(parent);
+    // Parents from the nearest up; a parent already known has its own parents known too.
+    let slash = entry.name.lastIndexOf("/", entry.name.length - 2);
+    while (slash > 0) {
+      const parent = entry.name.slice(0, slash + 1);
+      if (directories.has(parent)) break;
+      directories.add(parent);
+      slash = entry.name.lastIndexOf("/", slash - 1);
     }
   }
   const result: OutputEntry[] = [];
@@ -321,11 +331,18 @@ function validateEntryName(name: string): void {
   if (name.startsWith("/") || /^[A-Za-z]:/.test(name)) {
     throw invalidEntry(name, "names must be relative");
   }
-  for (const segment of body.split("/")) {
-    if (segment === "" || segment === "." || segment === "..") {
-      throw invalidEntry(name, "names may not have empty, '.' or '..' segments");
-    }
-  }
+  const badSegment =
+    body === "." ||
+    body === ".." ||
+    body.startsWith("./") ||
+    body.startsWith("../") ||
+    body.endsWith("/") ||
+    body.endsWith("/.") ||
+    body.endsWith("/..") ||
+    body.includes("//") ||
+    body.includes("/./") ||
+    body.includes("/../");
+  if (badSegment) throw invalidEntry(name, "names may not have empty, '.' or '..' segments");
   if (Buffer.byteLength(name, "utf8") > 0xffff) throw invalidEntry(name, "the name is too long");
 }
 
@@ -345,7 +362,8 @@ type Payload = {
   | { data?: undefined; file: { handle: FileHandle; start: number } }
 );
 
-async function resolvePayload(source: EntrySource, archives: SourceArchives): Promise<Payload> {
+/** The payload of a source: at once when its bytes are at hand, else once its archive is read. */
+function resolvePayload(source: EntrySource, archives: SourceArchives): Payload | Promise<Payload> {
   if (source.kind === "bytes") {
     const checksum = crc32(source.data) >>> 0;
     if (source.compress !== false && source.data.length > 0) {
@@ -370,40 +388,66 @@ async function resolvePayload(source: EntrySource, archives: SourceArchives): Pr
   }
   const { archivePath, entry } = source;
   assertReadableEntry(entry, archivePath);
-  const located = await archives.locate(archivePath, entry);
-  return {
-    method: entry.method,
-    crc32: entry.crc32,
-    compressedSize: entry.compressedSize,
-    uncompressedSize: entry.uncompressedSize,
-    ...located,
-  };
+  const payload = (located: { data: Buffer } | { file: { handle: FileHandle; start: number } }) =>
+    ({
+      method: entry.method,
+      crc32: entry.crc32,
+      compressedSize: entry.compressedSize,
+      uncompressedSize: entry.uncompressedSize,
+      ...located,
+    }) as Payload;
+  const inMemory = archives.locateInMemory(archivePath, entry);
+  if (inMemory !== undefined) return payload({ data: inMemory });
+  return archives.locate(archivePath, entry).then(payload);
 }
 
 /**
  * Open source archives, each opened once per zip written. Small archives are read whole into
- * memory (within a budget), larger ones are read with positional reads.
+ * memory (within a budget), larger ones are read with positional reads. Archives are loaded
+ * a few ahead of use, in the order the writer will need them, so that opening and reading
+ * the next archives overlaps with copying the current one.
  */
 class SourceArchives {
+  private readonly loaded = new Map<string, Promise<LoadedArchive>>();
+  /** Archives read whole and still held, by path. */
+  private readonly ready = new Map<string, Buffer>();
+  /** Whole archives held, least recently used first (for the memory budget). */
   private readonly buffers = new Map<string, Buffer>();
   private bufferedBytes = 0;
-  private readonly handles = new Map<string, { handle: FileHandle; size: number }>();
+  private readonly handles: { handle: FileHandle }[] = [];
+  private readonly position = new Map<string, number>();
+  private nextToLoad = 0;
+
+  /** `order`: every source archive in the order of first use. */
+  constructor(private readonly order: readonly string[]) {
+    for (const [index, path] of order.entries()) this.position.set(path, index);
+  }
+
+  /** The entry's compressed bytes when its archive is already in memory, else undefined. */
+  locateInMemory(archivePath: string, entry: ZipEntry): Buffer | undefined {
+    const data = this.ready.get(archivePath);
+    if (data === undefined) return undefined;
+    this.load(archivePath);
+    const found = entryDataFromRecord(data.subarray(entry.localHeaderOffset), entry, archivePath);
+    if (!Buffer.isBuffer(found)) throw truncatedSource(archivePath, entry);
+    return found;
+  }
 
   async locate(
     archivePath: string,
     entry: ZipEntry,
   ): Promise<{ data: Buffer } | { file: { handle: FileHandle; start: number } }> {
-    const buffer = await this.buffer(archivePath);
-    if (buffer !== undefined) {
+    const archive = await this.load(archivePath);
+    if (archive.kind === "buffer") {
       const data = entryDataFromRecord(
-        buffer.subarray(entry.localHeaderOffset),
+        archive.data.subarray(entry.localHeaderOffset),
         entry,
         archivePath,
       );
       if (!Buffer.isBuffer(data)) throw truncatedSource(archivePath, entry);
       return { data };
     }
-    const { handle, size } = this.handles.get(archivePath)!;
+    const { handle, size } = archive;
     const available = size - entry.localHeaderOffset;
     // Small entries: header and data in one read. Large ones: read the header, then the
     // writer copies the data in chunks.
@@ -438,16 +482,36 @@ class SourceArchives {
     return { data: record.subarray(dataStart, dataStart + entry.compressedSize) };
   }
 
-  /** The whole archive when it is small enough to hold, else undefined (and a handle is kept). */
-  private async buffer(archivePath: string): Promise<Buffer | undefined> {
-    const cached = this.buffers.get(archivePath);
-    if (cached !== undefined) {
-      // Re-insert to mark it as most recently used.
-      this.buffers.delete(archivePath);
-      this.buffers.set(archivePath, cached);
-      return cached;
+  /** The archive, loading it (and starting the next few in `order`) when needed. */
+  private load(archivePath: string): Promise<LoadedArchive> {
+    let archive = this.loaded.get(archivePath);
+    if (archive === undefined) {
+      archive = this.start(archivePath);
+    } else {
+      const held = this.buffers.get(archivePath);
+      if (held !== undefined) {
+        // Re-insert to mark it as most recently used.
+        this.buffers.delete(archivePath);
+        this.buffers.set(archivePath, held);
+      }
     }
-    if (this.handles.has(archivePath)) return undefined;
+    const wanted = (this.position.get(archivePath) ?? -1) + READ_AHEAD;
+    while (this.nextToLoad <= wanted && this.nextToLoad < this.order.length) {
+      const next = this.order[this.nextToLoad++]!;
+      if (!this.loaded.has(next)) this.start(next);
+    }
+    return archive;
+  }
+
+  private start(archivePath: string): Promise<LoadedArchive> {
+    const archive = this.read(archivePath);
+    // A failed read-ahead surfaces when the archive is used.
+    archive.catch(() => undefined);
+    this.loaded.set(archivePath, archive);
+    return archive;
+  }
+
+  private async read(archivePath: string): Promise<LoadedArchive> {
     let handle: FileHandle;
     try {
       handle = await open(archivePath, "r");
@@ -457,35 +521,54 @@ class SourceArchives {
         hint: "The file was moved or deleted after it was planned; run the build again.",
       });
     }
-    const { size } = await handle.stat();
-    if (size >= WHOLE_ARCHIVE_LIMIT) {
-      this.handles.set(archivePath, { handle, size });
-      return undefined;
-    }
-    let contents: Buffer;
+    let size: number;
     try {
-      contents = await readAt(handle, 0, size, archivePath);
+      ({ size } = await handle.stat());
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    if (size >= WHOLE_ARCHIVE_LIMIT) {
+      this.handles.push({ handle });
+      return { kind: "handle", handle, size };
+    }
+    let data: Buffer;
+    try {
+      data = await readAt(handle, 0, size, archivePath);
     } finally {
       await handle.close();
     }
-    this.buffers.set(archivePath, contents);
-    this.bufferedBytes += contents.length;
+    this.buffers.set(archivePath, data);
+    this.ready.set(archivePath, data);
+    this.bufferedBytes += data.length;
     for (const [path, held] of this.buffers) {
       if (this.bufferedBytes <= ARCHIVE_MEMORY_BUDGET || path === archivePath) break;
       this.buffers.delete(path);
+      this.loaded.delete(path);
+      this.ready.delete(path);
       this.bufferedBytes -= held.length;
     }
-    return contents;
+    return { kind: "buffer", data };
   }
 
   async close(): Promise<void> {
+    // Let reads in flight finish so that no handle is left open.
+    await Promise.all([...this.loaded.values()].map((archive) => archive.catch(() => undefined)));
     this.buffers.clear();
+    this.loaded.clear();
+    this.ready.clear();
     this.bufferedBytes = 0;
-    const handles = [...this.handles.values()];
-    this.handles.clear();
+    const handles = this.handles.splice(0);
     await Promise.all(handles.map(({ handle }) => handle.close().catch(() => undefined)));
   }
 }
+
+type LoadedArchive =
+  | { kind: "buffer"; data: Buffer }
+  | { kind: "handle"; handle: FileHandle; size: number };
+
+/** How many archives are loaded ahead of the one in use. */
+const READ_AHEAD = 4;
 
 function truncatedSource(archivePath: string, entry: ZipEntry): PylayerError {
   return new PylayerError(
@@ -515,13 +598,19 @@ async function readAt(
   return buffer;
 }
 
-/** Buffers output in large chunks and hashes every byte as it is written. */
+/**
+ * Buffers output in large chunks and hashes every byte as it is written. One gathered
+ * write is kept in flight while the next chunk is assembled; every write names its file
+ * position, so the order in which writes finish does not matter.
+ */
 class HashingOutput {
   position = 0;
   private readonly hash = createHash("sha256");
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private written = 0;
+  /** File position of the next write submitted. */
+  private submitted = 0;
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(private readonly handle: FileHandle) {}
 
@@ -533,16 +622,54 @@ class HashingOutput {
     this.position += chunk.length;
   }
 
-  async flushIfFull(): Promise<void> {
-    if (this.pendingBytes >= CHUNK_SIZE) await this.flush();
+  isFull(): boolean {
+    return this.pendingBytes >= CHUNK_SIZE;
   }
 
+  async flushIfFull(): Promise<void> {
+    if (this.pendingBytes >= CHUNK_SIZE) await this.submitPending();
+  }
+
+  /** Writes everything pushed so far and waits until it is on the file. */
   async flush(): Promise<void> {
+    await this.submitPending();
+    await this.inFlight;
+  }
+
+  /** Starts writing the pending buffers once the previous write is done (at most one in flight). */
+  private async submitPending(): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const buffers = this.pending;
+    const position = this.submitted;
+    this.submitted += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    await this.writeFully(chunk);
+    await this.inFlight;
+    const write = this.writeBuffers(buffers, position);
+    // Failures surface at the next flush; this keeps them from being unhandled meanwhile.
+    write.catch(() => undefined);
+    this.inFlight = write;
+  }
+
+  /** Writes `buffers` at `position` with gathered writes, resuming after short ones. */
+  private async writeBuffers(buffers: Buffer[], position: number): Promise<void> {
+    let rest = buffers;
+    let at = position;
+    while (rest.length > 0) {
+      // At most 1024 buffers per call (IOV_MAX on Linux and macOS).
+      const batch = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+      const { bytesWritten } = await this.handle.writev(batch, at);
+      if (bytesWritten === 0) throw new Error("the file accepted no more bytes");
+      at += bytesWritten;
+      let skip = bytesWritten;
+      let index = 0;
+      while (index < rest.length && skip >= rest[index]!.length) {
+        skip -= rest[index]!.length;
+        index++;
+      }
+      rest = rest.slice(index);
+      if (skip > 0) rest[0] = rest[0]!.subarray(skip);
+    }
   }
 
   /** Copies `length` bytes of `source` from `start`, in chunks, without holding them all. */
@@ -556,7 +683,8 @@ class HashingOutput {
       if (bytesRead === 0) throw new Error("source archive ended early");
       const piece = chunk.subarray(0, bytesRead);
       this.hash.update(piece);
-      await this.writeFully(piece);
+      await this.writeBuffers([piece], this.submitted);
+      this.submitted += bytesRead;
       copied += bytesRead;
     }
     this.position += length;
@@ -564,19 +692,5 @@ class HashingOutput {
 
   digest(): Buffer {
     return this.hash.digest();
-  }
-
-  private async writeFully(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.handle.write(
-        chunk,
-        offset,
-        chunk.length - offset,
-        this.written,
-      );
-      offset += bytesWritten;
-      this.written += bytesWritten;
-    }
   }
 }
