@@ -335,6 +335,28 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
     );
   }
 
+  // Resolution alone (warm): where the warm time goes.
+  const dryRunTimes = [];
+  for (let run = 0; run < warmRuns; run++) {
+    const result = await measure([
+      process.execPath,
+      binPath,
+      "build",
+      "-r",
+      requirementsFile,
+      "--runtime",
+      runtime,
+      "--arch",
+      "x86_64",
+      ...indexArgs,
+      "--cache-dir",
+      pylayerCache,
+      "--dry-run",
+      "--json",
+    ]);
+    dryRunTimes.push(result.seconds);
+  }
+
   // The floor: copying the chosen wheel files, nothing else.
   let floor;
   const wheelFiles = reference.json.targets[0].packages.map(wheelPath).filter(Boolean);
@@ -373,6 +395,7 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
     floor,
     warmNetwork,
     pipWarmNetwork,
+    warmDryRun: median(dryRunTimes),
   };
   for (const run of [...cold.pip]) await rm(run.target, { recursive: true, force: true });
   return result;
@@ -405,13 +428,13 @@ async function importTimes(folders, module, runs) {
         "-c",
         code(
           folder,
-          `import ${module}; loaded = [m for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(${JSON.stringify(folder)})]; print(len(loaded), sum(1 for m in loaded if m.__spec__ and m.__spec__.cached and __import__("os").path.exists(m.__spec__.cached)))`,
+          `import ${module}; loaded = [m for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(${JSON.stringify(folder)})]; sources = [m for m in loaded if m.__file__.endswith(".py")]; print(len(loaded), len(sources), sum(1 for m in sources if m.__spec__.cached and __import__("os").path.exists(m.__spec__.cached)))`,
         ),
       ],
       { env },
     );
-    const [count, withBytecode] = stdout.trim().split(" ").map(Number);
-    modules[name] = { count, withBytecode };
+    const [count, sources, withBytecode] = stdout.trim().split(" ").map(Number);
+    modules[name] = { count, sources, withBytecode };
   }
   return {
     baseline: median(baseline),
@@ -673,6 +696,13 @@ function renderMarkdown(data) {
       );
     }
     lines.push(`Targets: ${targets.join("; ")}.`, "");
+    if (data.startup) {
+      const startup = data.startup["--version"];
+      lines.push(
+        `Where a warm pylayer build's ${seconds(warm.pylayer.seconds)} go: start-up ${seconds(startup)} (\`pylayer --version\`), resolution ${seconds(comparison.warmDryRun - startup)} (\`--dry-run\`, median of ${warm.pylayer.runs}, minus start-up: module loading, ${comparison.packages} index pages revalidated, cached metadata), installing and writing the zip ${seconds(warm.pylayer.seconds - comparison.warmDryRun)}.`,
+        "",
+      );
+    }
     if (comparison.warmNetwork) {
       const network = comparison.warmNetwork;
       const pipNetwork = comparison.pipWarmNetwork;
@@ -712,7 +742,7 @@ function renderMarkdown(data) {
     }
     lines.push(
       "",
-      `Medians of ${data.imports[0].times.runs} runs per variant. With --compile, every loaded module had its .pyc (${data.imports.map((experiment) => `${experiment.times.modules.compiled.withBytecode}/${experiment.times.modules.compiled.count}`).join(", ")}).`,
+      `Medians of ${data.imports[0].times.runs} runs per variant. Python modules loaded from a .pyc with --compile: ${data.imports.map((experiment) => `${experiment.label}: ${experiment.times.modules.compiled.withBytecode} of ${experiment.times.modules.compiled.sources}${experiment.times.modules.compiled.count > experiment.times.modules.compiled.sources ? ` (plus ${experiment.times.modules.compiled.count - experiment.times.modules.compiled.sources} extension modules)` : ""}`).join("; ")}.`,
       "",
     );
   }
