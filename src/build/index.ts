@@ -36,6 +36,9 @@ async function checkZips(zips: ZipReport[], options: BuildOptions): Promise<Chec
       await checkLayer(zip.path, {
         runtimes: zip.runtimes,
         architectures: zip.architectures,
+        // The import test extracts the layer and starts interpreters: seconds, not
+        // milliseconds, so a build runs it only when asked.
+        importTest: options.checkImports === true,
         ...(options.env === undefined ? {} : { env: options.env }),
         onEvent: (event) => options.onEvent?.({ type: "progress", message: event.message }),
       }),

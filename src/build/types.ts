@@ -47,6 +47,8 @@ export interface BuildOptions {
   onEvent?: (event: BuildEvent) => void;
   /** Run `checkLayer` on every zip written, for the targets it serves (default false). */
   check?: boolean;
+  /** With `check`, also import the layer's modules in a local interpreter (default false). */
+  checkImports?: boolean;
 }
 
 export type BuildEvent =

@@ -100,7 +100,11 @@ export const spec: CommandSpec = {
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
     "no-check": {
       type: "boolean",
-      description: "Do not run `pylayer check` on the zips written (on by default)",
+      description: "Do not check the zips written (layout, ELF files, sizes: on by default)",
+    },
+    "check-imports": {
+      type: "boolean",
+      description: "Also import every top-level module with the matching local python3.X (slower)",
     },
     publish: {
       type: "string",
@@ -157,6 +161,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     noCache: booleanOption(values, "no-cache"),
     dryRun: booleanOption(values, "dry-run"),
     check: !booleanOption(values, "no-check"),
+    checkImports: booleanOption(values, "check-imports"),
     cwd: context.cwd,
     env: context.env,
   };
