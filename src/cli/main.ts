@@ -33,6 +33,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
   },
+  lock: {
+    summary: "Resolve for Lambda targets and write a PEP 751 pylock.toml",
+    load: () => import("./commands/lock.js"),
+  },
+  export: {
+    summary: "Write pinned requirements with hashes (for pip)",
+    load: () => import("./commands/export.js"),
+  },
 };
 
 function version(): string {
