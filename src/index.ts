@@ -2,6 +2,34 @@
 
 // Inputs: pyproject.toml, lock files (read and written), project defaults.
 export {
+  type AttachFunctionResult,
+  type AttachOptions,
+  type AttachResult,
+  type AwsCredentials,
+  type AwsEvent,
+  type AwsOptions,
+  attachLayer,
+  decidePublish,
+  inspectLayerZip,
+  type LayerVersionInfo,
+  type LayerZipInfo,
+  type ListLayersOptions,
+  type ListLayersResult,
+  listLayers,
+  type PruneOptions,
+  type PrunePlan,
+  type PruneResult,
+  type PublishOptions,
+  type PublishRegionResult,
+  type PublishResult,
+  planAttach,
+  planPrune,
+  pruneLayers,
+  publishLayer,
+  resolveEndpoint,
+  resolveRegions,
+} from "./aws/index.js";
+export {
   applyPlan,
   type BuildInput,
   type BuildOptions,
@@ -22,6 +50,29 @@ export {
   type ZipReport,
 } from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
+export {
+  BASE_LIBRARIES,
+  type BaseLibrary,
+  type CheckEvent,
+  type CheckOptions,
+  type CheckResult,
+  checkLayer,
+  type ElfInfo,
+  FINDING_CODES,
+  type Finding,
+  type FindingCode,
+  type ImportOutcome,
+  type ImportTestReport,
+  identifyBinary,
+  type OsFacts,
+  osFacts,
+  parseElf,
+  type Severity,
+  type SizeReport,
+  UNZIPPED_LIMIT,
+  type VersionNeed,
+  ZIPPED_DIRECT_UPLOAD_LIMIT,
+} from "./check/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
   type DistributionFile,
@@ -32,6 +83,14 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export {
+  findInterpreter,
+  type Interpreter,
+  type InvokeOptions,
+  type InvokeResult,
+  invokeHandler,
+  type LambdaError,
+} from "./invoke/index.js";
 export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
 export {
   chooseWheel,

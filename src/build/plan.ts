@@ -16,6 +16,7 @@ import {
 import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
 import { projectAdmitsPython, projectRequirements, readPyproject } from "../pyproject/index.js";
 import {
+  emptyOptions,
   mergeRequirements,
   type ParsedRequirements,
   parseRequirementsFile,
@@ -354,16 +355,7 @@ async function readInputs(
   parts.push({
     requirements: [...projectLines, ...direct],
     constraints: [],
-    options: {
-      extraIndexUrls: [],
-      findLinks: [],
-      noIndex: false,
-      pre: false,
-      onlyBinary: [],
-      noBinary: [],
-      trustedHosts: [],
-      requireHashes: false,
-    },
+    options: emptyOptions(),
   });
   for (const file of options.requirementFiles ?? []) {
     parts.push(await parseRequirementsFile(absolute(file, cwd), { env }));

@@ -33,6 +33,26 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
   },
+  check: {
+    summary: "Check a layer zip for a runtime: native code, glibc, libraries, imports, sizes",
+    load: () => import("./commands/check.js"),
+  },
+  invoke: {
+    summary: "Run a handler locally with layers, in a Lambda-like environment (no Docker)",
+    load: () => import("./commands/invoke.js"),
+  },
+  publish: {
+    summary: "Publish a layer zip to one or more AWS regions, skipping unchanged layers",
+    load: () => import("./commands/publish.js"),
+  },
+  layers: {
+    summary: "List layers, or prune old versions of one (list | prune)",
+    load: () => import("./commands/layers.js"),
+  },
+  attach: {
+    summary: "Put a layer version on Lambda functions, keeping their other layers",
+    load: () => import("./commands/attach.js"),
+  },
   lock: {
     summary: "Resolve for Lambda targets and write a PEP 751 pylock.toml",
     load: () => import("./commands/lock.js"),
@@ -66,6 +86,7 @@ function mainHelp(): string {
     "  pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
     "  pylayer build -r requirements.txt --runtime python3.11 --runtime python3.12 -o dist/",
     "  pylayer build -r requirements.txt --dry-run --json",
+    "  pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1",
     "",
     'Run "pylayer <command> --help" for the options of a command.',
     "",

@@ -10,10 +10,11 @@ import type { CommandContext } from "./main.js";
 export async function withProjectDefaults(
   context: CommandContext,
   spec: CommandSpec,
+  options: { skip?: readonly string[] } = {},
 ): Promise<CommandContext> {
   const defaults = await loadProjectDefaults(context.cwd);
   if (defaults === undefined) return context;
-  const names = Object.keys(spec.options);
+  const names = Object.keys(spec.options).filter((name) => !options.skip?.includes(name));
   const used = names.filter(
     (name) => defaults.values[name] !== undefined && context.values[name] === undefined,
   );

@@ -101,7 +101,10 @@ ${tool}
     const cwd = await temporaryFolder();
     await writeFile(
       join(cwd, "pyproject.toml"),
-      pyproject(`runtime = ["python3.11"]\narch = ["arm64"]\nindex-url = "${server.url}"`),
+      // Publish settings in the defaults do not make a plain build a publish-flag mistake.
+      pyproject(
+        `runtime = ["python3.11"]\narch = ["arm64"]\nindex-url = "${server.url}"\nname = "deps"\nregion = ["eu-west-1"]`,
+      ),
     );
     const defaults = await run(["build", "--dry-run", "--json"], cwd);
     expect(defaults.code).toBe(0);

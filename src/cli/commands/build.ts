@@ -6,6 +6,15 @@ import { booleanOption, type CommandSpec, listOption, stringOption } from "../ar
 import type { CommandContext } from "../main.js";
 import { withProjectDefaults } from "../project-defaults.js";
 import { formatBytes, formatDuration } from "../ui.js";
+import { printCheckResult } from "./check.js";
+import {
+  AWS_OPTIONS,
+  checkBuildPublishFlags,
+  PUBLISH_OPTIONS,
+  printPublishResult,
+  publishBuiltZips,
+  publishJson,
+} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -119,6 +128,18 @@ export const spec: CommandSpec = {
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+    "no-check": {
+      type: "boolean",
+      description: "Do not run `pylayer check` on the zips written (on by default)",
+    },
+    publish: {
+      type: "string",
+      valueName: "NAME",
+      description:
+        "Then publish the zip as layer NAME (several zips: NAME-py312-arm64, …); takes the publish options below",
+    },
+    ...PUBLISH_OPTIONS,
+    ...AWS_OPTIONS,
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -128,6 +149,7 @@ export const spec: CommandSpec = {
     "pylayer build --lock uv.lock --extra s3 --runtime python3.12 --arch arm64",
     "pylayer build --pyproject pyproject.toml --group lambda",
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
+    "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
   ],
   notes: [
     "With no requirements, --pyproject or --lock, the current folder is searched for pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml, then requirements.txt; the file used is named. Lock files are installed as locked (hashes verified), never re-resolved.",
@@ -169,6 +191,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     dryRun: booleanOption(values, "dry-run"),
+    check: !booleanOption(values, "no-check"),
     cwd: context.cwd,
     env: context.env,
   };
@@ -208,25 +231,62 @@ export async function run(commandContext: CommandContext): Promise<number> {
   const context = await withProjectDefaults(commandContext, spec);
   const { ui } = context;
   const options = buildOptionsFromArgs(context);
+  const publishName = stringOption(context.values, "publish");
+  // Publish settings among the project defaults are fine without --publish; on the
+  // command line they are a mistake.
+  await checkBuildPublishFlags(publishName === undefined ? commandContext : context, publishName);
   options.onEvent = showBuildEvents(ui);
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
+  // A zip that fails its check is still written and reported, but the build exits 1 (the
+  // layer would not work on the runtime it was built for) and it is not published.
+  const checksFailed = (result.checks ?? []).some((check) => !check.ok);
+  const published =
+    publishName === undefined || options.dryRun === true || checksFailed
+      ? undefined
+      : await publishBuiltZips(context, result.zips, publishName);
+  const exitCode = checksFailed ? 1 : (published?.exitCode ?? 0);
   if (ui.json) {
-    ui.outJson(jsonResult(result, options.dryRun === true));
-    return 0;
+    ui.outJson({
+      ...(jsonResult(result, options.dryRun === true) as object),
+      ...(published === undefined
+        ? {}
+        : { ok: published.exitCode === 0, publish: published.results.map(publishJson) }),
+    });
+    return exitCode;
   }
   printResult(context, result, options.dryRun === true);
-  return 0;
+  for (const check of result.checks ?? []) {
+    ui.out(
+      ui.colors.bold(`check ${relativePath(context, check.path)} (${check.targets.join(", ")})`),
+    );
+    printCheckResult(ui, check, { compact: true });
+  }
+  if (publishName !== undefined && options.dryRun === true) {
+    ui.info(`dry run: nothing published as ${publishName}`);
+  }
+  if (publishName !== undefined && checksFailed) {
+    ui.error(
+      `not published as ${publishName}: the check found errors in the layer`,
+      "Fix them (see above), or pass --no-check to publish anyway.",
+      "check-failed",
+    );
+  }
+  for (const publishResult of published?.results ?? []) printPublishResult(ui, publishResult);
+  if (options.dryRun !== true)
+    ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
+  return exitCode;
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {
   return {
-    ok: true,
+    ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
     ...(result.plan.input === undefined ? {} : { input: result.plan.input }),
     targets: result.plan.targets,
     zips: result.zips,
+    ...(result.checks === undefined ? {} : { checks: result.checks }),
     ...(dryRun ? { outputs: result.plan.outputs } : {}),
     warnings: result.warnings,
     durationMs: Math.round(result.durationMs),
@@ -259,7 +319,6 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     );
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
-  ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
 }
 
 function relativePath(context: CommandContext, path: string): string {
