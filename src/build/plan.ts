@@ -78,7 +78,7 @@ export async function planBuild(
   const inputs = await readInputs(options, cwd, env, project);
 
   const fileOptions = inputs.options;
-  const { client } = await openIndexClient(options, fileOptions, cwd, env, emit);
+  const { client } = await openIndexClient(options, { cwd, env, emit }, fileOptions);
 
   const hashes = collectHashes(inputs.requirements);
   if (fileOptions.requireHashes && hashes.size === 0) {
@@ -205,19 +205,23 @@ export function withTargetHint(error: unknown, target: Target): unknown {
 /** The index client of a build: settings from options, requirement-file options, env and pip.conf. */
 export async function openIndexClient(
   options: BuildOptions,
+  where: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: BuildEvent) => void },
+  /** Index options found in requirements files (`--index-url` lines…). */
   fileOptions: Pick<
     RequirementsOptions,
     "indexUrl" | "extraIndexUrls" | "findLinks" | "noIndex"
-  > = { extraIndexUrls: [], findLinks: [], noIndex: false },
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  emit: (event: BuildEvent) => void,
+  > = {
+    extraIndexUrls: [],
+    findLinks: [],
+    noIndex: false,
+  },
 ): Promise<{
   client: IndexClient;
   settings: IndexSettings;
   /** Another client for one index URL, sharing cache, credentials files and progress. */
   clientFor(indexUrl: string): IndexClient;
 }> {
+  const { cwd, env, emit } = where;
   const settings = await resolveIndexSettings({
     flags: {
       ...((options.index?.indexUrl ?? fileOptions.indexUrl)
