@@ -53,6 +53,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Put a layer version on Lambda functions, keeping their other layers",
     load: () => import("./commands/attach.js"),
   },
+  lock: {
+    summary: "Resolve for Lambda targets and write a PEP 751 pylock.toml",
+    load: () => import("./commands/lock.js"),
+  },
+  export: {
+    summary: "Write pinned requirements with hashes (for pip)",
+    load: () => import("./commands/export.js"),
+  },
 };
 
 function version(): string {
