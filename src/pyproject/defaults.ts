@@ -46,6 +46,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   "cache-dir": { kind: "string", path: "path" },
   "no-cache": { kind: "boolean" },
   "no-check": { kind: "boolean" },
+  "check-imports": { kind: "boolean" },
   // Publishing
   publish: { kind: "string" },
   name: { kind: "string" },
