@@ -1,6 +1,23 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
 export { Cache, defaultCacheDir } from "./cache/index.js";
+export {
+  type ArchiveFacts,
+  buildRuntimeBundle,
+  describeArchive,
+  type PinnedWheel,
+  type PipSnippetConfig,
+  type PipSnippetOptions,
+  type PipSnippetResult,
+  pipSnippet,
+  RUNTIME_MODULE_NAME,
+  type RuntimeArchive,
+  type RuntimeBundleOptions,
+  type RuntimeBundleResult,
+  type RuntimeModuleConfig,
+  renderPipSnippet,
+  renderRuntimeModule,
+} from "./coldstart/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
   type DistributionFile,

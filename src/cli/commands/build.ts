@@ -88,6 +88,12 @@ export const spec: CommandSpec = {
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+    mode: {
+      type: "string",
+      valueName: "MODE",
+      description:
+        "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
+    },
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -140,6 +146,14 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
 
 export async function run(context: CommandContext): Promise<number> {
   const { ui } = context;
+  const mode = stringOption(context.values, "mode") ?? "layer";
+  if (mode === "runtime") {
+    const { runRuntimeMode } = await import("./runtime.js");
+    return runRuntimeMode(context);
+  }
+  if (mode !== "layer") {
+    throw usageError(`--mode ${mode} is not a mode`, "Use --mode layer or --mode runtime.");
+  }
   const options = buildOptionsFromArgs(context);
   options.onEvent = (event) => {
     if (event.type === "warning") ui.warn(event.message);
