@@ -76,7 +76,7 @@ class PylayerRuntimeError(Exception):
     """The dependencies could not be loaded.
 
     kind is one of "config", "not-found", "network", "permission", "hash", "disk",
-    "archive"; the exception it was raised from, if any, is its __cause__.
+    "archive", "filesystem"; the exception it was raised from, if any, is its __cause__.
     """
 
     kind = "config"
@@ -642,7 +642,7 @@ def _os_error(error, action, error_class=None):
             "%s: no space left (%s). Raise the function's ephemeral storage "
             "(EphemeralStorage Size, 512 to 10240 MB)" % (action, error)
         )
-    kind = "permission" if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else "archive"
+    kind = "permission" if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else "filesystem"
     if error_class is not None:
         return error_class("%s: %s" % (action, error), kind)
     return PylayerRuntimeError("%s: %s" % (action, error), kind)

@@ -338,6 +338,44 @@ print(json.dumps({"tree": tree, "demo": demo.__file__}))
       });
     });
 
+    it("names the cause of file system errors", async () => {
+      // A file where the base folder should be: the error names the folder and the cause.
+      const blocker = join(root, "not-a-folder");
+      await writeFile(blocker, "");
+      const blocked = await run(blocker);
+      const { error } = parse(blocked.stdout);
+      expect(error?.kind).toBe("filesystem");
+      expect(error?.cause).toBe("NotADirectoryError");
+      expect(error?.message).toMatch(
+        /^cannot create .*not-a-folder\/pylayer: \[Errno 20\] Not a directory/,
+      );
+
+      // Permissions cannot be taken away from root on this machine: check the classification.
+      const classify = await writeHandler(
+        task,
+        `
+import errno, json, os
+os.environ["PYLAYER_AUTOLOAD"] = "0"
+import pylayer_runtime
+result = {}
+for name in ("EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENOTDIR"):
+    error = pylayer_runtime._os_error(OSError(getattr(errno, name), os.strerror(getattr(errno, name))), "cannot write x")
+    result[name] = [type(error).__name__, error.kind]
+print(json.dumps(result))
+`,
+        "classify.py",
+      );
+      const classified = await runPython(python!, classify, task, {});
+      expect(JSON.parse(classified.stdout)).toEqual({
+        EACCES: ["PylayerRuntimeError", "permission"],
+        EPERM: ["PylayerRuntimeError", "permission"],
+        EROFS: ["PylayerRuntimeError", "permission"],
+        ENOSPC: ["DiskSpaceError", "disk"],
+        EDQUOT: ["DiskSpaceError", "disk"],
+        ENOTDIR: ["PylayerRuntimeError", "filesystem"],
+      });
+    });
+
     it("refuses archives with unsafe paths or symbolic links", async () => {
       const { createHash } = await import("node:crypto");
       const cases: [string, Parameters<typeof zipSync>[0]][] = [
