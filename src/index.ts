@@ -1,5 +1,43 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
+export {
+  type AttachFunctionResult,
+  type AttachOptions,
+  type AttachResult,
+  type AwsCredentials,
+  type AwsEvent,
+  type AwsOptions,
+  attachLayer,
+  decidePublish,
+  inspectLayerZip,
+  type LayerVersionInfo,
+  type LayerZipInfo,
+  type ListLayersOptions,
+  type ListLayersResult,
+  listLayers,
+  type PruneOptions,
+  type PrunePlan,
+  type PruneResult,
+  type PublishOptions,
+  type PublishRegionResult,
+  type PublishResult,
+  planAttach,
+  planPrune,
+  pruneLayers,
+  publishLayer,
+  resolveEndpoint,
+  resolveRegions,
+} from "./aws/index.js";
+export {
+  applyPlan,
+  type BuildOptions,
+  type BuildPlan,
+  type BuildResult,
+  buildLayer,
+  type PlanContext,
+  planBuild,
+  type ZipReport,
+} from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
 export {
   type ArchiveFacts,
@@ -28,6 +66,7 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   evaluateMarker,
@@ -49,6 +88,7 @@ export {
   type RequirementLine,
   type RequirementsOptions,
 } from "./requirements/index.js";
+export { type ResolverProvider, resolve } from "./resolver/index.js";
 export {
   type Architecture,
   type LambdaRuntime,
@@ -58,3 +98,6 @@ export {
   RUNTIMES,
   type Target,
 } from "./runtime/index.js";
+export { compatibleTags, parseWheelFilename, TagSelector, tagToString } from "./tags/index.js";
+export { type InstallPlan, layoutFor, planWheelInstall } from "./wheel/index.js";
+export { type PlannedEntry, writeDeterministicZip, ZipReader } from "./zip/index.js";

@@ -73,7 +73,12 @@ async function writeOutput(
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
   const targets = context.targets.filter((target) => output.targets.includes(target.id));
-  const layout = layoutFor(output.layout, targets[0]!.runtime);
+  const runtimeNames = new Set(targets.map((target) => target.runtime.name));
+  const layout = {
+    ...layoutFor(output.layout, targets[0]!.runtime),
+    // One zip shared by several Python versions: scripts run whichever python3 the runtime has.
+    ...(runtimeNames.size > 1 ? { pythonExecutable: "/var/lang/bin/python3" } : {}),
+  };
   onEvent({
     type: "phase",
     phase: "install",

@@ -10,6 +10,7 @@ import { PylayerError, redactUrl, usageError } from "../errors.js";
 import { type DistributionFile, IndexClient, resolveIndexSettings } from "../index/index.js";
 import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
 import {
+  emptyOptions,
   mergeRequirements,
   type ParsedRequirements,
   parseRequirementsFile,
@@ -21,8 +22,10 @@ import {
   DEFAULT_RUNTIME,
   makeTargets,
   markerEnvironment,
+  RUNTIMES,
   type Target,
 } from "../runtime/index.js";
+import { ProgressTracker } from "./progress.js";
 import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
 import {
   type BuildOptions,
@@ -79,19 +82,20 @@ export async function planBuild(
     },
     env,
     cwd,
+    homeDir: env.HOME ?? homedir(),
   });
   for (const [setting, origin] of Object.entries(settings.origin)) {
     emit({ type: "detail", message: `${setting} from ${origin}` });
   }
+  const progress = new ProgressTracker(emit);
   const cache = options.noCache
     ? null
     : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
   const client = new IndexClient({
     settings,
     cache,
-    onEvent: (event) => {
-      if (event.type === "warning") emit({ type: "warning", message: event.message });
-    },
+    netrcPath: env.NETRC ?? join(env.HOME ?? homedir(), ".netrc"),
+    onEvent: (event) => progress.handle(event),
   });
 
   const hashes = collectHashes(inputs.requirements);
@@ -124,6 +128,8 @@ export async function planBuild(
         constraints: inputs.constraints.filter(applies).map((line) => line.requirement),
         allowPrereleases,
         target: target.id,
+      }).catch((error: unknown) => {
+        throw withTargetHint(error, target);
       });
       for (const warning of resolution.warnings)
         emit({ type: "warning", message: `${target.id}: ${warning}` });
@@ -175,6 +181,45 @@ export async function planBuild(
   };
 }
 
+/**
+ * When wheels were refused for the target's glibc or CPU, names the targets where they
+ * would run: the nearest fix is often "python3.12" or "--arch arm64", not a version pin.
+ */
+export function withTargetHint(error: unknown, target: Target): unknown {
+  if (!(error instanceof PylayerError) || error.code !== "no-matching-distribution") return error;
+  const versions = (error.details?.versions ?? []) as { version: string; reason: string }[];
+  const suggestions: string[] = [];
+  const glibcNeeds = versions
+    .map((line) => /needs glibc (\d+)\.(\d+)/.exec(line.reason))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => [Number(match[1]), Number(match[2])] as const);
+  if (glibcNeeds.length > 0) {
+    const lowest = glibcNeeds.reduce((a, b) => (a[0] * 1000 + a[1] <= b[0] * 1000 + b[1] ? a : b));
+    const runtime = RUNTIMES.find(
+      (candidate) =>
+        candidate.python[1] >= target.runtime.python[1] &&
+        candidate.glibc[0] * 1000 + candidate.glibc[1] >= lowest[0] * 1000 + lowest[1],
+    );
+    if (runtime !== undefined) {
+      suggestions.push(
+        `wheels needing glibc ${lowest.join(".")} run on ${runtime.name} and later (${runtime.os}, glibc ${runtime.glibc.join(".")})`,
+      );
+    }
+  }
+  const otherMachine = versions.some((line) => /^built for (x86_64|aarch64)/.test(line.reason));
+  if (otherMachine) {
+    const other = target.architecture === "x86_64" ? "arm64" : "x86_64";
+    suggestions.push(`some wheels exist for ${other} (--arch ${other})`);
+  }
+  if (suggestions.length === 0) return error;
+  return new PylayerError(error.code, error.message, {
+    hint: `${error.hint ?? ""} On Lambda: ${suggestions.join("; ")}.`.trim(),
+    exitCode: error.exitCode,
+    ...(error.details === undefined ? {} : { details: error.details }),
+    cause: error.cause,
+  });
+}
+
 async function readInputs(
   options: BuildOptions,
   cwd: string,
@@ -200,16 +245,7 @@ async function readInputs(
   parts.push({
     requirements: direct,
     constraints: [],
-    options: {
-      extraIndexUrls: [],
-      findLinks: [],
-      noIndex: false,
-      pre: false,
-      onlyBinary: [],
-      noBinary: [],
-      trustedHosts: [],
-      requireHashes: false,
-    },
+    options: emptyOptions(),
   });
   for (const file of options.requirementFiles ?? []) {
     parts.push(await parseRequirementsFile(absolute(file, cwd), { env }));

@@ -87,20 +87,21 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   }
 
   private async computeCandidates(name: string): Promise<CandidateList<WheelCandidate>> {
-    const files = await this.client.getFiles(name);
+    const { files, otherFiles } = await this.client.getProject(name);
     const rejected: Rejection[] = [];
     const bestByVersion = new Map<
       string,
       { candidate: WheelCandidate; priority: number; build: number }
     >();
     const allowedHashes = this.hashes.get(name);
-    let sdistOnlyVersions = new Set<string>();
+    const sdistOnlyVersions = new Set<string>();
+    for (const filename of otherFiles) {
+      const version = sdistVersion(filename, name);
+      if (version !== undefined)
+        sdistOnlyVersions.add(Version.tryParse(version)?.public ?? version);
+    }
     for (const file of files) {
-      if (!isWheelFilename(file.filename)) {
-        const version = sdistVersion(file.filename, name);
-        if (version !== undefined) sdistOnlyVersions.add(version);
-        continue;
-      }
+      if (!isWheelFilename(file.filename)) continue;
       let wheel: ReturnType<typeof parseWheelFilename>;
       try {
         wheel = parseWheelFilename(file.filename);
@@ -177,7 +178,6 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
         reason: "only a source distribution is published (pylayer installs wheels only)",
       });
     }
-    sdistOnlyVersions = new Set();
     return { candidates, rejected };
   }
 

@@ -29,7 +29,17 @@ export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
   simple: "simple-v1",
   metadata: "metadata-v1",
+  local: "local-v1",
 } as const;
+
+/** What identifies a local file's content well enough to reuse its hash. */
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+}
 
 export type CacheBucket = keyof typeof CACHE_BUCKETS;
 
@@ -314,6 +324,44 @@ export class Cache {
   async putMetadata(key: MetadataKey, metadata: string): Promise<void> {
     const entry = { key: metadataKeyString(key), sha256: sha256Hex(metadata), metadata };
     await writeFileAtomic(this.metadataPath(key), JSON.stringify(entry));
+  }
+
+  private localHashPath(path: string): string {
+    const hashed = sha256Hex(path);
+    return join(this.bucketPath("local"), hashed.slice(0, 2), `${hashed}.json`);
+  }
+
+  /**
+   * The sha256 recorded for a local file (a find-links or file:// index wheel), valid only
+   * while its size, modification and change times, inode and device are unchanged (any
+   * write changes the change time, which programs cannot set back).
+   */
+  async getLocalHash(path: string, identity: FileIdentity): Promise<string | null> {
+    const text = await readTextOrNull(this.localHashPath(path));
+    if (text === null) return null;
+    try {
+      const value = JSON.parse(text) as Record<string, unknown>;
+      const same =
+        value.path === path &&
+        value.size === identity.size &&
+        value.mtimeMs === identity.mtimeMs &&
+        value.ctimeMs === identity.ctimeMs &&
+        value.ino === identity.ino &&
+        value.dev === identity.dev;
+      return same && typeof value.sha256 === "string" && SHA256_HEX.test(value.sha256)
+        ? value.sha256
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async putLocalHash(path: string, identity: FileIdentity, sha256: string): Promise<void> {
+    const { size, mtimeMs, ctimeMs, ino, dev } = identity;
+    await writeFileAtomic(
+      this.localHashPath(path),
+      JSON.stringify({ path, size, mtimeMs, ctimeMs, ino, dev, sha256 }),
+    );
   }
 }
 

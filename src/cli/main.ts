@@ -38,6 +38,18 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
   },
+  publish: {
+    summary: "Publish a layer zip to one or more AWS regions, skipping unchanged layers",
+    load: () => import("./commands/publish.js"),
+  },
+  layers: {
+    summary: "List layers, or prune old versions of one (list | prune)",
+    load: () => import("./commands/layers.js"),
+  },
+  attach: {
+    summary: "Put a layer version on Lambda functions, keeping their other layers",
+    load: () => import("./commands/attach.js"),
+  },
 };
 
 function version(): string {
@@ -63,6 +75,7 @@ function mainHelp(): string {
     "  pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
     "  pylayer build -r requirements.txt --runtime python3.11 --runtime python3.12 -o dist/",
     "  pylayer build -r requirements.txt --dry-run --json",
+    "  pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1",
     "",
     'Run "pylayer <command> --help" for the options of a command.',
     "",

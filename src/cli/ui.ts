@@ -108,7 +108,9 @@ export class Ui {
   error(message: string, hint?: string, code?: string): void {
     this.clearProgress();
     const codeText = code === undefined ? "" : this.colors.dim(` [${code}]`);
-    this.stderr.write(`${this.colors.red("error:")} ${redactCredentials(message)}${codeText}\n`);
+    const [first, ...rest] = redactCredentials(message).split("\n");
+    const body = [`${first}${codeText}`, ...rest].join("\n");
+    this.stderr.write(`${this.colors.red("error:")} ${body}\n`);
     if (hint !== undefined)
       this.stderr.write(`${this.colors.cyan("hint:")} ${redactCredentials(hint)}\n`);
   }

@@ -170,25 +170,12 @@ export class IndexClient {
    */
   getProject(project: string): Promise<ProjectListing> {
     const name = normalizeProjectName(project);
-    let listing = this.projects.get(name);
-    if (listing === undefined) {
-      listing = this.lookUpProject(name);
-      this.projects.set(name, listing);
-      listing.catch(() => this.projects.delete(name));
-    }
-    return listing;
+    return shared(this.projects, name, () => this.lookUpProject(name));
   }
 
   /** METADATA of a wheel: PEP 658 file, else Range requests, else the downloaded wheel. */
   getMetadata(file: DistributionFile): Promise<string> {
-    const key = stripCredentials(file.url);
-    let result = this.metadata.get(key);
-    if (result === undefined) {
-      result = this.loadMetadata(file);
-      this.metadata.set(key, result);
-      result.catch(() => this.metadata.delete(key));
-    }
-    return result;
+    return shared(this.metadata, stripCredentials(file.url), () => this.loadMetadata(file));
   }
 
   /**
@@ -196,14 +183,7 @@ export class IndexClient {
    * itself for `file://` locations. Concurrent calls for one URL share one download.
    */
   download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    const key = stripCredentials(file.url);
-    let result = this.downloads.get(key);
-    if (result === undefined) {
-      result = this.fetchWheel(file);
-      this.downloads.set(key, result);
-      result.catch(() => this.downloads.delete(key));
-    }
-    return result;
+    return shared(this.downloads, stripCredentials(file.url), () => this.fetchWheel(file));
   }
 
   /** Removes the temporary folder used for downloads when there is no cache. */
@@ -528,7 +508,7 @@ export class IndexClient {
     const sha256 = file.hashes.sha256;
     const key: MetadataKey | null =
       sha256 !== undefined ? { sha256 } : http ? { url: stripCredentials(file.url) } : null;
-    if (this.cache !== null && key !== null && http) {
+    if (this.cache !== null && key !== null && (http || sha256 !== undefined)) {
       const cached = await this.cache.getMetadata(key);
       if (cached !== null) {
         this.emit({ type: "cache-hit", kind: "metadata", url: label });
@@ -538,8 +518,9 @@ export class IndexClient {
     }
     if (this.offline && http) throw offlineMiss(`METADATA of ${file.filename}`);
     const store = async (text: string, storeKey: MetadataKey | null) => {
-      // Local wheels are read directly each time; caching them would only risk staleness.
-      if (this.cache !== null && storeKey !== null && http)
+      // Local wheels are cached only under an announced sha256: the key is the content,
+      // and installing the wheel later verifies that the file still has it.
+      if (this.cache !== null && storeKey !== null && (http || "sha256" in storeKey))
         await this.cache.putMetadata(storeKey, text);
       return text;
     };
@@ -555,6 +536,27 @@ export class IndexClient {
       if (text !== null) {
         this.emit({ type: "metadata", filename: file.filename, via: "range" });
         return store(text, key);
+      }
+    }
+    if (!http && file.url.startsWith("file:")) {
+      // A local wheel's METADATA is read in place; the whole-file hash is checked when
+      // (and if) the wheel is installed, so resolution does not hash every candidate.
+      const reader = await openFileRangeReader(fileURLToPath(stripFragment(file.url))).catch(
+        (error: unknown) => {
+          if (isMissing(error)) {
+            throw new PylayerError("file-not-found", `${file.filename} is listed but missing.`, {
+              hint: "The local index or find-links folder changed; check its contents.",
+            });
+          }
+          throw error;
+        },
+      );
+      try {
+        const text = await readWheelMetadata(reader, file.filename);
+        this.emit({ type: "metadata", filename: file.filename, via: "wheel" });
+        return store(text, key);
+      } finally {
+        await reader.close();
       }
     }
     const downloaded = await this.download(file);
@@ -680,10 +682,12 @@ export class IndexClient {
     if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
     const expected = file.hashes.sha256?.toLowerCase();
     if (this.cache !== null && expected !== undefined) {
-      const path = await this.cache.getWheel(expected, file.filename);
-      if (path !== null) {
+      // Cached wheels were verified before they were renamed into their content address;
+      // they are trusted after a size check rather than hashed again on every build.
+      const path = await this.cache.getWheel(expected, file.filename, { verify: false });
+      const size = path === null ? 0 : (await stat(path)).size;
+      if (path !== null && (file.size === undefined || file.size === size)) {
         this.emit({ type: "cache-hit", kind: "wheel", url: label });
-        const size = (await stat(path)).size;
         this.emit({
           type: "download-done",
           filename: file.filename,
@@ -769,6 +773,8 @@ export class IndexClient {
       );
     }
     const path = fileURLToPath(stripFragment(file.url));
+    const known = await this.knownLocalHash(path, file);
+    if (known !== null) return known;
     const hashers = hashersFor(file);
     let bytes = 0;
     try {
@@ -795,10 +801,49 @@ export class IndexClient {
     if (file.size !== undefined && bytes !== file.size) throw sizeMismatch(file, file.size, bytes);
     verifyDigests(file, digests);
     const sha256 = digests.get("sha256")!;
+    if (this.cache !== null) {
+      const info = await stat(path).catch(() => null);
+      if (info !== null && info.size === bytes) await this.cache.putLocalHash(path, info, sha256);
+    }
     this.emit({
       type: "download-done",
       filename: file.filename,
       bytes,
+      sha256,
+      path,
+      fromCache: true,
+    });
+    return { path, sha256 };
+  }
+
+  /**
+   * The sha256 recorded for a local file whose identity (size, times, inode) has not
+   * changed since it was hashed, when it satisfies the file's announced hashes.
+   */
+  private async knownLocalHash(
+    path: string,
+    file: DistributionFile,
+  ): Promise<{ path: string; sha256: string } | null> {
+    if (this.cache === null) return null;
+    const info = await stat(path).catch(() => null);
+    if (info === null) return null;
+    const sha256 = await this.cache.getLocalHash(path, info);
+    if (sha256 === null) return null;
+    if (file.size !== undefined && file.size !== info.size) return null;
+    const announced = Object.entries(file.hashes).filter(([algorithm]) =>
+      SUPPORTED_HASHES.has(algorithm),
+    );
+    if (
+      announced.some(
+        ([algorithm, digest]) => algorithm !== "sha256" || digest.toLowerCase() !== sha256,
+      )
+    ) {
+      return null;
+    }
+    this.emit({
+      type: "download-done",
+      filename: file.filename,
+      bytes: info.size,
       sha256,
       path,
       fromCache: true,
@@ -818,6 +863,24 @@ export class IndexClient {
     await rename(source, destination);
     return destination;
   }
+}
+
+/**
+ * One in-flight or finished promise per key, shared by concurrent callers; a failure is
+ * forgotten so that a later call tries again.
+ */
+function shared<T>(
+  promises: Map<string, Promise<T>>,
+  key: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  let result = promises.get(key);
+  if (result === undefined) {
+    result = start();
+    promises.set(key, result);
+    result.catch(() => promises.delete(key));
+  }
+  return result;
 }
 
 class RangesRefused extends Error {

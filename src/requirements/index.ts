@@ -573,7 +573,8 @@ function resolveLocation(value: string, file: string): string {
   return resolve(dirname(file), value);
 }
 
-function emptyOptions(): RequirementsOptions {
+/** Options as if no requirements file set any. */
+export function emptyOptions(): RequirementsOptions {
   return {
     extraIndexUrls: [],
     findLinks: [],

@@ -5,6 +5,14 @@ import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
+import {
+  AWS_OPTIONS,
+  checkBuildPublishFlags,
+  PUBLISH_OPTIONS,
+  printPublishResult,
+  publishBuiltZips,
+  publishJson,
+} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -70,7 +78,8 @@ export const spec: CommandSpec = {
       type: "string",
       multiple: true,
       valueName: "URL",
-      description: "Further index, consulted when earlier ones lack a project",
+      description:
+        "Another index, asked before --index-url; the first index that has a project wins",
     },
     "find-links": {
       type: "string",
@@ -94,6 +103,14 @@ export const spec: CommandSpec = {
       description:
         "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
     },
+    publish: {
+      type: "string",
+      valueName: "NAME",
+      description:
+        "Then publish the zip as layer NAME (several zips: NAME-py312-arm64, …); takes the publish options below",
+    },
+    ...PUBLISH_OPTIONS,
+    ...AWS_OPTIONS,
   },
   examples: [
     "pylayer build requests 'pydantic>=2' --runtime python3.12 --arch arm64 -o layer.zip",
@@ -101,6 +118,7 @@ export const spec: CommandSpec = {
     "pylayer build -r requirements.txt --runtime python3.12 --runtime python3.13 --arch x86_64 --arch arm64 -o layers/",
     "pylayer build pandas --runtime python3.11 --dry-run",
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
+    "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
   ],
   notes: [
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
@@ -155,6 +173,8 @@ export async function run(context: CommandContext): Promise<number> {
     throw usageError(`--mode ${mode} is not a mode`, "Use --mode layer or --mode runtime.");
   }
   const options = buildOptionsFromArgs(context);
+  const publishName = stringOption(context.values, "publish");
+  await checkBuildPublishFlags(context, publishName);
   options.onEvent = (event) => {
     if (event.type === "warning") ui.warn(event.message);
     else if (event.type === "detail") ui.detail(event.message);
@@ -163,12 +183,25 @@ export async function run(context: CommandContext): Promise<number> {
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
+  const published =
+    publishName === undefined || options.dryRun === true
+      ? undefined
+      : await publishBuiltZips(context, result.zips, publishName);
   if (ui.json) {
-    ui.outJson(jsonResult(result, options.dryRun === true));
-    return 0;
+    ui.outJson({
+      ...(jsonResult(result, options.dryRun === true) as object),
+      ...(published === undefined
+        ? {}
+        : { ok: published.exitCode === 0, publish: published.results.map(publishJson) }),
+    });
+    return published?.exitCode ?? 0;
   }
   printResult(context, result, options.dryRun === true);
-  return 0;
+  if (publishName !== undefined && options.dryRun === true) {
+    ui.info(`dry run: nothing published as ${publishName}`);
+  }
+  for (const publishResult of published?.results ?? []) printPublishResult(ui, publishResult);
+  return published?.exitCode ?? 0;
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {

@@ -11,7 +11,26 @@ import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
 import { buildOptionsFromArgs, spec as buildSpec } from "./build.js";
 
-const { layout: _layout, output: _output, ...sharedOptions } = buildSpec.options;
+/** The resolution options `pylayer build` has, shared as they are. */
+const SHARED_OPTION_NAMES = [
+  "requirement",
+  "constraint",
+  "runtime",
+  "arch",
+  "exclude",
+  "exclude-runtime-provided",
+  "index-url",
+  "extra-index-url",
+  "find-links",
+  "no-index",
+  "pre",
+  "cache-dir",
+  "no-cache",
+  "dry-run",
+];
+const sharedOptions = Object.fromEntries(
+  SHARED_OPTION_NAMES.map((name) => [name, buildSpec.options[name]!]),
+);
 
 export const spec: CommandSpec = {
   name: "runtime",
@@ -68,6 +87,12 @@ export async function run(context: CommandContext): Promise<number> {
 /** Writes the runtime bundle; used by `pylayer runtime` and `pylayer build --mode runtime`. */
 export async function runRuntimeMode(context: CommandContext): Promise<number> {
   const { ui, values } = context;
+  if (stringOption(values, "publish") !== undefined) {
+    throw usageError(
+      "runtime mode builds no layer to publish",
+      "Leave out --publish, or use --mode layer.",
+    );
+  }
   if (stringOption(values, "layout") !== undefined) {
     throw usageError(
       "runtime mode always uses the python layout",
