@@ -47,6 +47,7 @@ import site
 import stat
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 
@@ -117,14 +118,22 @@ class UnsafeArchiveError(PylayerRuntimeError):
 
 
 _loaded = None
+_lock = threading.Lock()
 
 
 def load():
     """Makes the dependencies importable and returns the folder they live in.
 
-    Safe to call several times and from several processes at once: within a process
-    only the first call does anything.
+    Safe to call several times, from several threads and from several processes at once:
+    within a process only the first call does anything.
     """
+    if _loaded is not None:
+        return _loaded
+    with _lock:
+        return _load()
+
+
+def _load():
     global _loaded
     if _loaded is not None:
         return _loaded

@@ -243,6 +243,39 @@ print(json.dumps({"tree": tree, "demo": demo.__file__}))
       expect(await listing(barrier)).toHaveLength(2);
     });
 
+    it("lets threads of one process call load() at once: one extraction, one sys.path entry", async () => {
+      const tmp = await freshTmp();
+      const threaded = await writeHandler(
+        task,
+        `
+import json, os, sys, threading
+import pylayer_runtime
+
+results = []
+threads = [threading.Thread(target=lambda: results.append(pylayer_runtime.load())) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+site = os.path.join(results[0], "python")
+print(json.dumps({"trees": sorted(set(results)), "count": len(results), "site_entries": sys.path.count(site)}))
+`,
+        "threaded.py",
+      );
+      const result = await runPython(python!, threaded, task, {
+        PYLAYER_TMP: tmp,
+        PYLAYER_AUTOLOAD: "0",
+        LAMBDA_TASK_ROOT: task,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        trees: [join(tmp, "pylayer", treeName)],
+        count: 4,
+        site_entries: 1,
+      });
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    });
+
     it("checks the free space first and names the size and the EphemeralStorage setting", async () => {
       const tmp = await freshTmp();
       const result = await run(tmp, { PYLAYER_TMP_LIMIT_BYTES: "4096" });
@@ -318,6 +351,9 @@ print(json.dumps({"tree": tree, "demo": demo.__file__}))
           DEMO_WHEELS,
           ["demo"],
           { runtimes: [`python${version}`], url: baseUrl },
+        );
+        expect(generated.warnings.join("\n")).toContain(
+          "is plain http: the module refuses it unless PYLAYER_ALLOW_HTTP=1",
         );
         expect(generated.sources).toEqual([
           bundle.archive!.name,
