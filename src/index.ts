@@ -40,6 +40,29 @@ export {
 } from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
 export {
+  BASE_LIBRARIES,
+  type BaseLibrary,
+  type CheckEvent,
+  type CheckOptions,
+  type CheckResult,
+  checkLayer,
+  type ElfInfo,
+  FINDING_CODES,
+  type Finding,
+  type FindingCode,
+  type ImportOutcome,
+  type ImportTestReport,
+  identifyBinary,
+  type OsFacts,
+  osFacts,
+  parseElf,
+  type Severity,
+  type SizeReport,
+  UNZIPPED_LIMIT,
+  type VersionNeed,
+  ZIPPED_DIRECT_UPLOAD_LIMIT,
+} from "./check/index.js";
+export {
   type ArchiveFacts,
   buildRuntimeBundle,
   describeArchive,
@@ -66,6 +89,14 @@ export {
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";
+export {
+  findInterpreter,
+  type Interpreter,
+  type InvokeOptions,
+  type InvokeResult,
+  invokeHandler,
+  type LambdaError,
+} from "./invoke/index.js";
 export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {

@@ -3,6 +3,7 @@
  * (`BuildPlan`, serializable, printed by --dry-run/--json) and what applying the plan
  * produced (`BuildResult`).
  */
+import type { CheckResult } from "../check/types.js";
 import type { Architecture } from "../runtime/index.js";
 
 export type LayoutKind = "python" | "site-packages";
@@ -44,10 +45,18 @@ export interface BuildOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: BuildEvent) => void;
+  /** Run `checkLayer` on every zip written, for the targets it serves (default false). */
+  check?: boolean;
+  /** With `check`, also import the layer's modules in a local interpreter (default false). */
+  checkImports?: boolean;
 }
 
 export type BuildEvent =
-  | { type: "phase"; phase: "resolve" | "download" | "install" | "write"; message: string }
+  | {
+      type: "phase";
+      phase: "resolve" | "download" | "install" | "write" | "check";
+      message: string;
+    }
   | { type: "progress"; message: string }
   | { type: "warning"; message: string }
   | { type: "detail"; message: string };
@@ -113,4 +122,6 @@ export interface BuildResult {
   zips: ZipReport[];
   warnings: string[];
   durationMs: number;
+  /** One per zip, in `zips` order, when `check` was asked for. */
+  checks?: CheckResult[];
 }

@@ -38,6 +38,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
   },
+  check: {
+    summary: "Check a layer zip for a runtime: native code, glibc, libraries, imports, sizes",
+    load: () => import("./commands/check.js"),
+  },
+  invoke: {
+    summary: "Run a handler locally with layers, in a Lambda-like environment (no Docker)",
+    load: () => import("./commands/invoke.js"),
+  },
   publish: {
     summary: "Publish a layer zip to one or more AWS regions, skipping unchanged layers",
     load: () => import("./commands/publish.js"),

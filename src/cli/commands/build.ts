@@ -5,6 +5,7 @@ import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
+import { printCheckResult } from "./check.js";
 import {
   AWS_OPTIONS,
   checkBuildPublishFlags,
@@ -103,6 +104,14 @@ export const spec: CommandSpec = {
       description:
         "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
     },
+    "no-check": {
+      type: "boolean",
+      description: "Do not check the zips written (layout, ELF files, sizes: on by default)",
+    },
+    "check-imports": {
+      type: "boolean",
+      description: "Also import every top-level module with the matching local python3.X (slower)",
+    },
     publish: {
       type: "string",
       valueName: "NAME",
@@ -157,6 +166,8 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     dryRun: booleanOption(values, "dry-run"),
+    check: !booleanOption(values, "no-check"),
+    checkImports: booleanOption(values, "check-imports"),
     cwd: context.cwd,
     env: context.env,
   };
@@ -183,10 +194,14 @@ export async function run(context: CommandContext): Promise<number> {
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
+  // A zip that fails its check is still written and reported, but the build exits 1 (the
+  // layer would not work on the runtime it was built for) and it is not published.
+  const checksFailed = (result.checks ?? []).some((check) => !check.ok);
   const published =
-    publishName === undefined || options.dryRun === true
+    publishName === undefined || options.dryRun === true || checksFailed
       ? undefined
       : await publishBuiltZips(context, result.zips, publishName);
+  const exitCode = checksFailed ? 1 : (published?.exitCode ?? 0);
   if (ui.json) {
     ui.outJson({
       ...(jsonResult(result, options.dryRun === true) as object),
@@ -194,22 +209,38 @@ export async function run(context: CommandContext): Promise<number> {
         ? {}
         : { ok: published.exitCode === 0, publish: published.results.map(publishJson) }),
     });
-    return published?.exitCode ?? 0;
+    return exitCode;
   }
   printResult(context, result, options.dryRun === true);
+  for (const check of result.checks ?? []) {
+    ui.out(
+      ui.colors.bold(`check ${relativePath(context, check.path)} (${check.targets.join(", ")})`),
+    );
+    printCheckResult(ui, check, { compact: true });
+  }
   if (publishName !== undefined && options.dryRun === true) {
     ui.info(`dry run: nothing published as ${publishName}`);
   }
+  if (publishName !== undefined && checksFailed) {
+    ui.error(
+      `not published as ${publishName}: the check found errors in the layer`,
+      "Fix them (see above), or pass --no-check to publish anyway.",
+      "check-failed",
+    );
+  }
   for (const publishResult of published?.results ?? []) printPublishResult(ui, publishResult);
-  return published?.exitCode ?? 0;
+  if (options.dryRun !== true)
+    ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
+  return exitCode;
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {
   return {
-    ok: true,
+    ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
     targets: result.plan.targets,
     zips: result.zips,
+    ...(result.checks === undefined ? {} : { checks: result.checks }),
     ...(dryRun ? { outputs: result.plan.outputs } : {}),
     warnings: result.warnings,
     durationMs: Math.round(result.durationMs),
@@ -242,7 +273,6 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     );
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
-  ui.info(dim(`done in ${formatDuration(result.durationMs)}`));
 }
 
 function relativePath(context: CommandContext, path: string): string {

@@ -1,0 +1,209 @@
+/**
+ * `checkLayer`: everything pylayer can tell about a layer zip before it is deployed,
+ * for each target (runtime × architecture) it is meant for:
+ * layout → native code (ELF, read statically) → Python-level → import test → sizes.
+ *
+ * Works on any zip, including ones built by other tools; when the zip carries pylayer's
+ * manifest (its comment), the targets default to the ones it was built for.
+ */
+import { usageError } from "../errors.js";
+import {
+  describeMissingInterpreter,
+  findInterpreter,
+  hostMismatch,
+  interpreterHint,
+} from "../invoke/environment.js";
+import { decodeManifest } from "../layer/index.js";
+import { makeTargets, type Target } from "../runtime/index.js";
+import { ZipReader } from "../zip/index.js";
+import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
+import { type LayerFiles, readLayerFiles } from "./layer-files.js";
+import { checkLayout } from "./layout.js";
+import { checkNative, scanNativeFiles } from "./native.js";
+import { checkPython } from "./python.js";
+import { checkSizes, measureSizes } from "./sizes.js";
+import {
+  type CheckOptions,
+  type CheckResult,
+  FINDING_CODES,
+  type Finding,
+  type ImportTestReport,
+  type Severity,
+} from "./types.js";
+
+export { type ElfInfo, identifyBinary, parseElf, type VersionNeed } from "./elf.js";
+export { BASE_LIBRARIES, type BaseLibrary, type OsFacts, osFacts } from "./os-facts.js";
+export { UNZIPPED_LIMIT, ZIPPED_DIRECT_UPLOAD_LIMIT } from "./sizes.js";
+export * from "./types.js";
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+export async function checkLayer(path: string, options: CheckOptions = {}): Promise<CheckResult> {
+  const started = performance.now();
+  const env = options.env ?? process.env;
+  const progress = (message: string) => options.onEvent?.({ type: "progress", message });
+  const reader = await ZipReader.open(path);
+  try {
+    const findings: Finding[] = [];
+    const targets = chooseTargets(path, reader.comment, options, findings);
+    progress(`Reading ${path}`);
+    const files = await readLayerFiles(reader);
+    const scanned = await scanNativeFiles(files, (done, total) =>
+      progress(`Reading native code ${done}/${total}`),
+    );
+    const sizes = measureSizes(files);
+    const importTests: ImportTestReport[] = [];
+    const sandbox = lazySandbox(files);
+    try {
+      for (const target of targets) {
+        findings.push(...(await checkLayout(files, target)));
+        findings.push(...checkNative(files, scanned, target));
+        findings.push(...checkPython(files, target));
+        const { report, findings: importFindings } = await importTest(
+          files,
+          target,
+          sandbox,
+          options,
+          env,
+          progress,
+        );
+        importTests.push(report);
+        findings.push(...importFindings);
+      }
+    } finally {
+      await sandbox.dispose();
+    }
+    findings.push(...checkSizes(sizes));
+    findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+    const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+    for (const finding of findings) counts[finding.severity]++;
+    return {
+      path,
+      targets: targets.map((target) => target.id),
+      ok: counts.error === 0,
+      counts,
+      findings,
+      sizes,
+      importTests,
+      elfFiles: scanned.filter((file) => file.kind === "elf").length,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The extracted layer, made on first use and shared by every target's import test. */
+function lazySandbox(files: LayerFiles) {
+  let prepared: ReturnType<typeof prepareSandbox> | undefined;
+  return {
+    get: () => {
+      prepared ??= prepareSandbox(files);
+      return prepared;
+    },
+    dispose: async () => {
+      // A sandbox that failed to prepare has removed its folder already.
+      const sandbox = await prepared?.catch(() => undefined);
+      await sandbox?.dispose();
+    },
+  };
+}
+
+/** Runs the import test for one target where this machine can, else says why not. */
+async function importTest(
+  files: LayerFiles,
+  target: Target,
+  sandbox: ReturnType<typeof lazySandbox>,
+  options: CheckOptions,
+  env: NodeJS.ProcessEnv,
+  progress: (message: string) => void,
+): Promise<{ report: ImportTestReport; findings: Finding[] }> {
+  const report: ImportTestReport = { target: target.id, ran: false, outcomes: [] };
+  if (options.importTest === false) {
+    report.reason = "the import test was turned off";
+    return { report, findings: [] };
+  }
+  const mismatch = hostMismatch(target.architecture);
+  if (mismatch !== undefined) {
+    report.reason = `the import test for ${target.id} cannot run here: ${mismatch}`;
+    return {
+      report,
+      findings: [
+        skipFinding(
+          target,
+          report.reason,
+          "The static checks still apply; they read every ELF file without running it.",
+        ),
+      ],
+    };
+  }
+  const search = await findInterpreter(target.runtime, {
+    ...(options.python === undefined ? {} : { explicit: options.python }),
+    env,
+  });
+  if (search.interpreter === undefined) {
+    report.reason = `the import test for ${target.id} cannot run here: ${describeMissingInterpreter(target.runtime, search)}`;
+    return {
+      report,
+      findings: [skipFinding(target, report.reason, interpreterHint(target.runtime))],
+    };
+  }
+  report.interpreter = search.interpreter.path;
+  const modules = options.imports?.length ? options.imports : defaultImportModules(files, target);
+  if (modules.length === 0) {
+    report.reason = "the layer has no top-level module to import";
+    return { report, findings: [] };
+  }
+  progress(`Importing ${modules.length} modules with ${search.interpreter.path}`);
+  const { outcomes, findings } = await runImportTest(
+    files,
+    target,
+    search.interpreter,
+    await sandbox.get(),
+    modules,
+    { timeoutSeconds: options.importTimeoutSeconds ?? 60, env },
+  );
+  report.ran = true;
+  report.outcomes = outcomes;
+  return { report, findings };
+}
+
+function skipFinding(target: Target, reason: string, hint: string): Finding {
+  return {
+    code: FINDING_CODES.importTestSkipped,
+    severity: "info",
+    message: reason,
+    hint,
+    target: target.id,
+  };
+}
+
+/** Targets from the options, else from the zip's manifest; the architecture defaults to x86_64. */
+function chooseTargets(
+  path: string,
+  comment: string,
+  options: CheckOptions,
+  findings: Finding[],
+): Target[] {
+  const manifest = decodeManifest(comment);
+  const runtimes = options.runtimes?.length ? options.runtimes : manifest?.runtimes;
+  if (runtimes === undefined || runtimes.length === 0) {
+    throw usageError(
+      `${path} does not say which Lambda runtime it is for (it has no pylayer manifest)`,
+      "Pass --runtime python3.X (and --arch x86_64 or arm64).",
+    );
+  }
+  let architectures: string[] | undefined = options.architectures?.length
+    ? options.architectures
+    : manifest?.architectures;
+  if (architectures === undefined || architectures.length === 0) {
+    architectures = ["x86_64"];
+    findings.push({
+      code: FINDING_CODES.targetAssumed,
+      severity: "info",
+      message: `no architecture given and ${path} has no pylayer manifest: checking for x86_64`,
+      hint: "Pass --arch arm64 if the function runs on Graviton.",
+    });
+  }
+  return makeTargets(runtimes, architectures);
+}

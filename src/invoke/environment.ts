@@ -1,0 +1,360 @@
+/**
+ * A Lambda-like Python environment on this machine, shared by `pylayer invoke` and the
+ * import test of `pylayer check`: finding a local interpreter of the runtime's minor
+ * version, extracting layers into an `/opt`-like folder, and the Python prelude that gives
+ * sys.path Lambda's order.
+ *
+ * Lambda's sys.path for python3.X (AWS Lambda developer guide, "Working with layers for
+ * Python Lambda functions"): the function code folder (/var/task), then
+ * /opt/python/lib/python3.X/site-packages, then /opt/python, then the runtime's own
+ * folders and the standard library. The runtime adds the layer folders with
+ * `site.addsitedir`, so `.pth` files in them work. Only /tmp is writable, so nothing writes
+ * `__pycache__` next to the code.
+ */
+import { execFile } from "node:child_process";
+import { constants } from "node:fs";
+import { access, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { crc32, inflateRaw } from "node:zlib";
+import { PylayerError } from "../errors.js";
+import type { Architecture, LambdaRuntime } from "../runtime/index.js";
+import { decodeEntryData, type ZipEntry, type ZipReader } from "../zip/index.js";
+
+const execFileAsync = promisify(execFile);
+const inflateRawAsync = promisify(inflateRaw);
+
+/** Entries at least this large are inflated on libuv's thread pool, so several inflate at once. */
+const ASYNC_INFLATE_THRESHOLD = 64 * 1024;
+
+/**
+ * An entry's contents, length- and CRC-checked like `ZipReader.read`, but large deflated
+ * entries are inflated off the main thread (reading a layer's native libraries or
+ * extracting it is mostly inflating).
+ */
+export async function readEntryData(reader: ZipReader, entry: ZipEntry): Promise<Buffer> {
+  const raw = await reader.readRaw(entry);
+  if (entry.method !== 8 || entry.uncompressedSize < ASYNC_INFLATE_THRESHOLD) {
+    return decodeEntryData(raw, entry, reader.name);
+  }
+  let data: Buffer;
+  try {
+    data = await inflateRawAsync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+  } catch (error) {
+    throw corruptEntry(reader, entry, "its deflate stream is invalid", error);
+  }
+  if (data.length !== entry.uncompressedSize) {
+    throw corruptEntry(
+      reader,
+      entry,
+      `it holds ${data.length} bytes, not the ${entry.uncompressedSize} the directory records`,
+    );
+  }
+  if (crc32(data) >>> 0 !== entry.crc32 >>> 0) {
+    throw corruptEntry(reader, entry, "its CRC-32 does not match");
+  }
+  return data;
+}
+
+function corruptEntry(
+  reader: ZipReader,
+  entry: ZipEntry,
+  reason: string,
+  cause?: unknown,
+): PylayerError {
+  return new PylayerError(
+    "corrupt-zip",
+    `entry "${entry.name}" of ${reader.name} is corrupt: ${reason}`,
+    { hint: "Rebuild or download the zip again.", cause },
+  );
+}
+
+export interface Interpreter {
+  path: string;
+  /** `3.11.7` */
+  version: string;
+  machine: string;
+}
+
+export interface InterpreterSearch {
+  interpreter?: Interpreter;
+  /** Every candidate tried, with why it was rejected, for the message when none fits. */
+  rejected: { path: string; reason: string }[];
+}
+
+/** The host's architecture in Lambda's terms, or undefined for anything else. */
+export function hostArchitecture(): Architecture | undefined {
+  if (process.arch === "x64") return "x86_64";
+  if (process.arch === "arm64") return "arm64";
+  return undefined;
+}
+
+/**
+ * Why this machine cannot run code for `runtime` on `architecture`, or undefined when it can
+ * (given an interpreter). Linux .so files only load on Linux of the same CPU.
+ */
+export function hostMismatch(architecture: Architecture): string | undefined {
+  if (process.platform !== "linux") {
+    return `this machine runs ${process.platform}, and Linux extension modules only load on Linux; run it on Linux ${architecture}`;
+  }
+  const host = hostArchitecture();
+  if (host !== architecture) {
+    return `this machine is ${host ?? process.arch} and the layer is for ${architecture}; run it on a Linux ${architecture} machine (e.g. an arm64 CI runner or EC2 instance)`;
+  }
+  return undefined;
+}
+
+/**
+ * Finds a CPython of `runtime`'s minor version: `explicit` when given, else `python3.X` on
+ * PATH, then pyenv's versions folder (`$PYENV_ROOT`, default ~/.pyenv), then uv's managed
+ * Pythons. Each candidate is run once to confirm its version (pyenv shims exist for
+ * versions that are not installed or not selected).
+ */
+export async function findInterpreter(
+  runtime: LambdaRuntime,
+  options: { explicit?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<InterpreterSearch> {
+  const env = options.env ?? process.env;
+  // Probing runs each candidate (a pyenv shim takes a few hundred milliseconds), so one
+  // process remembers the answer for the same question.
+  const key = JSON.stringify([
+    runtime.name,
+    options.explicit,
+    env.PATH,
+    env.HOME,
+    env.PYENV_ROOT,
+    env.XDG_DATA_HOME,
+  ]);
+  let search = searches.get(key);
+  if (search === undefined) {
+    search = searchInterpreter(runtime, options.explicit, env);
+    searches.set(key, search);
+  }
+  return search;
+}
+
+const searches = new Map<string, Promise<InterpreterSearch>>();
+
+async function searchInterpreter(
+  runtime: LambdaRuntime,
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<InterpreterSearch> {
+  const options = { explicit };
+  const [major, minor] = runtime.python;
+  const executable = `python${major}.${minor}`;
+  const candidates: string[] = [];
+  if (options.explicit !== undefined) {
+    candidates.push(options.explicit);
+  } else {
+    for (const dir of (env.PATH ?? "").split(delimiter)) {
+      if (dir !== "") candidates.push(join(dir, executable));
+    }
+    const home = env.HOME ?? homedir();
+    const pyenvRoot = env.PYENV_ROOT ?? join(home, ".pyenv");
+    candidates.push(
+      ...(await versionFolders(join(pyenvRoot, "versions"), `${major}.${minor}.`)).map((folder) =>
+        join(folder, "bin", executable),
+      ),
+    );
+    const uvRoot = join(env.XDG_DATA_HOME ?? join(home, ".local", "share"), "uv", "python");
+    candidates.push(
+      ...(await versionFolders(uvRoot, `cpython-${major}.${minor}.`)).map((folder) =>
+        join(folder, "bin", executable),
+      ),
+    );
+  }
+  const rejected: { path: string; reason: string }[] = [];
+  const seen = new Set<string>();
+  for (const candidate of candidates) {
+    if (seen.has(candidate)) continue;
+    seen.add(candidate);
+    if (options.explicit === undefined) {
+      try {
+        await access(candidate, constants.X_OK);
+      } catch {
+        continue;
+      }
+    }
+    const probe = await probeInterpreter(candidate, env);
+    if ("reason" in probe) {
+      rejected.push({ path: candidate, reason: probe.reason });
+      continue;
+    }
+    if (probe.implementation !== "cpython" || probe.version !== `${major}.${minor}`) {
+      rejected.push({
+        path: candidate,
+        reason: `it is ${probe.implementation} ${probe.fullVersion}, not CPython ${major}.${minor}`,
+      });
+      continue;
+    }
+    return {
+      interpreter: { path: probe.executable, version: probe.fullVersion, machine: probe.machine },
+      rejected,
+    };
+  }
+  return { rejected };
+}
+
+/** Folders in `parent` whose names start with `prefix`, newest patch release first. */
+async function versionFolders(parent: string, prefix: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return [];
+  }
+  const patch = (name: string) => Number(/^\d+/.exec(name.slice(prefix.length))?.[0] ?? -1);
+  return names
+    .filter((name) => name.startsWith(prefix) && /^\d/.test(name.slice(prefix.length)))
+    .sort((a, b) => patch(b) - patch(a))
+    .map((name) => join(parent, name));
+}
+
+async function probeInterpreter(
+  path: string,
+  env: NodeJS.ProcessEnv,
+): Promise<
+  | {
+      implementation: string;
+      version: string;
+      fullVersion: string;
+      machine: string;
+      /** `sys.executable`: the real binary behind a shim such as pyenv's. */
+      executable: string;
+    }
+  | { reason: string }
+> {
+  try {
+    const { stdout } = await execFileAsync(
+      path,
+      [
+        "-I",
+        "-S",
+        "-c",
+        "import sys, platform; v = sys.version_info; print(sys.implementation.name, '%d.%d' % v[:2], '%d.%d.%d' % v[:3], platform.machine()); print(sys.executable)",
+      ],
+      { timeout: 15_000, env: { PATH: env.PATH ?? "", HOME: env.HOME ?? "" } },
+    );
+    const [facts = "", executable = ""] = stdout.trim().split("\n");
+    const [implementation, version, fullVersion, machine] = facts.trim().split(/\s+/);
+    if (machine === undefined) return { reason: `it printed "${stdout.trim()}"` };
+    return {
+      implementation: implementation!,
+      version: version!,
+      fullVersion: fullVersion!,
+      machine,
+      executable: executable.trim() || path,
+    };
+  } catch (error) {
+    const failure = error as { stderr?: string; message: string };
+    const detail = (failure.stderr ?? "").trim().split("\n").at(-1) || failure.message;
+    return { reason: `it does not run (${detail})` };
+  }
+}
+
+/** The message of `interpreter-not-found`: what was searched and how to get one. */
+export function describeMissingInterpreter(
+  runtime: LambdaRuntime,
+  search: InterpreterSearch,
+): string {
+  const [major, minor] = runtime.python;
+  const tried =
+    search.rejected.length === 0
+      ? ""
+      : ` (tried ${search.rejected.map((item) => `${item.path}: ${item.reason}`).join("; ")})`;
+  return `no local CPython ${major}.${minor} was found on PATH, in pyenv's or uv's Python folders${tried}`;
+}
+
+export function interpreterHint(runtime: LambdaRuntime): string {
+  const [major, minor] = runtime.python;
+  return `Install Python ${major}.${minor} (e.g. \`pyenv install ${major}.${minor}\` or \`uv python install ${major}.${minor}\`), or pass --python /path/to/python${major}.${minor}.`;
+}
+
+/**
+ * Extracts a layer zip into `destination` (the `/opt` of the emulated environment). Files
+ * already there are replaced, as a later layer replaces an earlier one's files on Lambda.
+ * Entries that would land outside `destination` are refused.
+ */
+export async function extractLayer(reader: ZipReader, destination: string): Promise<number> {
+  // A repeated name resolves to its last entry, as in Python's zipfile and ZipReader.getEntry.
+  const latest = new Map<string, ZipEntry>();
+  for (const entry of reader.entries) {
+    const name = entry.name;
+    if (
+      name.startsWith("/") ||
+      name.includes("\\") ||
+      /^[A-Za-z]:/.test(name) ||
+      name.split("/").some((part) => part === "..")
+    ) {
+      throw new PylayerError(
+        "unsafe-zip",
+        `${reader.name} has an entry that would be written outside the layer folder: ${name}`,
+        { hint: "Rebuild the layer; Lambda refuses such zips too." },
+      );
+    }
+    latest.set(name.replace(/\/+$/, ""), entry);
+  }
+  const folders = new Set<string>();
+  const files: { target: string; entry: ZipEntry }[] = [];
+  for (const [name, entry] of latest) {
+    const target = join(destination, ...name.split("/").filter((part) => part !== ""));
+    if (entry.isDirectory) folders.add(target);
+    else {
+      folders.add(dirname(target));
+      files.push({ target, entry });
+    }
+  }
+  for (const folder of [...folders].sort()) await mkdir(folder, { recursive: true });
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const { target, entry } = files[next++]!;
+      const data = await readEntryData(reader, entry);
+      await rm(target, { force: true, recursive: true });
+      if (entry.isSymlink) {
+        await symlink(data.toString("utf8"), target);
+      } else {
+        const mode = entry.unixMode === undefined ? 0o644 : entry.unixMode & 0o777 || 0o644;
+        await writeFile(target, data, { mode });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
+  return files.length;
+}
+
+/**
+ * Python source that arranges sys.path like Lambda's python3.X. Run it with
+ * `-I -S -B`: no environment variables, no host site-packages, no bytecode writes.
+ * Expects the names TASK_ROOT, OPT_DIR and PYTHON_PATH_EXTRA (a list, from a user's
+ * PYTHONPATH: with one set, the runtime does not add the /opt folders) to be defined.
+ */
+export const LAMBDA_SYS_PATH_PRELUDE = `
+import site, sys
+_stdlib = [entry for entry in sys.path if entry]
+_minor = "%d.%d" % sys.version_info[:2]
+sys.path[:] = [TASK_ROOT] + list(PYTHON_PATH_EXTRA)
+if not PYTHON_PATH_EXTRA:
+    site.addsitedir(OPT_DIR + "/python/lib/python" + _minor + "/site-packages")
+    site.addsitedir(OPT_DIR + "/python")
+sys.path.extend([_entry for _entry in _stdlib if _entry not in sys.path])
+del _stdlib, _minor
+`;
+
+/** `LD_LIBRARY_PATH` with the emulated /var/task, /var/task/lib and /opt/lib, as on Lambda. */
+export function lambdaLibraryPath(
+  taskRoot: string,
+  optDir: string,
+  hostValue: string | undefined,
+): string {
+  return [hostValue, taskRoot, join(taskRoot, "lib"), join(optDir, "lib")]
+    .filter((item) => item !== undefined && item !== "")
+    .join(":");
+}
+
+/** A Python string literal for `value` (JSON string syntax is valid Python for this use). */
+export function pythonString(value: string): string {
+  return JSON.stringify(value);
+}
