@@ -73,6 +73,23 @@ export {
   type VersionNeed,
   ZIPPED_DIRECT_UPLOAD_LIMIT,
 } from "./check/index.js";
+export {
+  type ArchiveFacts,
+  buildRuntimeBundle,
+  describeArchive,
+  type PinnedWheel,
+  type PipSnippetConfig,
+  type PipSnippetOptions,
+  type PipSnippetResult,
+  pipSnippet,
+  RUNTIME_MODULE_NAME,
+  type RuntimeArchive,
+  type RuntimeBundleOptions,
+  type RuntimeBundleResult,
+  type RuntimeModuleConfig,
+  renderPipSnippet,
+  renderRuntimeModule,
+} from "./coldstart/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
   type DistributionFile,

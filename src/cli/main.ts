@@ -29,6 +29,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Resolve requirements and write a Lambda layer zip",
     load: () => import("./commands/build.js"),
   },
+  runtime: {
+    summary:
+      "Write a dependency archive and pylayer_runtime.py that loads it into /tmp at cold start",
+    load: () => import("./commands/runtime.js"),
+  },
   targets: {
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),

@@ -35,6 +35,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   arch: { kind: "list" },
   output: { kind: "string", path: "path" },
   layout: { kind: "string" },
+  mode: { kind: "string" },
   exclude: { kind: "list" },
   "exclude-runtime-provided": { kind: "boolean" },
   // Index and cache

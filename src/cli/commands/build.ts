@@ -128,6 +128,12 @@ export const spec: CommandSpec = {
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
+    mode: {
+      type: "string",
+      valueName: "MODE",
+      description:
+        "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
+    },
     "no-check": {
       type: "boolean",
       description: "Do not check the zips written (layout, ELF files, sizes: on by default)",
@@ -235,6 +241,14 @@ export function showBuildEvents(ui: CommandContext["ui"]): BuildOptions["onEvent
 export async function run(commandContext: CommandContext): Promise<number> {
   const context = await withProjectDefaults(commandContext, spec);
   const { ui } = context;
+  const mode = stringOption(context.values, "mode") ?? "layer";
+  if (mode === "runtime") {
+    const { runRuntimeMode } = await import("./runtime.js");
+    return runRuntimeMode(context);
+  }
+  if (mode !== "layer") {
+    throw usageError(`--mode ${mode} is not a mode`, "Use --mode layer or --mode runtime.");
+  }
   const options = buildOptionsFromArgs(context);
   const publishName = stringOption(context.values, "publish");
   // Publish settings among the project defaults are fine without --publish; on the
