@@ -1,5 +1,6 @@
 /** pylayer's library API. The CLI (`src/cli`) is a thin layer over these exports. */
 
+// Inputs: pyproject.toml, lock files (read and written), project defaults.
 export {
   type AttachFunctionResult,
   type AttachOptions,
@@ -30,12 +31,22 @@ export {
 } from "./aws/index.js";
 export {
   applyPlan,
+  type BuildInput,
   type BuildOptions,
   type BuildPlan,
   type BuildResult,
   buildLayer,
+  discoverInput,
+  type ExportRequirementsResult,
+  exportRequirements,
+  INPUT_FILES,
+  type LockLayerOptions,
+  type LockLayerResult,
+  lockLayer,
   type PlanContext,
   planBuild,
+  planFromLock,
+  planLayer,
   type ZipReport,
 } from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
@@ -62,6 +73,23 @@ export {
   type VersionNeed,
   ZIPPED_DIRECT_UPLOAD_LIMIT,
 } from "./check/index.js";
+export {
+  type ArchiveFacts,
+  buildRuntimeBundle,
+  describeArchive,
+  type PinnedWheel,
+  type PipSnippetConfig,
+  type PipSnippetOptions,
+  type PipSnippetResult,
+  pipSnippet,
+  RUNTIME_MODULE_NAME,
+  type RuntimeArchive,
+  type RuntimeBundleOptions,
+  type RuntimeBundleResult,
+  type RuntimeModuleConfig,
+  renderPipSnippet,
+  renderRuntimeModule,
+} from "./coldstart/index.js";
 export {
   bytecodePath,
   type CompileFailure,
@@ -91,6 +119,18 @@ export {
   type LambdaError,
 } from "./invoke/index.js";
 export { decodeManifest, encodeManifest, type LayerManifest } from "./layer/index.js";
+export {
+  chooseWheel,
+  formatPylock,
+  formatRequirements,
+  type LockedFile,
+  type LockedPackage,
+  type LockFile,
+  type LockFormat,
+  type LockRequest,
+  readLockFile,
+  targetsMarker,
+} from "./lock/index.js";
 export { SpecifierSet, Version } from "./pep440/index.js";
 export {
   evaluateMarker,
@@ -104,6 +144,18 @@ export {
   type Requirement,
   requirementToString,
 } from "./pep508/index.js";
+export {
+  expandDependencyGroup,
+  loadProjectDefaults,
+  mergeProjectDefaults,
+  PROJECT_DEFAULT_KEYS,
+  type ProjectDefaults,
+  type ProjectRequirements,
+  parsePoetryConstraint,
+  poetryConstraintToPep440,
+  projectRequirements,
+  readPyproject,
+} from "./pyproject/index.js";
 export {
   type AnalyzeOptions,
   analyzeLayer,

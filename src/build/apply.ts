@@ -35,7 +35,7 @@ export async function applyPlan(
     [...needed].map(async (filename) => {
       const file = context.files.get(filename);
       if (file === undefined) throw new Error(`no index file recorded for ${filename}`);
-      const { path } = await context.client.download(file);
+      const { path } = await (context.clients?.get(filename) ?? context.client).download(file);
       paths.set(filename, path);
       done++;
       onEvent({ type: "progress", message: `Fetched ${done}/${needed.size} wheels` });

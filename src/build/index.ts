@@ -1,17 +1,30 @@
-/** `buildLayer`: plan (resolve), then apply (download, install, zip). */
+/** `buildLayer`: plan (resolve, or read a lock), then apply (download, install, zip). */
 
 import type { CheckResult } from "../check/types.js";
 import { applyPlan } from "./apply.js";
-import { planBuild } from "./plan.js";
+import { planLayer } from "./inputs.js";
 import type { BuildOptions, BuildResult, ZipReport } from "./types.js";
 
 export { applyPlan } from "./apply.js";
+export { discoverInput, INPUT_FILES, type PlanLayerOptions, planLayer } from "./inputs.js";
+export { planFromLock } from "./lock-plan.js";
+export {
+  type ExportRequirementsResult,
+  exportRequirements,
+  type LockLayerOptions,
+  type LockLayerResult,
+  lockLayer,
+} from "./lock-write.js";
 export { type PlanContext, planBuild } from "./plan.js";
 export type * from "./types.js";
 
+/**
+ * Builds the layer zip(s). The input is what the options name (requirements,
+ * `pyproject`, `lock`), else the first input file found in `cwd` (see INPUT_FILES).
+ */
 export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const { plan, context } = await planBuild(options);
+  const { plan, context } = await planLayer(options);
   if (options.dryRun) {
     return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
   }
@@ -40,6 +53,9 @@ async function checkZips(zips: ZipReport[], options: BuildOptions): Promise<Chec
       await checkLayer(zip.path, {
         runtimes: zip.runtimes,
         architectures: zip.architectures,
+        // The import test extracts the layer and starts interpreters: seconds, not
+        // milliseconds, so a build runs it only when asked.
+        importTest: options.checkImports === true,
         ...(options.env === undefined ? {} : { env: options.env }),
         onEvent: (event) => options.onEvent?.({ type: "progress", message: event.message }),
       }),

@@ -7,14 +7,21 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import { Cache, defaultCacheDir } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
-import { type DistributionFile, IndexClient, resolveIndexSettings } from "../index/index.js";
+import {
+  type DistributionFile,
+  IndexClient,
+  type IndexSettings,
+  resolveIndexSettings,
+} from "../index/index.js";
 import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
+import { projectAdmitsPython, projectRequirements, readPyproject } from "../pyproject/index.js";
 import {
   emptyOptions,
   mergeRequirements,
   type ParsedRequirements,
   parseRequirementsFile,
   type RequirementLine,
+  type RequirementsOptions,
 } from "../requirements/index.js";
 import { resolve } from "../resolver/index.js";
 import {
@@ -28,6 +35,7 @@ import {
 import { ProgressTracker } from "./progress.js";
 import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
 import {
+  type BuildEvent,
   type BuildOptions,
   type BuildPlan,
   type LayoutKind,
@@ -42,6 +50,13 @@ export interface PlanContext {
   client: IndexClient;
   /** The index file behind each planned wheel, by file name. */
   files: Map<string, DistributionFile>;
+  /** The client to download a file with, by file name, when not `client` (a lock's own index). */
+  clients?: Map<string, IndexClient>;
+  /**
+   * Every file a lock lists for `name==version`, for exports that record all usable
+   * hashes. Plans resolved from an index leave it out (the index lists them).
+   */
+  lockedFiles?: Map<string, DistributionFile[]>;
   targets: Target[];
   layout: LayoutKind;
   cwd: string;
@@ -58,45 +73,12 @@ export async function planBuild(
     options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
   );
   const layout = options.layout ?? "python";
-  const inputs = await readInputs(options, cwd, env);
   const emit = options.onEvent ?? (() => {});
+  const project = await readProjectInput(options, cwd, targets, emit);
+  const inputs = await readInputs(options, cwd, env, project);
 
   const fileOptions = inputs.options;
-  const settings = await resolveIndexSettings({
-    flags: {
-      ...((options.index?.indexUrl ?? fileOptions.indexUrl)
-        ? { indexUrl: options.index?.indexUrl ?? fileOptions.indexUrl }
-        : {}),
-      ...(options.index?.extraIndexUrls?.length || fileOptions.extraIndexUrls.length
-        ? {
-            extraIndexUrls: [
-              ...(options.index?.extraIndexUrls ?? []),
-              ...fileOptions.extraIndexUrls,
-            ],
-          }
-        : {}),
-      ...(options.index?.findLinks?.length || fileOptions.findLinks.length
-        ? { findLinks: [...(options.index?.findLinks ?? []), ...fileOptions.findLinks] }
-        : {}),
-      ...(options.index?.noIndex || fileOptions.noIndex ? { noIndex: true } : {}),
-    },
-    env,
-    cwd,
-    homeDir: env.HOME ?? homedir(),
-  });
-  for (const [setting, origin] of Object.entries(settings.origin)) {
-    emit({ type: "detail", message: `${setting} from ${origin}` });
-  }
-  const progress = new ProgressTracker(emit);
-  const cache = options.noCache
-    ? null
-    : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
-  const client = new IndexClient({
-    settings,
-    cache,
-    netrcPath: env.NETRC ?? join(env.HOME ?? homedir(), ".netrc"),
-    onEvent: (event) => progress.handle(event),
-  });
+  const { client } = await openIndexClient(options, { cwd, env, emit }, fileOptions);
 
   const hashes = collectHashes(inputs.requirements);
   if (fileOptions.requireHashes && hashes.size === 0) {
@@ -220,10 +202,142 @@ export function withTargetHint(error: unknown, target: Target): unknown {
   });
 }
 
+/** The index client of a build: settings from options, requirement-file options, env and pip.conf. */
+export async function openIndexClient(
+  options: BuildOptions,
+  where: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: BuildEvent) => void },
+  /** Index options found in requirements files (`--index-url` lines…). */
+  fileOptions: Pick<
+    RequirementsOptions,
+    "indexUrl" | "extraIndexUrls" | "findLinks" | "noIndex"
+  > = {
+    extraIndexUrls: [],
+    findLinks: [],
+    noIndex: false,
+  },
+): Promise<{
+  client: IndexClient;
+  settings: IndexSettings;
+  /** Another client for one index URL, sharing cache, credentials files and progress. */
+  clientFor(indexUrl: string): IndexClient;
+}> {
+  const { cwd, env, emit } = where;
+  const settings = await resolveIndexSettings({
+    flags: {
+      ...((options.index?.indexUrl ?? fileOptions.indexUrl)
+        ? { indexUrl: options.index?.indexUrl ?? fileOptions.indexUrl }
+        : {}),
+      ...(options.index?.extraIndexUrls?.length || fileOptions.extraIndexUrls.length
+        ? {
+            extraIndexUrls: [
+              ...(options.index?.extraIndexUrls ?? []),
+              ...fileOptions.extraIndexUrls,
+            ],
+          }
+        : {}),
+      ...(options.index?.findLinks?.length || fileOptions.findLinks.length
+        ? { findLinks: [...(options.index?.findLinks ?? []), ...fileOptions.findLinks] }
+        : {}),
+      ...(options.index?.noIndex || fileOptions.noIndex ? { noIndex: true } : {}),
+    },
+    env,
+    cwd,
+    homeDir: env.HOME ?? homedir(),
+  });
+  for (const [setting, origin] of Object.entries(settings.origin)) {
+    emit({ type: "detail", message: `${setting} from ${origin}` });
+  }
+  const progress = new ProgressTracker(emit);
+  const cache = options.noCache
+    ? null
+    : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
+  const netrcPath = env.NETRC ?? join(env.HOME ?? homedir(), ".netrc");
+  const client = new IndexClient({
+    settings,
+    cache,
+    netrcPath,
+    onEvent: (event) => progress.handle(event),
+  });
+  const others = new Map<string, IndexClient>();
+  return {
+    client,
+    settings,
+    clientFor(indexUrl: string) {
+      let other = others.get(indexUrl);
+      if (other === undefined) {
+        other = new IndexClient({
+          settings: {
+            indexUrl,
+            extraIndexUrls: [],
+            findLinks: settings.findLinks,
+            noIndex: false,
+            origin: {},
+          },
+          cache,
+          netrcPath,
+          onEvent: (event) => progress.handle(event),
+        });
+        others.set(indexUrl, other);
+      }
+      return other;
+    },
+  };
+}
+
+/**
+ * The requirements of `options.pyproject` (with `extras` and `groups`), after checking
+ * that every target's Python is one the project accepts.
+ */
+async function readProjectInput(
+  options: BuildOptions,
+  cwd: string,
+  targets: Target[],
+  emit: (event: BuildEvent) => void,
+): Promise<RequirementLine[]> {
+  if (options.pyproject === undefined) {
+    if (options.extras?.length || options.groups?.length) {
+      throw usageError(
+        `--${options.extras?.length ? "extra" : "group"} needs a pyproject.toml or a lock file`,
+        "Pass --pyproject FILE or --lock FILE, or run in the project's folder without requirement arguments.",
+      );
+    }
+    return [];
+  }
+  const pyproject = await readPyproject(absolute(options.pyproject, cwd));
+  const project = projectRequirements(pyproject, {
+    extras: options.extras ?? [],
+    groups: options.groups ?? [],
+  });
+  for (const warning of project.warnings) emit({ type: "warning", message: warning });
+  for (const target of targets) {
+    if (!projectAdmitsPython(project.requiresPython, target.runtime.pythonFullVersion)) {
+      throw new PylayerError(
+        "project-requires-python",
+        `${pyproject.path} requires Python ${project.requiresPython!.text}, but ${target.runtime.name} runs Python ${target.runtime.pythonFullVersion} (target ${target.id})`,
+        { hint: "Choose a runtime the project supports with --runtime." },
+      );
+    }
+  }
+  if (
+    project.requirements.length === 0 &&
+    !options.requirements?.length &&
+    !options.requirementFiles?.length
+  ) {
+    throw usageError(
+      `nothing to build: ${pyproject.path} declares no dependencies${
+        options.groups?.length ? " in the requested groups" : ""
+      }`,
+      "Add dependencies to [project].dependencies (or pass --group NAME for a dependency group).",
+    );
+  }
+  return project.requirements;
+}
+
 async function readInputs(
   options: BuildOptions,
   cwd: string,
   env: NodeJS.ProcessEnv,
+  projectLines: RequirementLine[],
 ): Promise<ParsedRequirements> {
   const parts: ParsedRequirements[] = [];
   const direct: RequirementLine[] = (options.requirements ?? []).map((text, index) => ({
@@ -243,7 +357,7 @@ async function readInputs(
     }
   }
   parts.push({
-    requirements: direct,
+    requirements: [...projectLines, ...direct],
     constraints: [],
     options: emptyOptions(),
   });
@@ -278,11 +392,11 @@ async function readInputs(
   return merged;
 }
 
-function absolute(path: string, cwd: string): string {
+export function absolute(path: string, cwd: string): string {
   return isAbsolute(path) ? path : resolvePath(cwd, path);
 }
 
-function excludedNames(options: BuildOptions): Map<string, string> {
+export function excludedNames(options: BuildOptions): Map<string, string> {
   const excluded = new Map<string, string>();
   for (const name of options.exclude ?? [])
     excluded.set(normalizeName(name), "excluded with --exclude");
@@ -341,7 +455,7 @@ function requireHashes(
  * One zip per target, or one shared zip when every target got the same pure-Python
  * wheels and the layout does not name a Python version.
  */
-function planOutputs(
+export function planOutputs(
   targetPlans: TargetPlan[],
   targets: Target[],
   layout: LayoutKind,

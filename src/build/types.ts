@@ -25,6 +25,19 @@ export interface BuildOptions {
   requirementFiles?: string[];
   /** pip-format constraints files (`-c`). */
   constraintFiles?: string[];
+  /** A pyproject.toml whose dependencies are resolved (PEP 621, PEP 735 groups, Poetry). */
+  pyproject?: string;
+  /** A lock file installed as locked, without resolving (pylock.toml, uv.lock, poetry.lock, Pipfile.lock). */
+  lock?: string;
+  /** Extras of the project or lock to include (`--extra`). */
+  extras?: string[];
+  /** Dependency groups of the project or lock to include (`--group`). */
+  groups?: string[];
+  /**
+   * With no requirements, pyproject or lock: look in `cwd` for an input, in the order of
+   * `INPUT_FILES` (default true). `buildLayer` and `planLayer` only.
+   */
+  discover?: boolean;
   /** Lambda runtime identifiers; default `["python3.12"]`. */
   runtimes?: string[];
   /** Default `["x86_64"]`. */
@@ -53,6 +66,8 @@ export interface BuildOptions {
   onEvent?: (event: BuildEvent) => void;
   /** Run `checkLayer` on every zip written, for the targets it serves (default false). */
   check?: boolean;
+  /** With `check`, also import the layer's modules in a local interpreter (default false). */
+  checkImports?: boolean;
 }
 
 export type BuildEvent =
@@ -61,6 +76,8 @@ export type BuildEvent =
       phase: "resolve" | "download" | "install" | "write" | "check";
       message: string;
     }
+  /** Something a person should see once, e.g. which input file was found. */
+  | { type: "info"; message: string }
   | { type: "progress"; message: string }
   | { type: "warning"; message: string }
   | { type: "detail"; message: string };
@@ -100,7 +117,17 @@ export interface OutputPlan {
   shared: boolean;
 }
 
+/** What the plan was made from. */
+export interface BuildInput {
+  kind: "requirements" | "pyproject" | "pylock" | "uv" | "poetry" | "pipfile";
+  /** The file, when the input is one file (absolute). */
+  path?: string;
+  /** True when found in the current folder rather than named by the user. */
+  discovered: boolean;
+}
+
 export interface BuildPlan {
+  input?: BuildInput;
   targets: TargetPlan[];
   outputs: OutputPlan[];
   warnings: string[];

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { usageError } from "../errors.js";
+import { closestMatch, editDistance } from "../strings.js";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -78,37 +79,10 @@ export function parseCommandArgs(
 }
 
 function closestOption(flag: string, names: string[]): string | undefined {
-  const wanted = flag.replace(/^-+/, "");
-  let best: { name: string; distance: number } | undefined;
-  for (const name of names) {
-    const distance = editDistance(wanted, name);
-    if (
-      distance <= Math.max(2, Math.floor(name.length / 3)) &&
-      (best === undefined || distance < best.distance)
-    ) {
-      best = { name, distance };
-    }
-  }
-  return best?.name;
+  return closestMatch(flag.replace(/^-+/, ""), names);
 }
 
-export function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0]!;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j]!;
-      previous[j] = Math.min(
-        above + 1,
-        previous[j - 1]! + 1,
-        diagonal + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      diagonal = above;
-    }
-  }
-  return previous[b.length]!;
-}
+export { editDistance };
 
 export function formatHelp(spec: CommandSpec): string {
   const lines: string[] = [spec.summary, "", "Usage:"];

@@ -33,6 +33,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Show what takes the room in a layer zip and what --slim would save",
     load: () => import("./commands/report.js"),
   },
+  runtime: {
+    summary:
+      "Write a dependency archive and pylayer_runtime.py that loads it into /tmp at cold start",
+    load: () => import("./commands/runtime.js"),
+  },
   targets: {
     summary: "List the Lambda Python runtimes and the wheel tags each accepts",
     load: () => import("./commands/targets.js"),
@@ -56,6 +61,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   attach: {
     summary: "Put a layer version on Lambda functions, keeping their other layers",
     load: () => import("./commands/attach.js"),
+  },
+  lock: {
+    summary: "Resolve for Lambda targets and write a PEP 751 pylock.toml",
+    load: () => import("./commands/lock.js"),
+  },
+  export: {
+    summary: "Write pinned requirements with hashes (for pip)",
+    load: () => import("./commands/export.js"),
   },
 };
 

@@ -26,6 +26,11 @@ beforeAll(async () => {
       },
     }),
     buildWheel({ name: "plain", version: "2.0", files: { "plain/__init__.py": "VALUE = 2\n" } }),
+    buildWheel({
+      name: "raises",
+      version: "1.0",
+      files: { "raises/__init__.py": "raise RuntimeError('configuration missing')\n" },
+    }),
   ]);
   home = await temporaryFolder();
 });
@@ -75,5 +80,21 @@ describe("pylayer build runs pylayer check", () => {
     });
     expect(good.code).toBe(0);
     expect(good.stdout).toContain("✓ 0 errors, 0 warnings");
+  });
+
+  it("imports the modules only with --check-imports (the import test takes seconds)", async () => {
+    const cwd = await temporaryFolder();
+    const env = { ...isolatedEnv(home), NO_COLOR: "1" };
+    const quick = await runCli(["build", "raises", "--runtime", "python3.11", "-i", server.url], {
+      cwd,
+      env,
+    });
+    expect(quick.code).toBe(0);
+    const thorough = await runCli(
+      ["build", "raises", "--runtime", "python3.11", "-i", server.url, "--check-imports"],
+      { cwd, env },
+    );
+    expect(thorough.code).toBe(1);
+    expect(thorough.stdout).toContain("RuntimeError: configuration missing");
   });
 });

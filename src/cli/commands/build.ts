@@ -4,6 +4,7 @@ import type { BuildOptions, BuildResult, LayoutKind } from "../../build/index.js
 import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { withProjectDefaults } from "../project-defaults.js";
 import { formatBytes, formatDuration } from "../ui.js";
 import { printCheckResult } from "./check.js";
 import {
@@ -18,7 +19,11 @@ import {
 export const spec: CommandSpec = {
   name: "build",
   summary: "Resolve requirements for Lambda runtimes and write deterministic layer zips.",
-  usage: ["build [REQUIREMENT...] [-r FILE] [-c FILE] [--runtime R]... [--arch A]... [-o PATH]"],
+  usage: [
+    "build [REQUIREMENT...] [-r FILE] [-c FILE] [--runtime R]... [--arch A]... [-o PATH]",
+    "build --lock FILE | --pyproject FILE [--extra NAME]... [--group NAME]... [--runtime R]... [--arch A]...",
+    "build    (in a project folder: uses pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml or requirements.txt)",
+  ],
   positionals: "[REQUIREMENT...]",
   options: {
     requirement: {
@@ -34,6 +39,31 @@ export const spec: CommandSpec = {
       multiple: true,
       valueName: "FILE",
       description: "Constrain versions with a pip constraints file",
+    },
+    pyproject: {
+      type: "string",
+      valueName: "FILE",
+      description:
+        "Resolve the dependencies of a pyproject.toml (PEP 621, dependency groups, Poetry)",
+    },
+    lock: {
+      type: "string",
+      valueName: "FILE",
+      description:
+        "Install exactly what a lock file records: pylock.toml, uv.lock, poetry.lock or Pipfile.lock",
+    },
+    extra: {
+      type: "string",
+      multiple: true,
+      valueName: "NAME",
+      description: "Include an extra (optional dependencies) of the project or lock",
+    },
+    group: {
+      type: "string",
+      multiple: true,
+      valueName: "NAME",
+      description:
+        "Include a dependency group of the project or lock (dev groups are left out otherwise)",
     },
     runtime: {
       type: "string",
@@ -114,9 +144,19 @@ export const spec: CommandSpec = {
       description:
         "Add unchecked-hash .pyc files (PEP 552) for faster cold starts; needs the local python3.X of each runtime",
     },
+    mode: {
+      type: "string",
+      valueName: "MODE",
+      description:
+        "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
+    },
     "no-check": {
       type: "boolean",
-      description: "Do not run `pylayer check` on the zips written (on by default)",
+      description: "Do not check the zips written (layout, ELF files, sizes: on by default)",
+    },
+    "check-imports": {
+      type: "boolean",
+      description: "Also import every top-level module with the matching local python3.X (slower)",
     },
     publish: {
       type: "string",
@@ -132,11 +172,15 @@ export const spec: CommandSpec = {
     "pylayer build -r requirements.txt -c constraints.txt --runtime python3.11",
     "pylayer build -r requirements.txt --runtime python3.12 --runtime python3.13 --arch x86_64 --arch arm64 -o layers/",
     "pylayer build pandas --runtime python3.11 --dry-run",
+    "pylayer build --lock uv.lock --extra s3 --runtime python3.12 --arch arm64",
+    "pylayer build --pyproject pyproject.toml --group lambda",
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
     "pylayer build -r requirements.txt --runtime python3.11 --slim --compile -o layer.zip",
     "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
   ],
   notes: [
+    "With no requirements, --pyproject or --lock, the current folder is searched for pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml, then requirements.txt; the file used is named. Lock files are installed as locked (hashes verified), never re-resolved.",
+    'Defaults for every option can be kept in pylayer.toml or [tool.pylayer] of pyproject.toml, keyed by option name (e.g. runtime = ["python3.12"], exclude-runtime-provided = true); flags override them.',
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
   ],
 };
@@ -157,6 +201,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     requirements: positionals,
     requirementFiles: listOption(values, "requirement", false),
     constraintFiles: listOption(values, "constraint", false),
+    ...inputFileOptions(values),
     runtimes: listOption(values, "runtime"),
     architectures: listOption(values, "arch"),
     ...(output === undefined ? {} : { output }),
@@ -177,21 +222,59 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     slimPatterns: listOption(values, "slim-pattern", false),
     compile: booleanOption(values, "compile"),
     check: !booleanOption(values, "no-check"),
+    checkImports: booleanOption(values, "check-imports"),
     cwd: context.cwd,
     env: context.env,
   };
 }
 
-export async function run(context: CommandContext): Promise<number> {
-  const { ui } = context;
-  const options = buildOptionsFromArgs(context);
-  const publishName = stringOption(context.values, "publish");
-  await checkBuildPublishFlags(context, publishName);
-  options.onEvent = (event) => {
+/** `--pyproject`, `--lock`, `--extra`, `--group` as build options. */
+export function inputFileOptions(
+  values: CommandContext["values"],
+): Pick<BuildOptions, "pyproject" | "lock" | "extras" | "groups"> {
+  const pyproject = stringOption(values, "pyproject");
+  const lock = stringOption(values, "lock");
+  if (pyproject !== undefined && lock !== undefined) {
+    throw usageError(
+      "--pyproject and --lock cannot be used together",
+      "A lock already records what the project needs; pass only --lock FILE.",
+    );
+  }
+  return {
+    ...(pyproject === undefined ? {} : { pyproject }),
+    ...(lock === undefined ? {} : { lock }),
+    extras: listOption(values, "extra"),
+    groups: listOption(values, "group"),
+  };
+}
+
+/** Routes build events to the terminal: warnings, one-off notes, details, progress. */
+export function showBuildEvents(ui: CommandContext["ui"]): BuildOptions["onEvent"] {
+  return (event) => {
     if (event.type === "warning") ui.warn(event.message);
+    else if (event.type === "info") ui.info(event.message);
     else if (event.type === "detail") ui.detail(event.message);
     else ui.progress(event.message);
   };
+}
+
+export async function run(commandContext: CommandContext): Promise<number> {
+  const context = await withProjectDefaults(commandContext, spec);
+  const { ui } = context;
+  const mode = stringOption(context.values, "mode") ?? "layer";
+  if (mode === "runtime") {
+    const { runRuntimeMode } = await import("./runtime.js");
+    return runRuntimeMode(context);
+  }
+  if (mode !== "layer") {
+    throw usageError(`--mode ${mode} is not a mode`, "Use --mode layer or --mode runtime.");
+  }
+  const options = buildOptionsFromArgs(context);
+  const publishName = stringOption(context.values, "publish");
+  // Publish settings among the project defaults are fine without --publish; on the
+  // command line they are a mistake.
+  await checkBuildPublishFlags(publishName === undefined ? commandContext : context, publishName);
+  options.onEvent = showBuildEvents(ui);
   const { buildLayer } = await import("../../build/index.js");
   const result = await buildLayer(options);
   ui.clearProgress();
@@ -239,6 +322,7 @@ function jsonResult(result: BuildResult, dryRun: boolean): unknown {
   return {
     ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
+    ...(result.plan.input === undefined ? {} : { input: result.plan.input }),
     targets: result.plan.targets,
     zips: result.zips,
     ...(result.checks === undefined ? {} : { checks: result.checks }),

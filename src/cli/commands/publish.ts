@@ -13,6 +13,7 @@ import {
   stringOption,
 } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { withProjectDefaults } from "../project-defaults.js";
 import { formatBytes, type Ui } from "../ui.js";
 
 /** How to reach AWS; shared by every AWS command. */
@@ -180,7 +181,10 @@ export function awsEventHandler(ui: Ui): (event: AwsEvent) => void {
   };
 }
 
-export async function run(context: CommandContext): Promise<number> {
+export async function run(commandContext: CommandContext): Promise<number> {
+  // Project defaults ([tool.pylayer]) for the publish settings; the zip's own runtimes and
+  // architectures stay the default for those two.
+  const context = await withProjectDefaults(commandContext, spec, { skip: ["runtime", "arch"] });
   const { ui, positionals, values } = context;
   if (positionals.length !== 1) {
     throw usageError(

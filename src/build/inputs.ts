@@ -1,0 +1,135 @@
+/**
+ * Choosing what a build is made from: the requirements, pyproject.toml or lock file the
+ * caller names, or — when none is named — the first of INPUT_FILES found in the current
+ * folder. Lock files are installed as locked (`planFromLock`); everything else is
+ * resolved (`planBuild`).
+ */
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import { usageError } from "../errors.js";
+import { lockFormatFromName } from "../lock/index.js";
+import { isTable, readTomlFile } from "../pyproject/index.js";
+import { planFromLock } from "./lock-plan.js";
+import { absolute, type PlanContext, planBuild } from "./plan.js";
+import type { BuildInput, BuildOptions, BuildPlan } from "./types.js";
+
+/** Files looked for in the current folder, in this order, when no input is named. */
+export const INPUT_FILES = [
+  "pylock.toml",
+  "uv.lock",
+  "poetry.lock",
+  "Pipfile.lock",
+  "pyproject.toml",
+  "requirements.txt",
+] as const;
+
+const LOCK_FILES = new Set<string>(["pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock"]);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a pyproject.toml declares dependencies pylayer can read (not only tool settings). */
+async function declaresDependencies(path: string): Promise<boolean> {
+  const data = await readTomlFile(path, "pyproject.toml");
+  const tool = isTable(data.tool) ? data.tool : {};
+  const poetry = isTable(tool.poetry) ? tool.poetry : {};
+  return (
+    isTable(data.project) || isTable(poetry.dependencies) || isTable(data["dependency-groups"])
+  );
+}
+
+/**
+ * The first input file in `folder` (INPUT_FILES order), skipping lock files when
+ * `locks` is false and a pyproject.toml that declares no dependencies.
+ */
+export async function discoverInput(
+  folder: string,
+  options: { locks?: boolean } = {},
+): Promise<{ kind: BuildInput["kind"]; path: string } | undefined> {
+  for (const name of INPUT_FILES) {
+    if (options.locks === false && LOCK_FILES.has(name)) continue;
+    const path = join(folder, name);
+    if (!(await exists(path))) continue;
+    if (name === "pyproject.toml") {
+      if (!(await declaresDependencies(path))) continue;
+      return { kind: "pyproject", path };
+    }
+    if (name === "requirements.txt") return { kind: "requirements", path };
+    return { kind: lockFormatFromName(path)!, path };
+  }
+  return undefined;
+}
+
+export interface PlanLayerOptions extends BuildOptions {
+  /** Consider lock files when discovering inputs (default true; `pylayer lock` sets false). */
+  discoverLocks?: boolean;
+}
+
+/** Plans a layer from whatever input the options name or the folder holds. */
+export async function planLayer(
+  options: PlanLayerOptions,
+): Promise<{ plan: BuildPlan; context: PlanContext }> {
+  const cwd = options.cwd ?? process.cwd();
+  const emit = options.onEvent ?? (() => {});
+  const named =
+    options.lock !== undefined ||
+    options.pyproject !== undefined ||
+    (options.requirements?.length ?? 0) > 0 ||
+    (options.requirementFiles?.length ?? 0) > 0;
+  let effective: BuildOptions = options;
+  let input: BuildInput;
+  if (named) {
+    input =
+      options.lock !== undefined
+        ? {
+            kind: lockFormatFromName(options.lock) ?? "pylock",
+            path: absolute(options.lock, cwd),
+            discovered: false,
+          }
+        : options.pyproject !== undefined
+          ? { kind: "pyproject", path: absolute(options.pyproject, cwd), discovered: false }
+          : {
+              kind: "requirements",
+              ...(options.requirementFiles?.length === 1 && !options.requirements?.length
+                ? { path: absolute(options.requirementFiles[0]!, cwd) }
+                : {}),
+              discovered: false,
+            };
+  } else if (options.discover !== false) {
+    const found = await discoverInput(cwd, { locks: options.discoverLocks !== false });
+    if (found === undefined) {
+      const looked = INPUT_FILES.filter(
+        (name) => options.discoverLocks !== false || !LOCK_FILES.has(name),
+      );
+      throw usageError(
+        `nothing to build: no requirements given, and none of ${looked.join(", ")} is in ${cwd}`,
+        'Pass requirements (e.g. "pylayer build requests"), -r requirements.txt, --pyproject FILE or --lock FILE.',
+      );
+    }
+    input = { ...found, discovered: true };
+    emit({ type: "info", message: `Using ${found.path} (found in the current folder)` });
+    effective =
+      found.kind === "requirements"
+        ? { ...options, requirementFiles: [found.path] }
+        : found.kind === "pyproject"
+          ? { ...options, pyproject: found.path }
+          : { ...options, lock: found.path };
+  } else {
+    input = { kind: "requirements", discovered: false };
+  }
+  const { plan, context } =
+    effective.lock !== undefined
+      ? await planFromLock({ ...effective, lock: effective.lock })
+      : await planBuild(effective);
+  const { input: planned, ...rest } = plan;
+  return {
+    plan: { input: { ...(planned ?? input), discovered: input.discovered }, ...rest },
+    context,
+  };
+}

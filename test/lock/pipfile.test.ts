@@ -1,0 +1,121 @@
+/** Pipfile.lock reading: categories, markers, sources, unsupported entries, Pipfile hash freshness. */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parsePipfileLock } from "../../src/lock/index.js";
+import { makeTarget } from "../../src/runtime/index.js";
+
+const golden = JSON.parse(readFileSync(new URL("golden/hashes.json", import.meta.url), "utf8")) as {
+  pipfile: Record<string, { plette: string; normalized: string }>;
+};
+const PIPFILE = readFileSync(new URL("golden/app.Pipfile", import.meta.url), "utf8");
+
+const lockText = (hash: string) =>
+  JSON.stringify({
+    _meta: {
+      hash: { sha256: hash },
+      "pipfile-spec": 6,
+      requires: { python_version: "3.12" },
+      sources: [
+        { name: "pypi", url: "https://pypi.org/simple", verify_ssl: true },
+        { name: "private", url: "https://pypi.example.com/simple", verify_ssl: true },
+      ],
+    },
+    default: {
+      requests: {
+        hashes: [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`],
+        version: "==2.31.0",
+      },
+      "ruamel.yaml": {
+        hashes: [`sha256:${"3".repeat(64)}`],
+        markers: "sys_platform == 'linux'",
+        version: "==0.18.6",
+      },
+      pywin32: {
+        hashes: [`sha256:${"4".repeat(64)}`],
+        markers: "sys_platform == 'win32'",
+        version: "==306",
+      },
+      internal: { hashes: [`sha256:${"5".repeat(64)}`], index: "private", version: "==1.2" },
+    },
+    develop: {
+      pytest: { hashes: [`sha256:${"6".repeat(64)}`], version: "==8.3.3" },
+      mytool: { editable: true, path: "./tools" },
+    },
+    lambda: { mangum: { hashes: [`sha256:${"7".repeat(64)}`], version: "==0.19.0" } },
+  });
+
+const select = (text: string, runtime: string, groups: string[] = []) =>
+  parsePipfileLock(text, "/p/Pipfile.lock")
+    .select(makeTarget(runtime, "x86_64"), { extras: [], groups })
+    .map(
+      (item) =>
+        `${item.name}==${item.version}${item.unsupported === undefined ? "" : " (unsupported)"}`,
+    )
+    .sort();
+
+describe("Pipfile.lock", () => {
+  const text = lockText("0");
+
+  it("installs default by marker; develop and other categories on request", () => {
+    expect(select(text, "python3.12")).toEqual([
+      "internal==1.2",
+      "requests==2.31.0",
+      "ruamel-yaml==0.18.6",
+    ]);
+    expect(select(text, "python3.12", ["dev", "lambda"])).toEqual([
+      "internal==1.2",
+      "mangum==0.19.0",
+      "mytool== (unsupported)",
+      "pytest==8.3.3",
+      "requests==2.31.0",
+      "ruamel-yaml==0.18.6",
+    ]);
+    expect(() => select(text, "python3.12", ["docs"])).toThrow(/no dependency group "docs"/);
+  });
+
+  it("looks files up by hash on the package's source; pypi.org means the configured index", () => {
+    const items = parsePipfileLock(text, "/p/Pipfile.lock").select(
+      makeTarget("python3.12", "x86_64"),
+      {
+        extras: [],
+        groups: [],
+      },
+    );
+    expect(items.find((item) => item.name === "requests")!.indexLookup).toEqual({
+      index: undefined,
+      files: [{ hashes: { sha256: "1".repeat(64) } }, { hashes: { sha256: "2".repeat(64) } }],
+    });
+    expect(items.find((item) => item.name === "internal")!.indexLookup!.index).toBe(
+      "https://pypi.example.com/simple",
+    );
+  });
+
+  it("warns when the target's Python is not the locked one", () => {
+    const lock = parsePipfileLock(text, "/p/Pipfile.lock");
+    lock.select(makeTarget("python3.11", "x86_64"), { extras: [], groups: [] });
+    expect(lock.warnings.join()).toContain("locked for Python 3.12");
+  });
+
+  it("checks _meta.hash against the Pipfile (plette's hash or pipenv's normalized one)", () => {
+    const hashes = golden.pipfile["app.Pipfile"]!;
+    for (const hash of [hashes.plette, hashes.normalized]) {
+      expect(() =>
+        parsePipfileLock(lockText(hash), "/p/Pipfile.lock", {
+          pipfile: { text: PIPFILE, path: "/p/Pipfile" },
+        }),
+      ).not.toThrow();
+    }
+    expect(() =>
+      parsePipfileLock(lockText(hashes.plette), "/p/Pipfile.lock", {
+        pipfile: { text: PIPFILE.replace('pytest = "*"', 'pytest = ">=8"'), path: "/p/Pipfile" },
+      }),
+    ).toThrow(/out of date with \/p\/Pipfile/);
+  });
+
+  it("rejects invalid JSON and unknown sources with the file name", () => {
+    expect(() => parsePipfileLock("{", "/p/Pipfile.lock")).toThrow(/\/p\/Pipfile.lock/);
+    const bad = JSON.parse(text);
+    bad.default.internal.index = "nowhere";
+    expect(() => select(JSON.stringify(bad), "python3.12")).toThrow(/no source named "nowhere"/);
+  });
+});

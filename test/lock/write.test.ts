@@ -1,0 +1,155 @@
+/** Writing pylock.toml and requirements exports: target markers, determinism, PEP 751 fields. */
+import { describe, expect, it } from "vitest";
+import {
+  formatPylock,
+  formatRequirements,
+  parsePylock,
+  targetsMarker,
+} from "../../src/lock/index.js";
+import { evaluateMarker, parseMarker } from "../../src/pep508/index.js";
+import { makeTargets, markerEnvironment, type Target } from "../../src/runtime/index.js";
+
+const ALL = makeTargets(["python3.11", "python3.12", "python3.13"], ["x86_64", "arm64"]);
+const pick = (...ids: string[]) => ALL.filter((target) => ids.includes(target.id));
+
+describe("targetsMarker", () => {
+  it.each([
+    [
+      [
+        "python3.11-x86_64",
+        "python3.11-arm64",
+        "python3.12-x86_64",
+        "python3.12-arm64",
+        "python3.13-x86_64",
+        "python3.13-arm64",
+      ],
+      undefined,
+    ],
+    [
+      ["python3.11-x86_64", "python3.12-x86_64", "python3.13-x86_64"],
+      'platform_machine == "x86_64"',
+    ],
+    [["python3.11-x86_64", "python3.11-arm64"], 'python_version == "3.11"'],
+    [
+      ["python3.11-x86_64", "python3.11-arm64", "python3.13-x86_64", "python3.13-arm64"],
+      'python_version == "3.11" or python_version == "3.13"',
+    ],
+    [["python3.12-arm64"], 'python_version == "3.12" and platform_machine == "aarch64"'],
+    [
+      ["python3.11-x86_64", "python3.11-arm64", "python3.12-arm64"],
+      'python_version == "3.11" or python_version == "3.12" and platform_machine == "aarch64"',
+    ],
+  ])("%j → %s", (ids, expected) => {
+    const selected = pick(...ids);
+    const marker = targetsMarker(selected, ALL);
+    expect(marker).toBe(expected);
+    if (marker === undefined) return;
+    // The marker holds on exactly the selected targets.
+    for (const target of ALL) {
+      expect(evaluateMarker(parseMarker(marker), markerEnvironment(target)), target.id).toBe(
+        ids.includes(target.id),
+      );
+    }
+  });
+});
+
+const wheel = (filename: string, sha: string) => ({
+  filename,
+  url: `https://files.example.com/${filename}`,
+  size: 123,
+  sha256: sha.repeat(64),
+});
+
+describe("formatPylock", () => {
+  const targets: Target[] = pick("python3.12-x86_64", "python3.11-x86_64");
+  const packages = [
+    {
+      name: "zeta",
+      version: "1.0",
+      targets: ["python3.11-x86_64", "python3.12-x86_64"],
+      wheels: [wheel("zeta-1.0-py3-none-any.whl", "1")],
+      dependencies: ["alpha"],
+    },
+    {
+      name: "alpha",
+      version: "2.0",
+      targets: ["python3.12-x86_64"],
+      wheels: [wheel("alpha-2.0-cp312-cp312-manylinux_2_17_x86_64.whl", "2")],
+    },
+    {
+      name: "alpha",
+      version: "1.0",
+      targets: ["python3.11-x86_64"],
+      wheels: [
+        {
+          ...wheel("alpha-1.0-py3-none-any.whl", "3"),
+          url: undefined,
+          path: "wheels/alpha-1.0-py3-none-any.whl",
+        },
+      ],
+    },
+  ];
+
+  it("writes PEP 751 fields, sorted, with markers where targets differ", () => {
+    const text = formatPylock(targets, packages);
+    expect(text).toBe(formatPylock([...targets].reverse(), [...packages].reverse()));
+    const lock = parsePylock(text, "/p/pylock.toml");
+    expect(text).toContain('lock-version = "1.0"');
+    expect(text).toContain('created-by = "pylayer"');
+    expect(text).toContain('requires-python = ">=3.11"');
+    expect(text.indexOf('name = "alpha"')).toBeLessThan(text.indexOf('name = "zeta"'));
+    expect(text.indexOf('version = "1.0"')).toBeLessThan(text.indexOf('version = "2.0"'));
+    const on = (target: Target) =>
+      lock
+        .select(target, { extras: [], groups: [] })
+        .map((item) => `${item.name}==${item.version}`)
+        .sort();
+    expect(on(pick("python3.12-x86_64")[0]!)).toEqual(["alpha==2.0", "zeta==1.0"]);
+    expect(on(pick("python3.11-x86_64")[0]!)).toEqual(["alpha==1.0", "zeta==1.0"]);
+    expect(text).toMatch(
+      /environments = \[\s*"sys_platform == \\"linux\\" and platform_machine == \\"x86_64\\" and python_version == \\"3.11\\""/,
+    );
+    expect(() => lock.select(pick("python3.13-x86_64")[0]!, { extras: [], groups: [] })).toThrow(
+      /environments/,
+    );
+    expect(text).toContain('path = "wheels/alpha-1.0-py3-none-any.whl"');
+  });
+});
+
+describe("formatRequirements", () => {
+  it("pins each version with its hashes and a marker where only some targets need it", () => {
+    const targets = pick("python3.11-x86_64", "python3.12-x86_64");
+    const text = formatRequirements(targets, [
+      {
+        name: "numpy",
+        version: "2.1.0",
+        targets: ["python3.12-x86_64"],
+        sha256: ["b".repeat(64), "a".repeat(64)],
+      },
+      {
+        name: "numpy",
+        version: "1.26.4",
+        targets: ["python3.11-x86_64"],
+        sha256: ["c".repeat(64)],
+      },
+      {
+        name: "idna",
+        version: "3.10",
+        targets: ["python3.11-x86_64", "python3.12-x86_64"],
+        sha256: [],
+      },
+    ]);
+    expect(text).toBe(
+      [
+        "# Generated by pylayer export for python3.11-x86_64, python3.12-x86_64.",
+        "idna==3.10",
+        'numpy==1.26.4 ; python_version == "3.11" \\',
+        `    --hash=sha256:${"c".repeat(64)}`,
+        'numpy==2.1.0 ; python_version == "3.12" \\',
+        `    --hash=sha256:${"a".repeat(64)} \\`,
+        `    --hash=sha256:${"b".repeat(64)}`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
