@@ -35,7 +35,7 @@ import { startServer } from "./server.mjs";
 import { writeColdStartWheel, writeSyntheticIndex } from "./synthetic.mjs";
 
 const repository = dirname(dirname(fileURLToPath(import.meta.url)));
-const binPath = join(repository, "dist", "cli", "bin.js");
+const binPath = join(repository, "dist", "bundle", "pylayer.js");
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -229,26 +229,30 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
     ...extraIndexUrls.flatMap((url) => ["--extra-index-url", url]),
   ];
 
-  const pylayerRun = async (cacheDir, run) => {
+  const pylayerRun = async (cacheDir, run, { extraArgs = [], env = cleanEnv } = {}) => {
     const output = join(folder, `pylayer-${run}.zip`);
-    const result = await measure([
-      process.execPath,
-      binPath,
-      "build",
-      "-r",
-      requirementsFile,
-      "--runtime",
-      runtime,
-      "--arch",
-      "x86_64",
-      ...indexArgs,
-      "--cache-dir",
-      cacheDir,
-      "-o",
-      output,
-      "--no-check",
-      "--json",
-    ]);
+    const result = await measure(
+      [
+        process.execPath,
+        binPath,
+        "build",
+        "-r",
+        requirementsFile,
+        "--runtime",
+        runtime,
+        "--arch",
+        "x86_64",
+        ...indexArgs,
+        "--cache-dir",
+        cacheDir,
+        "-o",
+        output,
+        "--no-check",
+        "--json",
+        ...extraArgs,
+      ],
+      { env },
+    );
     return { ...result, output, json: JSON.parse(result.stdout) };
   };
   const pipRun = async (cacheDir, run) => {
@@ -335,6 +339,31 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
     );
   }
 
+  // Warm, but the zip assembled again: every wheel and page cached, a new timestamp per
+  // run (SOURCE_DATE_EPOCH) so that the cache of built layers cannot answer.
+  const warmAssembled = [];
+  for (let run = 0; run < warmRuns; run++) {
+    const epoch = String(1_700_000_000 + run * 86_400);
+    warmAssembled.push(
+      await pylayerRun(pylayerCache, `warm-assembled-${run}`, {
+        env: { ...cleanEnv, SOURCE_DATE_EPOCH: epoch },
+      }),
+    );
+  }
+  // Warm with --refresh: every page revalidated with the index, fresh or not.
+  const warmRefresh = [];
+  let refreshNetwork;
+  for (let run = 0; run < warmRuns; run++) {
+    server?.resetCounters();
+    warmRefresh.push(
+      await pylayerRun(pylayerCache, `warm-refresh-${run}`, { extraArgs: ["--refresh"] }),
+    );
+    if (server && run === 0) refreshNetwork = { ...server.counters };
+  }
+  log(
+    `${label}: warm, zip assembled ${seconds(median(warmAssembled.map((run) => run.seconds)))}; warm --refresh ${seconds(median(warmRefresh.map((run) => run.seconds)))}`,
+  );
+
   // Resolution alone (warm): where the warm time goes.
   const dryRunTimes = [];
   for (let run = 0; run < warmRuns; run++) {
@@ -388,6 +417,9 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
     picks: Object.fromEntries([...pylayerPicks].sort()),
     cold: { pylayer: summary(cold.pylayer), pip: summary(cold.pip) },
     warm: { pylayer: summary(warm.pylayer), pip: summary(warm.pip) },
+    warmAssembled: summary(warmAssembled),
+    warmRefresh: summary(warmRefresh),
+    refreshNetwork,
     sizes: {
       pylayer: await zipSizes(reference.output),
       pip: await zipSizes(cold.pip[0].output),
@@ -671,6 +703,12 @@ function renderMarkdown(data) {
       `| warm build (second run, caches kept), median of ${warm.pylayer.runs} | ${seconds(warm.pylayer.seconds)} | ${seconds(warm.pip.seconds)} | **${ratio(warmRatio)}** |`,
     );
     lines.push(
+      `| warm, every page revalidated (\`--refresh\`) | ${seconds(comparison.warmRefresh.seconds)} | | ${ratio(warm.pip.seconds / comparison.warmRefresh.seconds)} |`,
+    );
+    lines.push(
+      `| warm, zip assembled again (new \`SOURCE_DATE_EPOCH\` each run) | ${seconds(comparison.warmAssembled.seconds)} | | ${ratio(warm.pip.seconds / comparison.warmAssembled.seconds)} |`,
+    );
+    lines.push(
       `| peak memory, cold | ${mebibytesFromKiB(cold.pylayer.maxRssKiB)} | ${mebibytesFromKiB(cold.pip.maxRssKiB)} | |`,
     );
     lines.push(
@@ -696,18 +734,23 @@ function renderMarkdown(data) {
       );
     }
     lines.push(`Targets: ${targets.join("; ")}.`, "");
+    lines.push(
+      `A warm build resolves from the cache (index pages still fresh, metadata by hash), finds the zip built from the same inputs in pylayer's cache of built layers (\`layers-v1\`, keyed by the wheels' sha256, targets, layout, timestamp, slim/compile settings and pylayer's version) and copies it to the output path. The "zip assembled again" row is the cost when that cache cannot answer: every wheel installed into the layout and the zip written (compressed entries copied, not recompressed): ${ratio(comparison.warmAssembled.seconds / (comparison.floor?.seconds ?? Number.NaN))} the copy floor.`,
+      "",
+    );
     if (data.startup) {
       const startup = data.startup["--version"];
       lines.push(
-        `Where a warm pylayer build's ${seconds(warm.pylayer.seconds)} go: start-up ${seconds(startup)} (\`pylayer --version\`), resolution ${seconds(comparison.warmDryRun - startup)} (\`--dry-run\`, median of ${warm.pylayer.runs}, minus start-up: module loading, ${comparison.packages} index pages revalidated, cached metadata), installing and writing the zip ${seconds(warm.pylayer.seconds - comparison.warmDryRun)}.`,
+        `Where a warm pylayer build's ${seconds(warm.pylayer.seconds)} go: start-up ${seconds(startup)} (\`pylayer --version\`), resolution ${seconds(comparison.warmDryRun - startup)} (\`--dry-run\`, median of ${warm.pylayer.runs}, minus start-up: loading the build modules, ${comparison.packages} cached index pages and metadata), copying the cached zip ${seconds(warm.pylayer.seconds - comparison.warmDryRun)}.`,
         "",
       );
     }
     if (comparison.warmNetwork) {
       const network = comparison.warmNetwork;
       const pipNetwork = comparison.pipWarmNetwork;
+      const refresh = comparison.refreshNetwork;
       lines.push(
-        `Network in a warm build: pylayer made ${network.requests} requests, all project-page revalidations (${network.notModified} answered 304 Not Modified), ${network.files} wheel and ${network.metadata} metadata downloads; pip made ${pipNetwork.requests} (its HTTP cache honours the index's \`max-age=600\`, as PyPI sends it).`,
+        `Network in a warm build: pylayer made ${network.requests} requests (${network.files} wheel and ${network.metadata} metadata downloads): the index pages were still fresh by the \`Cache-Control: max-age=600\` the index sends, as PyPI does. With \`--refresh\` it made ${refresh.requests}, all project-page revalidations (${refresh.notModified} answered 304 Not Modified). pip made ${pipNetwork.requests}.`,
         "",
       );
     }

@@ -3,8 +3,10 @@
  * plan each wheel's installation into the layout, and write one deterministic zip per
  * output. Nothing here decides versions; it only carries out the plan.
  */
-import { mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { sha256Hex } from "../cache/index.js";
 import type { LocalPython } from "../compile/index.js";
 import { PylayerError } from "../errors.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
@@ -15,6 +17,7 @@ import { deterministicTimestamp, writeDeterministicZip, ZipReader } from "../zip
 import type { PlanContext } from "./plan.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
 import type { BuildEvent, BuildPlan, OutputPlan, ZipReport } from "./types.js";
+import { pylayerVersion } from "./version.js";
 
 export async function applyPlan(
   plan: BuildPlan,
@@ -31,12 +34,16 @@ export async function applyPlan(
   onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
   let done = 0;
   const paths = new Map<string, string>();
+  const hashes = new Map<string, string>();
   await Promise.all(
     [...needed].map(async (filename) => {
       const file = context.files.get(filename);
       if (file === undefined) throw new Error(`no index file recorded for ${filename}`);
-      const { path } = await (context.clients?.get(filename) ?? context.client).download(file);
+      const { path, sha256 } = await (context.clients?.get(filename) ?? context.client).download(
+        file,
+      );
       paths.set(filename, path);
+      hashes.set(filename, sha256);
       done++;
       onEvent({ type: "progress", message: `Fetched ${done}/${needed.size} wheels` });
     }),
@@ -56,16 +63,170 @@ export async function applyPlan(
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) {
       zips.push(
-        await writeOutput(plan, output, context, paths, openReader, mtime, warnings, onEvent, {
-          options: transform,
-          pythons,
-        }),
+        await buildOutput(
+          plan,
+          output,
+          context,
+          paths,
+          hashes,
+          openReader,
+          mtime,
+          warnings,
+          onEvent,
+          {
+            options: transform,
+            pythons,
+          },
+        ),
       );
     }
     return { zips, warnings };
   } finally {
     await Promise.all([...readers.values()].map(async (reader) => (await reader).close()));
   }
+}
+
+/**
+ * One output zip, from the cache of built layers when the same inputs built it before.
+ * A zip's bytes are a function of the wheels (by sha256), the targets, the layout, the
+ * timestamp, the slim and compile settings (with the compiling Python's exact version)
+ * and pylayer's own version, so the cache key is a digest of exactly these.
+ */
+async function buildOutput(
+  plan: BuildPlan,
+  output: OutputPlan,
+  context: PlanContext,
+  paths: Map<string, string>,
+  hashes: Map<string, string>,
+  openReader: (path: string) => Promise<ZipReader>,
+  mtime: Date,
+  warnings: string[],
+  onEvent: (event: BuildEvent) => void,
+  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
+): Promise<ZipReport> {
+  const cache = context.cache ?? null;
+  if (cache === null) {
+    return writeOutput(
+      plan,
+      output,
+      context,
+      paths,
+      openReader,
+      mtime,
+      warnings,
+      onEvent,
+      transform,
+    );
+  }
+  const key = await layerCacheKey(plan, output, context, hashes, mtime, transform);
+  const cached = await cache.getLayer(key);
+  if (cached !== null && isCachedReport(cached.report)) {
+    // What the build reported while assembling (--verbose lists slim removals) is told again.
+    for (const event of cached.report.events) onEvent(event);
+    onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
+    onEvent({
+      type: "detail",
+      message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
+    });
+    await mkdir(dirname(output.path), { recursive: true });
+    await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE).catch((error: unknown) => {
+      throw writeFailed(output.path, error);
+    });
+    warnings.push(...cached.report.warnings);
+    return { ...cached.report.zip, path: output.path };
+  }
+  const before = warnings.length;
+  const events: BuildEvent[] = [];
+  const recordingOnEvent = (event: BuildEvent) => {
+    if (event.type === "detail" || event.type === "info" || event.type === "warning") {
+      events.push(event);
+    }
+    onEvent(event);
+  };
+  const report = await writeOutput(
+    plan,
+    output,
+    context,
+    paths,
+    openReader,
+    mtime,
+    warnings,
+    recordingOnEvent,
+    transform,
+  );
+  // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
+  await cache
+    .putLayer(key, report.path, report.size, {
+      zip: report,
+      warnings: warnings.slice(before),
+      events,
+    })
+    .catch(() => undefined);
+  return report;
+}
+
+/** Bump when the bytes pylayer writes for the same inputs change within one version. */
+const LAYER_FORMAT = 1;
+
+async function layerCacheKey(
+  plan: BuildPlan,
+  output: OutputPlan,
+  context: PlanContext,
+  hashes: Map<string, string>,
+  mtime: Date,
+  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
+): Promise<string> {
+  const targets = context.targets.filter((target) => output.targets.includes(target.id));
+  const first = plan.targets.find((target) => output.targets.includes(target.id))!;
+  const compilers = transform.options.compile
+    ? targets.map((target) => {
+        const python = transform.pythons.get(target.runtime.python.join("."));
+        return python === undefined ? null : [python.fullVersion, python.cacheTag];
+      })
+    : [];
+  const inputs = {
+    format: LAYER_FORMAT,
+    pylayer: await pylayerVersion(),
+    layout: output.layout,
+    targets: targets.map((target) => [target.runtime.name, target.architecture]),
+    mtime: mtime.getTime(),
+    wheels: first.packages
+      .filter((item) => item.excluded === undefined)
+      .map((item) => [item.name, item.version, item.filename, hashes.get(item.filename)]),
+    slim: transform.options.slim === true,
+    slimPatterns: transform.options.slimPatterns ?? [],
+    compile: transform.options.compile === true,
+    compilers,
+  };
+  return sha256Hex(JSON.stringify(inputs));
+}
+
+interface CachedReport {
+  zip: ZipReport;
+  warnings: string[];
+  events: BuildEvent[];
+}
+
+function isCachedReport(value: unknown): value is CachedReport {
+  if (typeof value !== "object" || value === null) return false;
+  const { zip, warnings, events } = value as Partial<Record<keyof CachedReport, unknown>>;
+  return (
+    typeof zip === "object" &&
+    zip !== null &&
+    typeof (zip as ZipReport).sha256 === "string" &&
+    Array.isArray(warnings) &&
+    warnings.every((warning) => typeof warning === "string") &&
+    Array.isArray(events) &&
+    events.every((event) => typeof (event as BuildEvent).message === "string")
+  );
+}
+
+function writeFailed(path: string, error: unknown): PylayerError {
+  if (error instanceof PylayerError) return error;
+  return new PylayerError("write-failed", `could not write ${path}: ${(error as Error).message}`, {
+    hint: "Check that the folder is writable and the disk has room.",
+    cause: error,
+  });
 }
 
 async function writeOutput(
@@ -137,15 +298,7 @@ async function writeOutput(
   try {
     result = await writeDeterministicZip(output.path, entries, { mtime, comment });
   } catch (error) {
-    if (error instanceof PylayerError) throw error;
-    throw new PylayerError(
-      "write-failed",
-      `could not write ${output.path}: ${(error as Error).message}`,
-      {
-        hint: "Check that the folder is writable and the disk has room.",
-        cause: error,
-      },
-    );
+    throw writeFailed(output.path, error);
   }
   return {
     path: result.path,

@@ -7,9 +7,8 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { usageError } from "../errors.js";
-import { lockFormatFromName } from "../lock/index.js";
+import { lockFormatFromName } from "../lock/names.js";
 import { isTable, readTomlFile } from "../pyproject/index.js";
-import { planFromLock } from "./lock-plan.js";
 import { absolute, type PlanContext, planBuild } from "./plan.js";
 import type { BuildInput, BuildOptions, BuildPlan } from "./types.js";
 
@@ -125,7 +124,7 @@ export async function planLayer(
   }
   const { plan, context } =
     effective.lock !== undefined
-      ? await planFromLock({ ...effective, lock: effective.lock })
+      ? await (await import("./lock-plan.js")).planFromLock({ ...effective, lock: effective.lock })
       : await planBuild(effective);
   const { input: planned, ...rest } = plan;
   return {

@@ -50,7 +50,7 @@ export async function planFromLock(
   const lock = await readLockFile(absolute(options.lock, cwd));
   const targets = lockTargets(options, lock);
   const layout = options.layout ?? "python";
-  const { client, clientFor } = await openIndexClient(options, { cwd, env, emit });
+  const { client, cache, clientFor } = await openIndexClient(options, { cwd, env, emit });
   emit({
     type: "phase",
     phase: "resolve",
@@ -150,7 +150,7 @@ export async function planFromLock(
       outputs,
       warnings,
     },
-    context: { client, files, clients, lockedFiles, targets, layout, cwd, env },
+    context: { client, cache, files, clients, lockedFiles, targets, layout, cwd, env },
   };
 }
 

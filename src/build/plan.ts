@@ -13,7 +13,12 @@ import {
   type IndexSettings,
   resolveIndexSettings,
 } from "../index/index.js";
-import { evaluateMarker, normalizeName, parseRequirement } from "../pep508/index.js";
+import {
+  evaluateMarker,
+  normalizeName,
+  parseRequirement,
+  requirementToString,
+} from "../pep508/index.js";
 import { projectAdmitsPython, projectRequirements, readPyproject } from "../pyproject/index.js";
 import {
   emptyOptions,
@@ -32,6 +37,12 @@ import {
   RUNTIMES,
   type Target,
 } from "../runtime/index.js";
+import {
+  asCachedResolution,
+  type CachedResolution,
+  resolutionKey,
+  storable,
+} from "./plan-cache.js";
 import { ProgressTracker } from "./progress.js";
 import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
 import {
@@ -57,6 +68,8 @@ export interface PlanContext {
    * hashes. Plans resolved from an index leave it out (the index lists them).
    */
   lockedFiles?: Map<string, DistributionFile[]>;
+  /** Where built layers are kept and looked up; null or absent: always build. */
+  cache?: Cache | null;
   targets: Target[];
   layout: LayoutKind;
   cwd: string;
@@ -78,7 +91,11 @@ export async function planBuild(
   const inputs = await readInputs(options, cwd, env, project);
 
   const fileOptions = inputs.options;
-  const { client } = await openIndexClient(options, { cwd, env, emit }, fileOptions);
+  const { client, cache, settings } = await openIndexClient(
+    options,
+    { cwd, env, emit },
+    fileOptions,
+  );
 
   const hashes = collectHashes(inputs.requirements);
   if (fileOptions.requireHashes && hashes.size === 0) {
@@ -96,8 +113,49 @@ export async function planBuild(
     phase: "resolve",
     message: `Resolving for ${targets.map((t) => t.id).join(", ")}`,
   });
-  const files = new Map<string, DistributionFile>();
   const excluded = excludedNames(options);
+  const resolutionCacheKey =
+    cache === null || options.refresh === true || settings.findLinks.length > 0
+      ? null
+      : await resolutionKey({
+          requirements: inputs.requirements.map((line) => requirementToString(line.requirement)),
+          constraints: inputs.constraints.map((line) => requirementToString(line.requirement)),
+          hashes: [...hashes].map(([name, digests]) => [name, [...digests].sort()]).sort(),
+          allowPrereleases,
+          targets: targets.map((target) => target.id),
+          exclude: [...excluded].sort(),
+          excludeRuntimeProvided: options.excludeRuntimeProvided === true,
+          index: {
+            indexUrl: redactUrl(settings.indexUrl),
+            extraIndexUrls: settings.extraIndexUrls.map(redactUrl),
+            noIndex: settings.noIndex,
+          },
+        });
+  if (resolutionCacheKey !== null && cache !== null) {
+    const cached = asCachedResolution(await cache.getPlan(resolutionCacheKey));
+    if (cached !== null && (await client.pagesUnchanged(cached.pages))) {
+      for (const event of cached.events) emit(event);
+      emit({
+        type: "detail",
+        message: `Resolution reused: same inputs, and the ${Object.keys(cached.pages).length} index pages it read are unchanged (--refresh asks the index again)`,
+      });
+      const outputs = planOutputs(cached.plan.targets, targets, layout, options.output, cwd);
+      return {
+        plan: { ...cached.plan, outputs },
+        context: {
+          client,
+          cache,
+          files: new Map(cached.files.map((file) => [file.filename, file])),
+          targets,
+          layout,
+          cwd,
+          env,
+        },
+      };
+    }
+  }
+  const resolutionEvents: BuildEvent[] = [];
+  const files = new Map<string, DistributionFile>();
   const targetPlans = await Promise.all(
     targets.map(async (target): Promise<TargetPlan> => {
       const environment = markerEnvironment(target);
@@ -113,8 +171,11 @@ export async function planBuild(
       }).catch((error: unknown) => {
         throw withTargetHint(error, target);
       });
-      for (const warning of resolution.warnings)
-        emit({ type: "warning", message: `${target.id}: ${warning}` });
+      for (const warning of resolution.warnings) {
+        const event: BuildEvent = { type: "warning", message: `${target.id}: ${warning}` };
+        resolutionEvents.push(event);
+        emit(event);
+      }
       const packages = resolution.packages
         .filter((resolved) => resolved.name !== PYTHON_PROJECT)
         .map((resolved): PlannedPackage => {
@@ -157,10 +218,18 @@ export async function planBuild(
     }
   }
   const outputs = planOutputs(targetPlans, targets, layout, options.output, cwd);
-  return {
-    plan: { targets: targetPlans, outputs, warnings },
-    context: { client, files, targets, layout, cwd, env },
-  };
+  const plan: BuildPlan = { targets: targetPlans, outputs, warnings };
+  if (resolutionCacheKey !== null && cache !== null && storable(files.values())) {
+    const resolution: CachedResolution = {
+      pages: client.consultedPages(),
+      plan: { targets: targetPlans, outputs: [], warnings },
+      files: [...files.values()],
+      events: resolutionEvents,
+    };
+    // A cache that cannot be written costs the next build time, not this one.
+    await cache.putPlan(resolutionCacheKey, resolution).catch(() => undefined);
+  }
+  return { plan, context: { client, cache, files, targets, layout, cwd, env } };
 }
 
 /**
@@ -218,6 +287,7 @@ export async function openIndexClient(
 ): Promise<{
   client: IndexClient;
   settings: IndexSettings;
+  cache: Cache | null;
   /** Another client for one index URL, sharing cache, credentials files and progress. */
   clientFor(indexUrl: string): IndexClient;
 }> {
@@ -256,12 +326,14 @@ export async function openIndexClient(
     settings,
     cache,
     netrcPath,
+    refresh: options.refresh === true,
     onEvent: (event) => progress.handle(event),
   });
   const others = new Map<string, IndexClient>();
   return {
     client,
     settings,
+    cache,
     clientFor(indexUrl: string) {
       let other = others.get(indexUrl);
       if (other === undefined) {
@@ -275,6 +347,7 @@ export async function openIndexClient(
           },
           cache,
           netrcPath,
+          refresh: options.refresh === true,
           onEvent: (event) => progress.handle(event),
         });
         others.set(indexUrl, other);

@@ -57,6 +57,15 @@ export interface TargetProviderOptions {
   hashes?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
+/** What resolution needs of a wheel's METADATA. */
+interface ParsedMetadata {
+  /** `<python>` requirement from Requires-Python, when the wheel states one. */
+  interpreter?: Requirement;
+  requiresDist: Requirement[];
+  /** Normalized names. */
+  providesExtra: Set<string>;
+}
+
 export class TargetProvider implements ResolverProvider<WheelCandidate> {
   readonly target: Target;
   private readonly client: IndexClient;
@@ -67,6 +76,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   private readonly candidatesByName = new Map<string, Promise<CandidateList<WheelCandidate>>>();
   /** Candidates whose dependencies were fetched ahead of the resolver (`speculate`). */
   private readonly speculated = new Set<string>();
+  private readonly metadataByFile = new Map<string, Promise<ParsedMetadata>>();
 
   constructor(client: IndexClient, target: Target, options: TargetProviderOptions = {}) {
     this.client = client;
@@ -188,28 +198,12 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     extras: readonly string[],
   ): Promise<Dependencies> {
     if (candidate.name === PYTHON_PROJECT) return { requirements: [] };
-    const text = await this.client.getMetadata(candidate.file);
-    const metadata = parseCoreMetadata(text, candidate.file.filename);
-    if (
-      normalizeName(metadata.name) !== candidate.name ||
-      !Version.parse(metadata.version).equals(candidate.version)
-    ) {
-      throw new PylayerError(
-        "metadata-mismatch",
-        `${candidate.file.filename}: its METADATA says ${metadata.name} ${metadata.version}`,
-        {
-          hint: "The index serves a wheel whose name or version disagrees with its file name; report it to the index owner.",
-        },
-      );
-    }
+    const metadata = await this.parsedMetadata(candidate);
     const requirements: Requirement[] = [];
     // Requires-Python in METADATA is modelled as a dependency on the interpreter, so a
     // mismatch is a normal conflict the resolver backtracks from (and explains).
-    if (metadata.requiresPython !== undefined && metadata.requiresPython.trim() !== "") {
-      requirements.push(interpreterRequirement(metadata.requiresPython));
-    }
-    for (const line of metadata.requiresDist) {
-      const requirement = parseRequirement(line);
+    if (metadata.interpreter !== undefined) requirements.push(metadata.interpreter);
+    for (const requirement of metadata.requiresDist) {
       if (
         requirement.marker === undefined ||
         evaluateMarker(requirement.marker, this.environment, extras)
@@ -217,9 +211,44 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
         requirements.push(requirement);
       }
     }
-    const provided = new Set(metadata.providesExtra.map(normalizeName));
-    const unknownExtras = extras.filter((extra) => !provided.has(extra));
+    const unknownExtras = extras.filter((extra) => !metadata.providesExtra.has(extra));
     return { requirements, unknownExtras };
+  }
+
+  /**
+   * A candidate's METADATA, checked against its file name and parsed once: the
+   * speculative prefetch and the resolver (once per set of extras) ask for the same file.
+   */
+  private parsedMetadata(candidate: WheelCandidate): Promise<ParsedMetadata> {
+    const key = candidate.file.url || candidate.file.filename;
+    let parsed = this.metadataByFile.get(key);
+    if (parsed === undefined) {
+      parsed = this.client.getMetadata(candidate.file).then((text) => {
+        const metadata = parseCoreMetadata(text, candidate.file.filename);
+        if (
+          normalizeName(metadata.name) !== candidate.name ||
+          !Version.parse(metadata.version).equals(candidate.version)
+        ) {
+          throw new PylayerError(
+            "metadata-mismatch",
+            `${candidate.file.filename}: its METADATA says ${metadata.name} ${metadata.version}`,
+            {
+              hint: "The index serves a wheel whose name or version disagrees with its file name; report it to the index owner.",
+            },
+          );
+        }
+        const requiresPython = metadata.requiresPython?.trim() ?? "";
+        return {
+          ...(requiresPython === ""
+            ? {}
+            : { interpreter: interpreterRequirement(metadata.requiresPython!) }),
+          requiresDist: metadata.requiresDist.map((line) => parseRequirement(line)),
+          providesExtra: new Set(metadata.providesExtra.map(normalizeName)),
+        };
+      });
+      this.metadataByFile.set(key, parsed);
+    }
+    return parsed;
   }
 
   private interpreterCandidate(): WheelCandidate {

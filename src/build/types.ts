@@ -53,6 +53,11 @@ export interface BuildOptions {
   pre?: boolean;
   cacheDir?: string;
   noCache?: boolean;
+  /**
+   * Revalidate every cached index page with the index, even one still fresh by the
+   * `Cache-Control: max-age` it was served with (PyPI sends 10 minutes).
+   */
+  refresh?: boolean;
   /** Resolve only; write nothing. */
   dryRun?: boolean;
   /** Remove what Lambda does not need (see `src/slim`): bytecode, test suites, stubs, dist-info extras. */

@@ -9,6 +9,11 @@
  *   simple-v1/<2 hex>/<sha256 of page URL>.json          index pages with ETag/Last-Modified
  *   metadata-v1/sha256/<2 hex>/<64 hex>.json             METADATA by the wheel's sha256
  *   metadata-v1/url/<2 hex>/<sha256 of wheel URL>.json   METADATA when the wheel's hash is unknown
+ *   local-v1/<2 hex>/<sha256 of path>.json               hashes of local wheel files by identity
+ *   layers-v1/<64 hex>.zip + <64 hex>.json               built layer zips by the digest of
+ *                                                        everything that decides their bytes
+ *   plans-v1/<64 hex>.json                               resolutions by the digest of their
+ *                                                        inputs, with the pages they read
  *
  * Concurrency contract: every write goes to a uniquely named temporary file (pid +
  * random) on the same file system and is renamed into place, so a reader sees either
@@ -21,8 +26,19 @@
  * This module imports only Node built-ins (tests load it in child processes).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { constants, createReadStream } from "node:fs";
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
 
 export const CACHE_BUCKETS = {
@@ -30,7 +46,22 @@ export const CACHE_BUCKETS = {
   simple: "simple-v1",
   metadata: "metadata-v1",
   local: "local-v1",
+  layers: "layers-v1",
+  plans: "plans-v1",
 } as const;
+
+/** How many resolutions the cache keeps; the least recently used ones go first. */
+export const CACHED_PLANS_KEPT = 64;
+
+/** How many built layers the cache keeps; the least recently used ones go first. */
+export const CACHED_LAYERS_KEPT = 8;
+
+/** A built layer zip in the cache and what its build reported (opaque to the cache). */
+export interface CachedLayer {
+  path: string;
+  size: number;
+  report: unknown;
+}
 
 /** What identifies a local file's content well enough to reuse its hash. */
 export interface FileIdentity {
@@ -86,6 +117,11 @@ export interface CachedPage {
   body: string;
   /** ISO date of the fetch or of the last successful revalidation. */
   storedAt: string;
+  /**
+   * How long after `storedAt` the page may be used without asking the server, from the
+   * response's `Cache-Control: max-age` (0 or absent: revalidate every time).
+   */
+  maxAgeSeconds?: number;
 }
 
 export type MetadataKey = { sha256: string } | { url: string };
@@ -177,6 +213,7 @@ function parsePage(text: string, url: string): CachedPage | null {
   if (page.status !== 200 && page.status !== 404) return null;
   if (typeof page.finalUrl !== "string" || typeof page.body !== "string") return null;
   if (typeof page.storedAt !== "string") return null;
+  if (page.maxAgeSeconds !== undefined && typeof page.maxAgeSeconds !== "number") return null;
   if (
     !optionalString(page.contentType) ||
     !optionalString(page.etag) ||
@@ -193,6 +230,7 @@ function parsePage(text: string, url: string): CachedPage | null {
     lastModified: page.lastModified,
     body: page.body,
     storedAt: page.storedAt,
+    ...(page.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: page.maxAgeSeconds }),
   };
 }
 
@@ -324,6 +362,117 @@ export class Cache {
   async putMetadata(key: MetadataKey, metadata: string): Promise<void> {
     const entry = { key: metadataKeyString(key), sha256: sha256Hex(metadata), metadata };
     await writeFileAtomic(this.metadataPath(key), JSON.stringify(entry));
+  }
+
+  private layerPaths(key: string): { zip: string; info: string } {
+    assertSha256(key);
+    const folder = this.bucketPath("layers");
+    return { zip: join(folder, `${key}.zip`), info: join(folder, `${key}.json`) };
+  }
+
+  /**
+   * The layer zip stored under `key` (a sha256 of everything that decides the zip's
+   * bytes), or null. The entry's size is checked against its record, and a hit marks
+   * it as recently used.
+   */
+  async getLayer(key: string): Promise<CachedLayer | null> {
+    const paths = this.layerPaths(key);
+    const text = await readTextOrNull(paths.info);
+    if (text === null) return null;
+    try {
+      const value = JSON.parse(text) as { key?: unknown; size?: unknown; report?: unknown };
+      if (value.key !== key || typeof value.size !== "number") return null;
+      const info = await stat(paths.zip);
+      if (!info.isFile() || info.size !== value.size) return null;
+      const now = new Date();
+      await utimes(paths.info, now, now).catch(() => undefined);
+      return { path: paths.zip, size: value.size, report: value.report };
+    } catch (error) {
+      if (error instanceof SyntaxError || isErrorCode(error, "ENOENT", "ENOTDIR")) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Copies the finished zip at `sourcePath` into the cache under `key` with the report
+   * to hand back on a hit, then drops the least recently used layers beyond
+   * CACHED_LAYERS_KEPT. The record is written after the zip, so a record always has
+   * its zip.
+   */
+  async putLayer(key: string, sourcePath: string, size: number, report: unknown): Promise<void> {
+    const paths = this.layerPaths(key);
+    await mkdir(dirname(paths.zip), { recursive: true });
+    const temporary = temporarySibling(paths.zip);
+    try {
+      await copyFile(sourcePath, temporary, constants.COPYFILE_FICLONE);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await moveIntoPlace(temporary, paths.zip);
+    await writeFileAtomic(paths.info, JSON.stringify({ key, size, report }));
+    await this.pruneLayers(CACHED_LAYERS_KEPT);
+  }
+
+  /** Keeps the `keep` most recently used layers and deletes the others. */
+  async pruneLayers(keep: number): Promise<void> {
+    const folder = this.bucketPath("layers");
+    const names = await readdir(folder).catch(() => [] as string[]);
+    const records = await Promise.all(
+      names
+        .filter((name) => /^[0-9a-f]{64}\.json$/.test(name))
+        .map(async (name) => ({
+          key: name.slice(0, 64),
+          used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
+        })),
+    );
+    records.sort((a, b) => b.used - a.used || a.key.localeCompare(b.key));
+    for (const { key } of records.slice(keep)) {
+      const paths = this.layerPaths(key);
+      await rm(paths.info, { force: true });
+      await rm(paths.zip, { force: true });
+    }
+  }
+
+  private planPath(key: string): string {
+    assertSha256(key);
+    return join(this.bucketPath("plans"), `${key}.json`);
+  }
+
+  /** The resolution stored under `key` (opaque to the cache), or null; a hit marks it used. */
+  async getPlan(key: string): Promise<unknown | null> {
+    const path = this.planPath(key);
+    const text = await readTextOrNull(path);
+    if (text === null) return null;
+    try {
+      const value = JSON.parse(text) as { key?: unknown; plan?: unknown };
+      if (value.key !== key || value.plan === undefined) return null;
+      const now = new Date();
+      await utimes(path, now, now).catch(() => undefined);
+      return value.plan;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Stores a resolution under `key`, keeping the CACHED_PLANS_KEPT most recently used. */
+  async putPlan(key: string, plan: unknown): Promise<void> {
+    await writeFileAtomic(this.planPath(key), JSON.stringify({ key, plan }));
+    const folder = this.bucketPath("plans");
+    const names = (await readdir(folder).catch(() => [] as string[])).filter((name) =>
+      /^[0-9a-f]{64}\.json$/.test(name),
+    );
+    if (names.length <= CACHED_PLANS_KEPT) return;
+    const used = await Promise.all(
+      names.map(async (name) => ({
+        name,
+        used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
+      })),
+    );
+    used.sort((a, b) => b.used - a.used || a.name.localeCompare(b.name));
+    for (const { name } of used.slice(CACHED_PLANS_KEPT)) {
+      await rm(join(folder, name), { force: true });
+    }
   }
 
   private localHashPath(path: string): string {

@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from "node:
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Cache, CachedPage, MetadataKey } from "../cache/index.js";
+import { type Cache, type CachedPage, type MetadataKey, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
 import {
   CredentialStore,
@@ -60,6 +60,11 @@ export interface IndexClientOptions {
   netrcPath?: string | null;
   /** Cache only: a missing entry is an `offline-miss` error. */
   offline?: boolean;
+  /**
+   * Revalidate every cached page, even one still fresh by the `Cache-Control: max-age`
+   * its index sent (PyPI: 10 minutes). Default false: fresh pages are used as they are.
+   */
+  refresh?: boolean;
   /** First retry delay; doubles each retry. Default 500 ms. */
   retryBaseDelayMs?: number;
   /** Cap for any retry delay, Retry-After included. Default 30 s. */
@@ -108,6 +113,37 @@ function hashersFor(file: DistributionFile): Map<string, ReturnType<typeof creat
   return hashers;
 }
 
+/**
+ * `max-age` of a Cache-Control header as `{ maxAgeSeconds }`, or nothing when the
+ * response may not be reused without asking (`no-cache`, `no-store`, no max-age).
+ */
+export function maxAgeOf(cacheControl: string | null): { maxAgeSeconds?: number } {
+  if (cacheControl === null) return {};
+  const directives = cacheControl
+    .toLowerCase()
+    .split(",")
+    .map((directive) => directive.trim());
+  if (directives.some((directive) => directive === "no-cache" || directive === "no-store")) {
+    return {};
+  }
+  for (const directive of directives) {
+    const match = /^max-age\s*=\s*"?(\d+)"?$/.exec(directive);
+    if (match !== null) {
+      const seconds = Number(match[1]);
+      return seconds > 0 ? { maxAgeSeconds: seconds } : {};
+    }
+  }
+  return {};
+}
+
+/** Whether a cached page is still within the max-age its index gave it. */
+export function isFresh(page: CachedPage, now: number): boolean {
+  if (page.maxAgeSeconds === undefined) return false;
+  const age = now - Date.parse(page.storedAt);
+  // A stored time in the future (clock changes) makes the entry stale, not fresh forever.
+  return age >= 0 && age < page.maxAgeSeconds * 1000;
+}
+
 function offlineMiss(what: string): PylayerError {
   return new PylayerError(
     "offline-miss",
@@ -122,6 +158,9 @@ export class IndexClient {
   private readonly settings: IndexSettings;
   private readonly cache: Cache | null;
   private readonly offline: boolean;
+  private readonly refresh: boolean;
+  /** Every project page read: credential-free URL → sha256 of its body (null: no page). */
+  private readonly consulted = new Map<string, string | null>();
   private readonly emit: (event: IndexEvent) => void;
   private readonly options: IndexClientOptions;
   private readonly indexes: SourceState[];
@@ -140,6 +179,7 @@ export class IndexClient {
     this.settings = options.settings;
     this.cache = options.cache ?? null;
     this.offline = options.offline ?? false;
+    this.refresh = options.refresh ?? false;
     const listener = options.onEvent;
     this.emit = (event) => {
       if (event.type === "warning") this.warnings.push(event.message);
@@ -333,6 +373,35 @@ export class IndexClient {
     );
   }
 
+  /**
+   * The project pages this client has read, with a digest of each: what a resolution
+   * made with this client depended on besides immutable wheel metadata.
+   */
+  consultedPages(): Record<string, string | null> {
+    return Object.fromEntries([...this.consulted].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /**
+   * Whether every page still reads as recorded, without a request: `file://` pages are
+   * read again; HTTP pages must be in the cache, fresh by their max-age (not with
+   * `refresh`), and unchanged. False means "ask the index", not "changed".
+   */
+  async pagesUnchanged(pages: Record<string, string | null>): Promise<boolean> {
+    if (this.refresh || this.findLinks.length > 0) return false;
+    const now = Date.now();
+    const checks = Object.entries(pages).map(async ([url, digest]) => {
+      if (!isHttpUrl(url)) {
+        const page = await this.readLocalPage(url, true).catch(() => undefined);
+        if (page === undefined) return false;
+        return (page === null ? null : sha256Hex(page.body)) === digest;
+      }
+      const cached = this.cache === null ? null : await this.cache.getPage(url);
+      if (cached === null || (!this.offline && !isFresh(cached, now))) return false;
+      return (cached.status === 404 ? null : sha256Hex(cached.body)) === digest;
+    });
+    return (await Promise.all(checks)).every(Boolean);
+  }
+
   /** The project's files on one index, or null when the index does not have it. */
   private async readIndexPage(
     source: SourceState,
@@ -342,6 +411,7 @@ export class IndexClient {
     const page = isHttpUrl(pageUrl)
       ? await this.readHttpPage(pageUrl)
       : await this.readLocalPage(pageUrl, true);
+    this.consulted.set(stripCredentials(pageUrl), page === null ? null : sha256Hex(page.body));
     if (page === null) return null;
     return parseSimplePage(page.body, page.contentType, page.baseUrl, source.label);
   }
@@ -389,6 +459,10 @@ export class IndexClient {
       this.emit({ type: "cache-hit", kind: "page", url: label });
       return fromCache(cached);
     }
+    if (cached !== null && !this.refresh && isFresh(cached, Date.now())) {
+      this.emit({ type: "cache-hit", kind: "page", url: label, fresh: true });
+      return fromCache(cached);
+    }
     const headers: Record<string, string> = { Accept: accept };
     if (cached !== null && cached.status === 200) {
       if (cached.etag !== undefined) headers["If-None-Match"] = cached.etag;
@@ -405,7 +479,9 @@ export class IndexClient {
             throw new TransientError("304 Not Modified without a cached page");
           }
           this.emit({ type: "cache-hit", kind: "page", url: label, revalidated: true });
-          return { ...cached, storedAt };
+          // A 304 carries the current Cache-Control (RFC 9111, 4.3.4).
+          const { maxAgeSeconds: _previous, ...page } = cached;
+          return { ...page, storedAt, ...maxAgeOf(response.headers.get("cache-control")) };
         }
         if (response.status === 404 || response.status === 410) {
           await response.body?.cancel().catch(() => undefined);
@@ -430,6 +506,7 @@ export class IndexClient {
           lastModified: response.headers.get("last-modified") ?? undefined,
           body,
           storedAt,
+          ...maxAgeOf(response.headers.get("cache-control")),
         };
       },
     );

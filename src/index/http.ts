@@ -1,10 +1,11 @@
 /**
- * HTTP for the index client: Node's global fetch (undici) behind a shared
- * concurrency limit, with credentials, an idle timeout, bounded retries with
+ * HTTP for the index client: `node:http(s)` exchanges (see transport.ts) behind a
+ * shared concurrency limit, with credentials, an idle timeout, bounded retries with
  * exponential backoff, and errors that never show a credential.
  */
 import { PylayerError, redactUrl } from "../errors.js";
 import { type Netrc, netrcLookup } from "./netrc.js";
+import { send, type TransportResponse } from "./transport.js";
 import type { IndexEvent } from "./types.js";
 
 /** Runs at most `limit` tasks at once, in call order. */
@@ -128,7 +129,7 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_CLOSED",
 ]);
 
-/** The first system or undici error code in an error's cause chain. */
+/** The first system error code in an error's cause chain. */
 export function networkErrorCode(error: unknown, depth = 0): string | undefined {
   if (depth > 8 || typeof error !== "object" || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
@@ -199,7 +200,7 @@ export class HttpClient {
    */
   async request<T>(
     request: HttpRequest,
-    consume: (response: Response, context: ResponseContext) => Promise<T>,
+    consume: (response: TransportResponse, context: ResponseContext) => Promise<T>,
   ): Promise<T> {
     const { options } = this;
     const label = redactUrl(request.url);
@@ -222,13 +223,13 @@ export class HttpClient {
               details: { url: label, errorCode: code },
             });
           }
-          // A known code decides (TLS and similar errors are not retried); without one,
-          // undici's generic "fetch failed" / "terminated" are treated as transient.
+          // A known code decides (TLS and similar errors are not retried); without one, a
+          // connection dropped mid-exchange is treated as transient.
           const transient =
             code !== undefined
               ? TRANSIENT_CODES.has(code)
-              : error instanceof TypeError &&
-                /terminated|fetch failed|other side closed/i.test(error.message);
+              : error instanceof Error &&
+                /socket hang up|aborted|terminated|other side closed/i.test(error.message);
           if (transient) {
             reason = code ?? (error as Error).message;
           } else {
@@ -261,7 +262,7 @@ export class HttpClient {
     method: "GET" | "HEAD",
     label: string,
     attempt: number,
-    consume: (response: Response, context: ResponseContext) => Promise<T>,
+    consume: (response: TransportResponse, context: ResponseContext) => Promise<T>,
   ): Promise<T> {
     const { options } = this;
     const prepared = options.credentials.prepare(request.url);
@@ -285,12 +286,7 @@ export class HttpClient {
     if (headers.Range !== undefined) event.range = headers.Range;
     options.onEvent(event);
     try {
-      const response = await fetch(prepared.url, {
-        method,
-        headers,
-        signal: controller.signal,
-        redirect: "follow",
-      });
+      const response = await send(prepared.url, { method, headers, signal: controller.signal });
       touch();
       const { status } = response;
       if (status === 401 || status === 403) {
@@ -345,7 +341,7 @@ function describe(error: unknown): string {
  * than its Content-Length (when not content-encoded) is a TransientError.
  */
 export async function readBody(
-  response: Response,
+  response: TransportResponse,
   context: ResponseContext,
   onChunk?: (chunk: Uint8Array) => void | Promise<void>,
 ): Promise<Uint8Array[]> {

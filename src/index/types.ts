@@ -55,6 +55,8 @@ export type IndexEvent =
       url: string;
       /** True when the server confirmed a cached page with 304 Not Modified. */
       revalidated?: boolean;
+      /** True when a page was used without a request, within its Cache-Control max-age. */
+      fresh?: boolean;
     }
   | { type: "retry"; url: string; attempt: number; delayMs: number; reason: string }
   | { type: "download-start"; filename: string; url: string; totalBytes: number | undefined }

@@ -1,24 +1,12 @@
 /** Which reader a lock file needs, by its name (or, for other names, by its content). */
-import { basename } from "node:path";
 import { PylayerError } from "../errors.js";
 import { readTextFile } from "../pyproject/toml.js";
+import { lockFormatFromName } from "./names.js";
 import { readPipfileLock } from "./pipfile.js";
 import { readPoetryLock } from "./poetry.js";
 import { readPylock } from "./pylock.js";
 import type { LockFile, LockFormat } from "./types.js";
 import { readUvLock } from "./uv.js";
-
-/** PEP 751 file names: `pylock.toml` and `pylock.<name>.toml`. */
-export const PYLOCK_NAME = /^pylock\.([^.]+\.)?toml$/;
-
-export function lockFormatFromName(path: string): LockFormat | undefined {
-  const name = basename(path);
-  if (PYLOCK_NAME.test(name)) return "pylock";
-  if (name === "uv.lock") return "uv";
-  if (name === "poetry.lock") return "poetry";
-  if (name === "Pipfile.lock") return "pipfile";
-  return undefined;
-}
 
 /** Guesses the format of a lock file with another name from its first bytes. */
 export function lockFormatFromContent(text: string): LockFormat | undefined {

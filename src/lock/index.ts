@@ -2,14 +2,9 @@
  * Lock files as build inputs (pylock.toml, uv.lock, poetry.lock, Pipfile.lock), and
  * writing pylock.toml and pinned requirements from a resolved build.
  */
-export {
-  lockFormatFromContent,
-  lockFormatFromName,
-  PYLOCK_NAME,
-  type ReadLockFileOptions,
-  readLockFile,
-} from "./detect.js";
+export { lockFormatFromContent, type ReadLockFileOptions, readLockFile } from "./detect.js";
 export { sortTargets, targetEnvironmentMarker, targetsMarker } from "./markers.js";
+export { lockFormatFromName, PYLOCK_NAME } from "./names.js";
 export { parsePipfileLock, pipfileHashes, readPipfileLock } from "./pipfile.js";
 export { parsePoetryLock, poetryContentHash, readPoetryLock } from "./poetry.js";
 export { parsePylock, readPylock } from "./pylock.js";

@@ -3,11 +3,23 @@
  * the key, and validating their structure with zod.
  */
 import { readFile } from "node:fs/promises";
-import { parse as parseToml, TomlError } from "smol-toml";
+import { createRequire } from "node:module";
+import type * as SmolToml from "smol-toml";
 import type { z } from "zod";
 import { PylayerError } from "../errors.js";
 
 export type TomlTable = Record<string, unknown>;
+
+let smolToml: typeof SmolToml | undefined;
+
+/**
+ * smol-toml, loaded on first use (synchronously, through its CommonJS build) so that
+ * commands which find no TOML file to read do not pay for loading the parser.
+ */
+function toml(): typeof SmolToml {
+  smolToml ??= createRequire(import.meta.url)("smol-toml") as typeof SmolToml;
+  return smolToml;
+}
 
 /** Reads a UTF-8 file; `file-not-found` names what the file was for. */
 export async function readTextFile(path: string, what: string): Promise<string> {
@@ -33,10 +45,11 @@ export function parseTomlText(
   path: string,
   options: { exactIntegers?: boolean } = {},
 ): TomlTable {
+  const { parse, TomlError } = toml();
   try {
     return options.exactIntegers
-      ? (parseToml(text, { integersAsBigInt: true }) as TomlTable)
-      : (parseToml(text) as TomlTable);
+      ? (parse(text, { integersAsBigInt: true }) as TomlTable)
+      : (parse(text) as TomlTable);
   } catch (error) {
     if (error instanceof TomlError) {
       const reason = error.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");

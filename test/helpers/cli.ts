@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const PYLAYER_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
+export const PYLAYER_BIN = fileURLToPath(new URL("../../dist/bundle/pylayer.js", import.meta.url));
 
 export interface CliResult {
   code: number;

@@ -73,6 +73,8 @@ export interface IndexServerOptions {
   announcedSize?: Record<string, number>;
   /** ETag and Last-Modified on project pages, answering 304 when they match. Default true. */
   etags?: boolean;
+  /** Cache-Control of project pages (and of their 304s), e.g. PyPI's `max-age=600, public`. */
+  cacheControl?: string;
   /** Files listed besides the wheels (sdists…). */
   extraFiles?: ExtraFile[];
   hooks?: {
@@ -363,12 +365,15 @@ export async function startIndexServer(
         ? projectJson(project, projectFiles, options, `${baseUrl}files/`)
         : projectHtml(project, projectFiles, options, "../../files/");
       const headers: Record<string, string> = { "Content-Type": contentType, Vary: "Accept" };
+      const caching: Record<string, string> =
+        options.cacheControl === undefined ? {} : { "Cache-Control": options.cacheControl };
+      Object.assign(headers, caching);
       if (options.etags ?? true) {
         const etag = `"${sha256(body).slice(0, 16)}"`;
         headers.ETag = etag;
         headers["Last-Modified"] = lastModified;
         if (request.headers["if-none-match"] === etag) {
-          response.writeHead(304, { ETag: etag });
+          response.writeHead(304, { ETag: etag, ...caching });
           response.end();
           return;
         }

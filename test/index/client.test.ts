@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Cache } from "../../src/cache/index.js";
 import { isPylayerError } from "../../src/errors.js";
-import { IndexClient, type IndexClientOptions } from "../../src/index/client.js";
+import { IndexClient, type IndexClientOptions, maxAgeOf } from "../../src/index/client.js";
 import type { DistributionFile, IndexEvent, IndexSettings } from "../../src/index/types.js";
 import {
   type FaultAction,
@@ -441,6 +441,81 @@ describe("page cache", () => {
     await expect(offline.getFiles("beta-pkg")).rejects.toMatchObject({ code: "offline-miss" });
     await expect(offline.download(files[0]!)).rejects.toMatchObject({ code: "offline-miss" });
     expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("page freshness (Cache-Control max-age)", () => {
+  const pageRequests = (server: IndexServer) =>
+    server.requests.filter((request) => request.path.endsWith("/alpha/")).length;
+
+  it("uses a page within its max-age without a request; --refresh asks again", async () => {
+    const server = await serve(WHEELS, { cacheControl: "max-age=600, public" });
+    const files = await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    expect(pageRequests(server)).toBe(1);
+
+    const { client: fresh, events } = makeClient({ indexUrl: server.url });
+    expect(await fresh.getFiles("alpha")).toEqual(files);
+    expect(pageRequests(server)).toBe(1);
+    expect(events).toContainEqual({
+      type: "cache-hit",
+      kind: "page",
+      url: `${server.url}alpha/`,
+      fresh: true,
+    });
+
+    const refreshing = makeClient({ indexUrl: server.url }, { refresh: true }).client;
+    expect(await refreshing.getFiles("alpha")).toEqual(files);
+    expect(pageRequests(server)).toBe(2);
+    expect(server.requests.at(-1)?.headers["if-none-match"]).toMatch(/^"/);
+  });
+
+  it.each([
+    ["no Cache-Control", undefined],
+    ["no-cache", "no-cache, max-age=600"],
+    ["no-store", "no-store"],
+    ["max-age=0", "max-age=0"],
+  ])("revalidates every time with %s", async (_name, cacheControl) => {
+    const server = await serve(
+      WHEELS,
+      cacheControl === undefined ? {} : { cacheControl: cacheControl },
+    );
+    await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    expect(pageRequests(server)).toBe(2);
+  });
+
+  it("revalidates a page whose max-age has passed, and a 304 starts a new max-age", async () => {
+    const server = await serve(WHEELS, { cacheControl: "max-age=600" });
+    await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    const cache = new Cache(join(root, "cache"));
+    const key = `${server.url}alpha/`;
+    const stored = (await cache.getPage(key))!;
+    expect(stored.maxAgeSeconds).toBe(600);
+    await cache.putPage({ ...stored, storedAt: new Date(Date.now() - 601_000).toISOString() });
+
+    await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    expect(pageRequests(server)).toBe(2);
+    const revalidated = (await cache.getPage(key))!;
+    expect(Date.now() - Date.parse(revalidated.storedAt)).toBeLessThan(60_000);
+    expect(revalidated.maxAgeSeconds).toBe(600);
+    await makeClient({ indexUrl: server.url }).client.getFiles("alpha");
+    expect(pageRequests(server)).toBe(2);
+  });
+});
+
+describe("maxAgeOf (RFC 9111 Cache-Control)", () => {
+  it.each([
+    [null, {}],
+    ["max-age=600, public", { maxAgeSeconds: 600 }],
+    ["public, MAX-AGE=60", { maxAgeSeconds: 60 }],
+    ['max-age="30"', { maxAgeSeconds: 30 }],
+    ["max-age=0", {}],
+    ["no-cache", {}],
+    ["max-age=600, no-store", {}],
+    ["private", {}],
+    ["max-age=abc", {}],
+  ])("%s", (header, expected) => {
+    expect(maxAgeOf(header)).toEqual(expected);
   });
 });
 

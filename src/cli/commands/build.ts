@@ -127,6 +127,11 @@ export const spec: CommandSpec = {
       description: "Cache folder (default: PYLAYER_CACHE_DIR or the platform cache folder)",
     },
     "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
+    refresh: {
+      type: "boolean",
+      description:
+        "Ask the index about every cached page, even one still fresh by its Cache-Control max-age",
+    },
     "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
     slim: {
       type: "boolean",
@@ -217,6 +222,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     pre: booleanOption(values, "pre"),
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
+    refresh: booleanOption(values, "refresh"),
     dryRun: booleanOption(values, "dry-run"),
     slim: booleanOption(values, "slim"),
     slimPatterns: listOption(values, "slim-pattern", false),
@@ -275,7 +281,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   // command line they are a mistake.
   await checkBuildPublishFlags(publishName === undefined ? commandContext : context, publishName);
   options.onEvent = showBuildEvents(ui);
-  const { buildLayer } = await import("../../build/index.js");
+  const { buildLayer } = await import("../../build/build.js");
   const result = await buildLayer(options);
   ui.clearProgress();
   // A zip that fails its check is still written and reported, but the build exits 1 (the

@@ -24,6 +24,7 @@ const INPUT_OPTION_NAMES = [
   "pre",
   "cache-dir",
   "no-cache",
+  "refresh",
 ] as const;
 
 /** The input, target and index options `build` has, for commands that plan like it. */

@@ -26,6 +26,7 @@ const SHARED_OPTION_NAMES = [
   "pre",
   "cache-dir",
   "no-cache",
+  "refresh",
   "dry-run",
 ];
 const sharedOptions = Object.fromEntries(
