@@ -13,7 +13,7 @@ import { temporaryFolder } from "../helpers/sandbox.js";
 
 describe("project defaults", () => {
   it("has a key for every build option a project may fix", () => {
-    const perInvocation = new Set(["dry-run", "force"]);
+    const perInvocation = new Set(["dry-run", "force", "refresh"]);
     for (const option of Object.keys(buildSpec.options)) {
       if (perInvocation.has(option)) continue;
       expect(PROJECT_DEFAULT_KEYS, option).toHaveProperty(option);
