@@ -187,6 +187,12 @@ export async function buildRuntimeBundle(
       "Give a folder with -o, e.g. -o build/.",
     );
   }
+  if (options.compile === true) {
+    throw usageError(
+      "runtime mode does not take --compile",
+      "Leave out --compile: the archive is extracted to a writable /tmp folder, where Python caches its own bytecode on the first import.",
+    );
+  }
   // Validate the sources before resolving, with a placeholder name.
   runtimeSources(runtimeArchiveName("0".repeat(64)), options);
   const temporary = join(outputDir, `.deps-${randomBytes(6).toString("hex")}.zip`);

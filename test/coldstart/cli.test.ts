@@ -121,6 +121,15 @@ describe("pylayer build --mode", () => {
     ).rejects.toThrow(/always uses the python layout/);
   });
 
+  it("runtime refuses --compile: /tmp is writable and Python caches bytecode there", async () => {
+    await expect(runCommand(build, args("--mode", "runtime", "--compile"))).rejects.toThrow(
+      /runtime mode does not take --compile/,
+    );
+    await expect(runCommand(runtime, args("--compile"))).rejects.toThrow(
+      /unknown option --compile/,
+    );
+  });
+
   it("layer stays the default, and other modes are refused", async () => {
     const layer = await runCommand(build, args("-o", join(root, "layer.zip"), "--json"));
     expect(layer.code).toBe(0);

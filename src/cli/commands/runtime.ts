@@ -28,6 +28,8 @@ const SHARED_OPTION_NAMES = [
   "no-cache",
   "refresh",
   "dry-run",
+  "slim",
+  "slim-pattern",
 ];
 const sharedOptions = Object.fromEntries(
   SHARED_OPTION_NAMES.map((name) => [name, buildSpec.options[name]!]),
