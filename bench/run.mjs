@@ -367,22 +367,7 @@ async function compare({ label, indexUrl, extraIndexUrls = [], requirements, ser
   // Resolution alone (warm): where the warm time goes.
   const dryRunTimes = [];
   for (let run = 0; run < warmRuns; run++) {
-    const result = await measure([
-      process.execPath,
-      binPath,
-      "build",
-      "-r",
-      requirementsFile,
-      "--runtime",
-      runtime,
-      "--arch",
-      "x86_64",
-      ...indexArgs,
-      "--cache-dir",
-      pylayerCache,
-      "--dry-run",
-      "--json",
-    ]);
+    const result = await pylayerRun(pylayerCache, `dry-run-${run}`, { extraArgs: ["--dry-run"] });
     dryRunTimes.push(result.seconds);
   }
 
@@ -741,7 +726,7 @@ function renderMarkdown(data) {
     if (data.startup) {
       const startup = data.startup["--version"];
       lines.push(
-        `Where a warm pylayer build's ${seconds(warm.pylayer.seconds)} go: start-up ${seconds(startup)} (\`pylayer --version\`), resolution ${seconds(comparison.warmDryRun - startup)} (\`--dry-run\`, median of ${warm.pylayer.runs}, minus start-up: loading the build modules, ${comparison.packages} cached index pages and metadata), copying the cached zip ${seconds(warm.pylayer.seconds - comparison.warmDryRun)}.`,
+        `Where a warm pylayer build's ${seconds(warm.pylayer.seconds)} go: start-up ${seconds(startup)} (\`pylayer --version\`), resolution ${seconds(comparison.warmDryRun - startup)} (\`--dry-run\`, median of ${warm.pylayer.runs}, minus start-up: loading the build modules, checking that the ${comparison.packages} cached index pages are fresh and unchanged, reusing the resolution), copying the cached zip ${seconds(warm.pylayer.seconds - comparison.warmDryRun)}.`,
         "",
       );
     }

@@ -36,3 +36,19 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   }
   return best?.name;
 }
+
+/**
+ * Bytes as B/KiB/MiB/GiB with one decimal (none from 100 up). Self-contained, with no
+ * outside references: the HTML report embeds its source in the page.
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}

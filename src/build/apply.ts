@@ -63,9 +63,8 @@ export async function applyPlan(
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) {
       zips.push(
-        await buildOutput(
+        await buildOutput(output, {
           plan,
-          output,
           context,
           paths,
           hashes,
@@ -73,11 +72,8 @@ export async function applyPlan(
           mtime,
           warnings,
           onEvent,
-          {
-            options: transform,
-            pythons,
-          },
-        ),
+          transform: { options: transform, pythons },
+        }),
       );
     }
     return { zips, warnings };
@@ -92,33 +88,27 @@ export async function applyPlan(
  * timestamp, the slim and compile settings (with the compiling Python's exact version)
  * and pylayer's own version, so the cache key is a digest of exactly these.
  */
-async function buildOutput(
-  plan: BuildPlan,
-  output: OutputPlan,
-  context: PlanContext,
-  paths: Map<string, string>,
-  hashes: Map<string, string>,
-  openReader: (path: string) => Promise<ZipReader>,
-  mtime: Date,
-  warnings: string[],
-  onEvent: (event: BuildEvent) => void,
-  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
-): Promise<ZipReport> {
+/** What writing the outputs of one plan shares. */
+interface OutputWork {
+  plan: BuildPlan;
+  context: PlanContext;
+  /** Wheel file name → local path. */
+  paths: Map<string, string>;
+  /** Wheel file name → sha256. */
+  hashes: Map<string, string>;
+  openReader: (path: string) => Promise<ZipReader>;
+  mtime: Date;
+  /** Collects the warnings of every output. */
+  warnings: string[];
+  onEvent: (event: BuildEvent) => void;
+  transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
+}
+
+async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
+  const { context, warnings, onEvent } = work;
   const cache = context.cache ?? null;
-  if (cache === null) {
-    return writeOutput(
-      plan,
-      output,
-      context,
-      paths,
-      openReader,
-      mtime,
-      warnings,
-      onEvent,
-      transform,
-    );
-  }
-  const key = await layerCacheKey(plan, output, context, hashes, mtime, transform);
+  if (cache === null) return writeOutput(output, work);
+  const key = await layerCacheKey(output, work);
   const cached = await cache.getLayer(key);
   if (cached !== null && isCachedReport(cached.report)) {
     // What the build reported while assembling (--verbose lists slim removals) is told again.
@@ -143,17 +133,7 @@ async function buildOutput(
     }
     onEvent(event);
   };
-  const report = await writeOutput(
-    plan,
-    output,
-    context,
-    paths,
-    openReader,
-    mtime,
-    warnings,
-    recordingOnEvent,
-    transform,
-  );
+  const report = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
   // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
   await cache
     .putLayer(key, report.path, report.size, {
@@ -169,12 +149,8 @@ async function buildOutput(
 const LAYER_FORMAT = 1;
 
 async function layerCacheKey(
-  plan: BuildPlan,
   output: OutputPlan,
-  context: PlanContext,
-  hashes: Map<string, string>,
-  mtime: Date,
-  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
+  { plan, context, hashes, mtime, transform }: OutputWork,
 ): Promise<string> {
   const targets = context.targets.filter((target) => output.targets.includes(target.id));
   const first = plan.targets.find((target) => output.targets.includes(target.id))!;
@@ -229,17 +205,8 @@ function writeFailed(path: string, error: unknown): PylayerError {
   });
 }
 
-async function writeOutput(
-  plan: BuildPlan,
-  output: OutputPlan,
-  context: PlanContext,
-  paths: Map<string, string>,
-  openReader: (path: string) => Promise<ZipReader>,
-  mtime: Date,
-  warnings: string[],
-  onEvent: (event: BuildEvent) => void,
-  transform: { options: TransformOptions; pythons: Map<string, LocalPython> },
-): Promise<ZipReport> {
+async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
+  const { plan, context, paths, openReader, mtime, warnings, onEvent, transform } = work;
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
   const targets = context.targets.filter((target) => output.targets.includes(target.id));

@@ -5,24 +5,15 @@
  * package → folder → file with hover details, and the tables of the text report.
  */
 import { SLIM_REASONS } from "../slim/index.js";
+import { formatBytes } from "../strings.js";
 import type { LayerReport, ReportFile } from "./index.js";
 import { squarify } from "./treemap.js";
 
 /** A treemap node as serialized into the page: `[name, bytes, children?]`. */
 type SerializedNode = [string, number, SerializedNode[]?];
 
-/** Bytes as KiB/MiB/GiB with one decimal (self-contained: embedded in the page too). */
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+/** Bytes as KiB/MiB/GiB (the same function runs in the page, embedded from its source). */
+export const formatSize = formatBytes;
 
 function escapeHtml(text: string): string {
   return text
@@ -160,7 +151,7 @@ export function renderReportHtml(report: LayerReport): string {
 <script>
 "use strict";
 const squarify = ${squarify.toString()};
-const formatSize = ${formatSize.toString()};
+const formatSize = ${formatBytes.toString()};
 ${PAGE_SCRIPT}
 </script>
 </body>
