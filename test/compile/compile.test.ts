@@ -8,6 +8,7 @@ import { bytecodePath, findPython, isCompilable } from "../../src/compile/index.
 import { isPylayerError } from "../../src/errors.js";
 import { parseRecord } from "../../src/wheel/index.js";
 import { ZipReader } from "../../src/zip/index.js";
+import { extractZip } from "../helpers/sandbox.js";
 import { writeWheels } from "../helpers/wheels.js";
 
 const python311 = spawnSync("python3.11", ["-c", "pass"]).status === 0;
@@ -181,7 +182,7 @@ describe("build --compile", () => {
       // after compiling; an unchecked pyc is trusted without reading the source, so the
       // module still has the compiled value and nothing is written next to it.
       const optFolder = join(root, "opt");
-      await extract(output, optFolder);
+      await extractZip(output, optFolder);
       await writeFile(
         join(optFolder, "python/compiled/core.py"),
         "value = 'from the edited source'\n",
@@ -214,20 +215,6 @@ describe("build --compile", () => {
     expect(second.zips[0]!.sha256).toBe(first.zips[0]!.sha256);
   });
 });
-
-async function extract(zipPath: string, folder: string): Promise<void> {
-  const reader = await ZipReader.open(zipPath);
-  try {
-    for (const entry of reader.entries) {
-      if (entry.isDirectory) continue;
-      const target = join(folder, entry.name);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, await reader.read(entry));
-    }
-  } finally {
-    await reader.close();
-  }
-}
 
 /** chmod a-w on every file and folder (Lambda's /opt is read-only). */
 async function makeReadOnly(folder: string): Promise<void> {

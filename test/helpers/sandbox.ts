@@ -1,7 +1,7 @@
 /** Temporary folders and an environment that keeps tests away from the machine's pip settings. */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { unzipSync } from "fflate";
 import { afterAll } from "vitest";
 
@@ -37,4 +37,14 @@ export function isolatedEnv(home: string, extra: Record<string, string> = {}): N
 /** Entry name → bytes of a zip on disk (fflate, independent of src/zip). */
 export async function unzipFile(path: string): Promise<Record<string, Uint8Array>> {
   return unzipSync(new Uint8Array(await readFile(path)));
+}
+
+/** Writes the files of a zip under `folder` (fflate, independent of src/zip; no modes). */
+export async function extractZip(zipPath: string, folder: string): Promise<void> {
+  for (const [name, bytes] of Object.entries(await unzipFile(zipPath))) {
+    if (name.endsWith("/")) continue;
+    const target = join(folder, name);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, bytes);
+  }
 }

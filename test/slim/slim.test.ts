@@ -16,6 +16,7 @@ import {
 } from "../../src/slim/index.js";
 import { parseRecord } from "../../src/wheel/index.js";
 import { ZipReader } from "../../src/zip/index.js";
+import { extractZip } from "../helpers/sandbox.js";
 import { writeWheels } from "../helpers/wheels.js";
 
 describe("compileGlob / globMatches", () => {
@@ -336,7 +337,7 @@ describe("build --slim", () => {
       const output = join(root, "metadata.zip");
       await build(output, { slim: true });
       const extracted = join(root, "metadata-extracted");
-      await extract(output, extracted);
+      await extractZip(output, extracted);
       const script = [
         "import sys",
         `sys.path.insert(0, ${JSON.stringify(join(extracted, "python"))})`,
@@ -412,18 +413,3 @@ describe("build --slim", () => {
     );
   });
 });
-
-/** Extracts a zip with pylayer's reader (file modes are not needed here). */
-async function extract(zipPath: string, folder: string): Promise<void> {
-  const reader = await ZipReader.open(zipPath);
-  try {
-    for (const entry of reader.entries) {
-      if (entry.isDirectory) continue;
-      const target = join(folder, entry.name);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, await reader.read(entry));
-    }
-  } finally {
-    await reader.close();
-  }
-}
