@@ -5,18 +5,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { type OutputOptions, type RolldownOptions, rolldown } from "rolldown";
 
 export default async function setup(): Promise<void> {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve("typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { stdio: "inherit" });
-  const configUrl = new URL("../rolldown.config.mjs", import.meta.url).href;
-  const { default: config } = (await import(configUrl)) as {
-    default: RolldownOptions & { output: OutputOptions };
-  };
-  const { output, ...input } = config;
-  const bundle = await rolldown(input);
-  await bundle.write(output);
-  await bundle.close();
+  const bundleUrl = new URL("../scripts/bundle.mjs", import.meta.url).href;
+  const { bundle } = (await import(bundleUrl)) as { bundle: () => Promise<void> };
+  await bundle();
 }
