@@ -111,19 +111,26 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const key = await layerCacheKey(output, work);
   const cached = await cache.getLayer(key);
   if (cached !== null && isCachedReport(cached.report)) {
-    // What the build reported while assembling (--verbose lists slim removals) is told again.
-    for (const event of cached.report.events) onEvent(event);
-    onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
-    onEvent({
-      type: "detail",
-      message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
-    });
     await mkdir(dirname(output.path), { recursive: true });
-    await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE).catch((error: unknown) => {
-      throw writeFailed(output.path, error);
-    });
-    warnings.push(...cached.report.warnings);
-    return { ...cached.report.zip, path: output.path };
+    const copied = await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE).then(
+      () => true,
+      (error: unknown) => {
+        // Another build pruned the entry since it was looked up: build it instead.
+        if ((error as { code?: unknown }).code === "ENOENT") return false;
+        throw writeFailed(output.path, error);
+      },
+    );
+    if (copied) {
+      // What the build reported while assembling (--verbose lists slim removals) is told again.
+      for (const event of cached.report.events) onEvent(event);
+      onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
+      onEvent({
+        type: "detail",
+        message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
+      });
+      warnings.push(...cached.report.warnings);
+      return { ...cached.report.zip, path: output.path };
+    }
   }
   const before = warnings.length;
   const events: BuildEvent[] = [];
