@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { PylayerError, usageError } from "../../errors.js";
 import { analyzeLayer, type LayerReport, renderReportHtml } from "../../report/index.js";
 import { SLIM_REASONS } from "../../slim/index.js";
+import { count } from "../../strings.js";
 import { type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes } from "../ui.js";
@@ -89,7 +90,7 @@ function printReport(context: CommandContext, report: LayerReport): void {
   const share = `${report.percentOfLimit.toFixed(1)} % of the 250 MB limit`;
   ui.out(
     bold(
-      `${report.path}: ${formatBytes(report.unzippedSize)} unzipped (${report.unzippedSize > report.limit ? red(share) : share}), ${formatBytes(report.zipSize)} zipped, ${report.fileCount} files`,
+      `${report.path}: ${formatBytes(report.unzippedSize)} unzipped (${report.unzippedSize > report.limit ? red(share) : share}), ${formatBytes(report.zipSize)} zipped, ${count(report.fileCount, "file")}`,
     ),
   );
   if (report.manifest !== undefined) {
@@ -110,7 +111,7 @@ function printReport(context: CommandContext, report: LayerReport): void {
   );
   for (const usage of report.packages) {
     ui.out(
-      `  ${label(usage.name, usage.version).padEnd(nameWidth)}  ${formatBytes(usage.size).padStart(10)}  ${`${usage.percentOfLimit.toFixed(1)} %`.padStart(7)}  ${dim(`${usage.files} files`)}`,
+      `  ${label(usage.name, usage.version).padEnd(nameWidth)}  ${formatBytes(usage.size).padStart(10)}  ${`${usage.percentOfLimit.toFixed(1)} %`.padStart(7)}  ${dim(count(usage.files, "file"))}`,
     );
   }
   if (report.biggestFiles.length > 0) {
@@ -126,12 +127,12 @@ function printReport(context: CommandContext, report: LayerReport): void {
   } else {
     ui.out(
       bold(
-        `--slim would save ${formatBytes(report.slim.bytes)} (${report.slim.files} files, ${((report.slim.bytes / Math.max(1, report.unzippedSize)) * 100).toFixed(1)} % of the layer)`,
+        `--slim would save ${formatBytes(report.slim.bytes)} (${count(report.slim.files, "file")}, ${((report.slim.bytes / Math.max(1, report.unzippedSize)) * 100).toFixed(1)} % of the layer)`,
       ),
     );
     for (const row of report.slim.byReason) {
       ui.out(
-        `  ${SLIM_REASONS[row.reason].padEnd(50)}  ${formatBytes(row.bytes).padStart(10)}  ${dim(`${row.files} files`)}`,
+        `  ${SLIM_REASONS[row.reason].padEnd(50)}  ${formatBytes(row.bytes).padStart(10)}  ${dim(count(row.files, "file"))}`,
       );
     }
   }
