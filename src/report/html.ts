@@ -5,7 +5,7 @@
  * package → folder → file with hover details, and the tables of the text report.
  */
 import { SLIM_REASONS } from "../slim/index.js";
-import { formatBytes } from "../strings.js";
+import { count, formatBytes } from "../strings.js";
 import type { LayerReport, ReportFile } from "./index.js";
 import { squarify } from "./treemap.js";
 
@@ -126,8 +126,8 @@ export function renderReportHtml(report: LayerReport): string {
   <div class="cards">
     <div class="card${over ? " over" : ""}"><span class="label">Unzipped</span><span class="value">${formatSize(report.unzippedSize)}</span><span class="sub">${report.percentOfLimit.toFixed(1)} % of the 250 MB limit</span></div>
     <div class="card"><span class="label">Zipped</span><span class="value">${formatSize(report.zipSize)}</span><span class="sub">${report.zipSize > 50 * 1024 * 1024 ? "over 50 MB: upload through S3" : "direct upload possible (≤ 50 MB)"}</span></div>
-    <div class="card"><span class="label">Packages</span><span class="value">${report.packages.length}</span><span class="sub">${report.fileCount} files</span></div>
-    <div class="card"><span class="label">--slim would save</span><span class="value">${formatSize(report.slim.bytes)}</span><span class="sub">${report.slim.files} files</span></div>
+    <div class="card"><span class="label">Packages</span><span class="value">${report.packages.length}</span><span class="sub">${count(report.fileCount, "file")}</span></div>
+    <div class="card"><span class="label">--slim would save</span><span class="value">${formatSize(report.slim.bytes)}</span><span class="sub">${count(report.slim.files, "file")}</span></div>
   </div>
 </header>
 <section>
@@ -178,7 +178,7 @@ h2 { font-size: 15px; margin: 12px 0 8px; }
 .card .sub { color: var(--muted); font-size: 12px; }
 .card.over { border-color: #c62828; }
 .card.over .value { color: #c62828; }
-.budget { position: relative; height: 30px; background: #fff; border: 1px solid var(--line); border-radius: 4px; overflow: visible; }
+.budget { position: relative; height: 30px; margin-bottom: 24px; background: #fff; border: 1px solid var(--line); border-radius: 4px; overflow: visible; }
 .budget .segment { position: absolute; top: 0; bottom: 0; border-right: 1px solid rgba(255,255,255,.7); }
 .budget .limit { position: absolute; top: -6px; bottom: -6px; width: 2px; background: #c62828; }
 .budget .limit span { position: absolute; top: -18px; right: 4px; white-space: nowrap; font-size: 11px; color: #c62828; }
