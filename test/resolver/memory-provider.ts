@@ -131,8 +131,8 @@ export class MemoryProvider implements ResolverProvider<TestCandidate> {
   }
 }
 
-/** A small seeded PRNG, so a failing timing shuffle can be replayed. */
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (Mulberry32), so a failing shuffle or instance can be replayed. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import { isPylayerError } from "../../src/errors.js";
 import { Version } from "../../src/pep440/index.js";
 import { resolve } from "../../src/resolver/index.js";
-import { MemoryProvider, type PackageIndex, type Release, requirement } from "./memory-provider.js";
+import {
+  MemoryProvider,
+  mulberry32,
+  type PackageIndex,
+  type Release,
+  requirement,
+} from "./memory-provider.js";
 
 const PROJECTS = ["a", "b", "c", "d", "e"];
 const VERSIONS = ["1.0", "2.0", "3.0"];
@@ -106,17 +112,6 @@ function solvable(instance: Instance): boolean {
     return false;
   };
   return search(0);
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("resolve against exhaustive search", () => {
