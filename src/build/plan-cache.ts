@@ -2,11 +2,10 @@
  * Reusing a resolution. A plan is a function of its inputs (requirements, constraints,
  * hashes, targets, index settings, options, pylayer's version) and of the index pages it
  * read (wheel metadata is immutable: cached by hash). When a build has the same inputs
- * as an earlier one and every page it read still reads the same without a request
- * (`IndexClient.pagesUnchanged`: fresh by the index's max-age, or a `file://` page read
- * again), the earlier plan is the answer and the resolver does not run. Anything else —
- * a stale page, `--refresh`, find-links, no cache — resolves as usual.
- */
+ * as an earlier one and every page it read still reads the same
+ * (`IndexClient.pagesUnchanged`: fresh by the index's max-age, revalidated with a 304, or
+ * a `file://` page read again), the earlier plan is the answer and the resolver does not
+ * run. A changed page, find-links or no cache resolve as usual. */
 import { sha256Hex } from "../cache/index.js";
 import type { DistributionFile } from "../index/index.js";
 import type { BuildEvent, BuildPlan } from "./types.js";

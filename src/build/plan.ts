@@ -115,7 +115,7 @@ export async function planBuild(
   });
   const excluded = excludedNames(options);
   const resolutionCacheKey =
-    cache === null || options.refresh === true || settings.findLinks.length > 0
+    cache === null || settings.findLinks.length > 0
       ? null
       : await resolutionKey({
           requirements: inputs.requirements.map((line) => requirementToString(line.requirement)),
@@ -140,7 +140,7 @@ export async function planBuild(
       for (const event of cached.events) emit(event);
       emit({
         type: "detail",
-        message: `Resolution reused: same inputs, and the ${Object.keys(cached.pages).length} index pages it read are unchanged (--refresh asks the index again)`,
+        message: `Resolution reused: same inputs, and the ${Object.keys(cached.pages).length} index pages it read are unchanged`,
       });
       const outputs = planOutputs(cached.plan.targets, targets, layout, options.output, cwd);
       return {

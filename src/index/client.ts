@@ -382,22 +382,27 @@ export class IndexClient {
   }
 
   /**
-   * Whether every page still reads as recorded, without a request: `file://` pages are
-   * read again; HTTP pages must be in the cache, fresh by their max-age (not with
-   * `refresh`), and unchanged. False means "ask the index", not "changed".
+   * Whether every page still reads as recorded: `file://` pages are read again; HTTP
+   * pages fresh by their max-age are taken from the cache, the others (all of them with
+   * `refresh`) are revalidated with the index, in parallel. False means "resolve again",
+   * not necessarily "changed": any failure here is left for the resolution to report.
    */
   async pagesUnchanged(pages: Record<string, string | null>): Promise<boolean> {
-    if (this.refresh || this.findLinks.length > 0) return false;
+    if (this.findLinks.length > 0) return false;
     const now = Date.now();
-    const checks = Object.entries(pages).map(async ([url, digest]) => {
+    const digest = (page: PageContent | null) => (page === null ? null : sha256Hex(page.body));
+    const checks = Object.entries(pages).map(async ([url, recorded]) => {
       if (!isHttpUrl(url)) {
         const page = await this.readLocalPage(url, true).catch(() => undefined);
-        if (page === undefined) return false;
-        return (page === null ? null : sha256Hex(page.body)) === digest;
+        return page !== undefined && digest(page) === recorded;
       }
       const cached = this.cache === null ? null : await this.cache.getPage(url);
-      if (cached === null || (!this.offline && !isFresh(cached, now))) return false;
-      return (cached.status === 404 ? null : sha256Hex(cached.body)) === digest;
+      if (cached !== null && !this.refresh && (this.offline || isFresh(cached, now))) {
+        return (cached.status === 404 ? null : sha256Hex(cached.body)) === recorded;
+      }
+      if (this.offline) return false;
+      const page = await this.readHttpPage(url).catch(() => undefined);
+      return page !== undefined && digest(page) === recorded;
     });
     return (await Promise.all(checks)).every(Boolean);
   }

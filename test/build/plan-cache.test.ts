@@ -72,6 +72,16 @@ describe("resolution reuse", () => {
 
     // The index yanks helper 2.0: within max-age the pages (and so the plan) stand, as
     // pip and uv treat PyPI's max-age; --refresh asks the index and resolves again.
+    // --refresh revalidates every page; unchanged (304) pages keep the plan.
+    const unchanged = await build(home, server.url, { refresh: true });
+    expect(unchanged.reused).toBe(true);
+    expect(pageRequests(server)).toBe(before + 2);
+    expect(
+      server.requests.slice(-2).every((request) => request.headers["if-none-match"] !== undefined),
+    ).toBe(true);
+
+    // The index yanks helper 2.0: within max-age the pages (and so the plan) stand, as
+    // pip and uv treat PyPI's max-age; --refresh asks the index and resolves again.
     yanked["helper-2.0-py3-none-any.whl"] = "broken";
     expect((await build(home, server.url)).versions).toContain("helper==2.0");
     const refreshed = await build(home, server.url, { refresh: true });
@@ -79,15 +89,19 @@ describe("resolution reuse", () => {
     expect(refreshed.versions).toEqual(["app==1.0", "helper==1.0"]);
   });
 
-  it("resolves again when pages must be revalidated (no max-age) and one changed", async () => {
+  it("revalidates pages without a max-age: reused while the index answers 304, not after a change", async () => {
     const yanked: Record<string, string | true> = {};
     const server = await serve({ yanked });
     const home = await temporaryFolder();
     await build(home, server.url);
+    const before = pageRequests(server);
     const second = await build(home, server.url);
-    expect(second.reused).toBe(false);
+    expect(second.reused).toBe(true);
+    expect(pageRequests(server)).toBe(before + 2);
     yanked["helper-2.0-py3-none-any.whl"] = true;
-    expect((await build(home, server.url)).versions).toEqual(["app==1.0", "helper==1.0"]);
+    const third = await build(home, server.url);
+    expect(third.reused).toBe(false);
+    expect(third.versions).toEqual(["app==1.0", "helper==1.0"]);
   });
 
   it("reads file:// pages again and resolves again when one changed", async () => {
