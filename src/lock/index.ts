@@ -5,7 +5,12 @@
 export { lockFormatFromContent, type ReadLockFileOptions, readLockFile } from "./detect.js";
 export { sortTargets, targetEnvironmentMarker, targetsMarker } from "./markers.js";
 export { lockFormatFromName, PYLOCK_NAME } from "./names.js";
-export { parsePipfileLock, pipfileHashes, readPipfileLock } from "./pipfile.js";
+export {
+  PIPENV_DEFAULT_SOURCE,
+  parsePipfileLock,
+  pipfileHashes,
+  readPipfileLock,
+} from "./pipfile.js";
 export { parsePoetryLock, poetryContentHash, readPoetryLock } from "./poetry.js";
 export { parsePylock, readPylock } from "./pylock.js";
 export { pythonJsonDumps } from "./python-json.js";

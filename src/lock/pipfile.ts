@@ -82,7 +82,12 @@ export async function readPipfileLock(
   });
 }
 
-const DEFAULT_SOURCE = { name: "pypi", url: "https://pypi.org/simple", verify_ssl: true };
+/** The source pipenv assumes (and hashes) for a Pipfile without `[[source]]`. */
+export const PIPENV_DEFAULT_SOURCE = {
+  name: "pypi",
+  url: "https://pypi.org/simple",
+  verify_ssl: true,
+} as const;
 
 /** The hashes pipenv may have recorded for this Pipfile: plette's, then with normalized names. */
 export function pipfileHashes(pipfile: TomlTable): string[] {
@@ -107,7 +112,7 @@ export function pipfileHashes(pipfile: TomlTable): string[] {
         : {};
     const data: Record<string, unknown> = {
       _meta: {
-        sources: pipfile.source ?? [DEFAULT_SOURCE],
+        sources: pipfile.source ?? [PIPENV_DEFAULT_SOURCE],
         requires: pipfile.requires ?? {},
       },
       default: names(pipfile.packages),

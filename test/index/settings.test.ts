@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseNetrc } from "../../src/index/netrc.js";
 import {
   type IndexFlags,
+  PYPI_SIMPLE_URL,
   parseIniFile,
   pipConfigFilePaths,
   resolveIndexSettings,
@@ -180,7 +181,7 @@ describe("resolveIndexSettings precedence", () => {
       readFile: hermeticReadFile,
     });
     expect(settings).toMatchObject({
-      indexUrl: "https://pypi.org/simple/",
+      indexUrl: PYPI_SIMPLE_URL,
       extraIndexUrls: [],
       findLinks: [],
       noIndex: false,

@@ -5,7 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { pipfileHashes, poetryContentHash, pythonJsonDumps } from "../../src/lock/index.js";
+import {
+  PIPENV_DEFAULT_SOURCE,
+  pipfileHashes,
+  poetryContentHash,
+  pythonJsonDumps,
+} from "../../src/lock/index.js";
 import { parseTomlText } from "../../src/pyproject/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("golden/hashes.json", import.meta.url), "utf8")) as {
@@ -45,4 +50,14 @@ describe("pipfileHashes", () => {
       expect(pipfileHashes(read(name))).toEqual([expected.plette, expected.normalized]);
     },
   );
+
+  it("hashes a Pipfile without [[source]] with pipenv's default source", () => {
+    const packages = '[packages]\nsix = "*"\n';
+    const source = `[[source]]\nurl = "${PIPENV_DEFAULT_SOURCE.url}"\nverify_ssl = true\nname = "${PIPENV_DEFAULT_SOURCE.name}"\n\n`;
+    const hashes = (text: string) => pipfileHashes(parseTomlText(text, "Pipfile"));
+    expect(hashes(packages)).toEqual(hashes(source + packages));
+    expect(hashes(packages)).not.toEqual(
+      hashes(source.replace(PIPENV_DEFAULT_SOURCE.url, "http://127.0.0.1:8080/simple") + packages),
+    );
+  });
 });

@@ -1,7 +1,7 @@
 /** Pipfile.lock reading: categories, markers, sources, unsupported entries, Pipfile hash freshness. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parsePipfileLock } from "../../src/lock/index.js";
+import { PIPENV_DEFAULT_SOURCE, parsePipfileLock } from "../../src/lock/index.js";
 import { makeTarget } from "../../src/runtime/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("golden/hashes.json", import.meta.url), "utf8")) as {
@@ -16,8 +16,8 @@ const lockText = (hash: string) =>
       "pipfile-spec": 6,
       requires: { python_version: "3.12" },
       sources: [
-        { name: "pypi", url: "https://pypi.org/simple", verify_ssl: true },
-        { name: "private", url: "https://pypi.example.com/simple", verify_ssl: true },
+        PIPENV_DEFAULT_SOURCE,
+        { name: "private", url: "http://127.0.0.1:8080/simple", verify_ssl: false },
       ],
     },
     default: {
@@ -73,7 +73,7 @@ describe("Pipfile.lock", () => {
     expect(() => select(text, "python3.12", ["docs"])).toThrow(/no dependency group "docs"/);
   });
 
-  it("looks files up by hash on the package's source; pypi.org means the configured index", () => {
+  it("looks files up by hash on the package's source; pipenv's default source means the configured index", () => {
     const items = parsePipfileLock(text, "/p/Pipfile.lock").select(
       makeTarget("python3.12", "x86_64"),
       {
@@ -86,7 +86,7 @@ describe("Pipfile.lock", () => {
       files: [{ hashes: { sha256: "1".repeat(64) } }, { hashes: { sha256: "2".repeat(64) } }],
     });
     expect(items.find((item) => item.name === "internal")!.indexLookup!.index).toBe(
-      "https://pypi.example.com/simple",
+      "http://127.0.0.1:8080/simple",
     );
   });
 

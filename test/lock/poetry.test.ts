@@ -64,7 +64,7 @@ files = [{file = "private_lib-1.0-py3-none-any.whl", hash = "${H("6")}"}]
 
 [package.source]
 type = "legacy"
-url = "https://pypi.example.com/simple"
+url = "http://127.0.0.1:8081/simple"
 reference = "private"
 
 [[package]]
@@ -139,7 +139,7 @@ describe("poetry.lock 2.1 (groups and markers)", () => {
     });
     expect(certifi.otherFiles).toEqual(["certifi-2024.8.30.tar.gz"]);
     expect(items.find((item) => item.name === "private-lib")!.indexLookup?.index).toBe(
-      "https://pypi.example.com/simple",
+      "http://127.0.0.1:8081/simple",
     );
     expect(items.find((item) => item.name === "local-lib")!.unsupported).toMatch(/local directory/);
   });

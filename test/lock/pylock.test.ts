@@ -132,7 +132,7 @@ describe("pylock.toml", () => {
   it.each([
     [
       "vcs",
-      'vcs = { type = "git", url = "https://github.com/x/y", commit-id = "abc" }',
+      'vcs = { type = "git", url = "https://git.example.com/x/y", commit-id = "abc" }',
       /version-control checkout/,
     ],
     ["directory", 'directory = { path = "../lib" }', /local directory/],

@@ -23,7 +23,7 @@ members = ["app", "shared-lib"]
 [[package]]
 name = "anyio"
 version = "4.6.0"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "http://127.0.0.1:8080/simple" }
 dependencies = [
     { name = "idna" },
     { name = "typing-extensions", marker = "python_full_version < '3.13'" },
@@ -65,13 +65,13 @@ dev = [{ name = "pytest", specifier = ">=8" }]
 [[package]]
 name = "idna"
 version = "3.10"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "http://127.0.0.1:8080/simple" }
 wheels = [${w("idna-3.10-py3-none-any.whl")}]
 
 [[package]]
 name = "numpy"
 version = "2.1.0"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "http://127.0.0.1:8080/simple" }
 sdist = { url = "https://files.example.com/numpy-2.1.0.tar.gz", hash = "${H}", size = 5 }
 wheels = [
     ${w("numpy-2.1.0-cp312-cp312-macosx_14_0_arm64.whl")},
@@ -81,7 +81,7 @@ wheels = [
 [[package]]
 name = "pytest"
 version = "8.3.3"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "http://127.0.0.1:8080/simple" }
 wheels = [${w("pytest-8.3.3-py3-none-any.whl")}]
 
 [[package]]
@@ -92,12 +92,12 @@ source = { editable = "libs/shared" }
 [[package]]
 name = "trio"
 version = "0.27.0"
-source = { git = "https://github.com/python-trio/trio?rev=v0.27.0#0123456789abcdef0123456789abcdef01234567" }
+source = { git = "https://git.example.com/python-trio/trio?rev=v0.27.0#0123456789abcdef0123456789abcdef01234567" }
 
 [[package]]
 name = "typing-extensions"
 version = "4.12.2"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "http://127.0.0.1:8080/simple" }
 wheels = [${w("typing_extensions-4.12.2-py3-none-any.whl")}]
 `;
 

@@ -123,7 +123,7 @@ describe("poetryDependencyRequirements", () => {
   });
 
   it.each([
-    ["git", { git: "https://github.com/x/y.git" }],
+    ["git", { git: "https://git.example.com/x/y.git" }],
     ["path", { path: "../lib" }],
     ["url", { url: "https://example.com/x-1.0.tar.gz" }],
     ["file", { file: "dist/x.whl" }],

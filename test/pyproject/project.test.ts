@@ -180,7 +180,7 @@ mangum = ">=0.17"
 
 [[tool.poetry.source]]
 name = "private"
-url = "https://pypi.example.com/simple"
+url = "http://127.0.0.1:8081/simple"
 `);
 
   it("translates dependencies; optional ones only with their extra", () => {
@@ -198,7 +198,7 @@ url = "https://pypi.example.com/simple"
     expect(result.style).toBe("poetry");
     expect(result.requiresPython?.admits("3.12.11")).toBe(true);
     expect(result.requiresPython?.admits("4.0.0")).toBe(false);
-    expect(result.warnings.join()).toContain("private (https://pypi.example.com/simple)");
+    expect(result.warnings.join()).toContain("private (http://127.0.0.1:8081/simple)");
   });
 
   it("uses [project] when it is there (Poetry 2)", () => {

@@ -185,14 +185,14 @@ describe("parseRequirementsText: lines pylayer rejects", () => {
     ["editable path", "ok\n-e ./pkg", "unsupported-requirement", 2, "editable install"],
     [
       "editable VCS",
-      "--editable=git+https://github.com/o/r.git#egg=r",
+      "--editable=git+https://git.example.com/o/r.git#egg=r",
       "unsupported-requirement",
       1,
       "editable",
     ],
     [
       "bare VCS URL",
-      "git+https://github.com/o/r.git@v1#egg=r",
+      "git+https://git.example.com/o/r.git@v1#egg=r",
       "unsupported-requirement",
       1,
       "version-control URL",
@@ -303,7 +303,7 @@ describe("parseRequirementsText: lines pylayer rejects", () => {
 
   it("quotes the line as written, not with expanded secrets", async () => {
     const error = await failure(
-      parseRequirementsText("pkg @ git+https://github.com/o/r.git?token=${TOKEN}", "r.txt", {
+      parseRequirementsText("pkg @ git+https://git.example.com/o/r.git?token=${TOKEN}", "r.txt", {
         env: { TOKEN: "hunter2" },
       }),
     );

@@ -6,8 +6,8 @@ Run: python3.11 generate.py > hashes.json
   pyproject.toml Poetry's Locker._get_content_hash reads (python-poetry/poetry,
   src/poetry/packages/locker.py), with and without [dependency-groups].
 - pipenv's Pipfile hash: sha256 of json.dumps(data, sort_keys=True, separators=(",", ":"))
-  as plette's Pipfile.get_hash builds data (pipenv/vendor/plette/pipfiles.py), with the
-  default source when the Pipfile has none; and pipenv's newer variant with PEP 503 names.
+  as plette's Pipfile.get_hash builds data (pipenv/vendor/plette/pipfiles.py), for Pipfiles
+  with a [[source]]; and pipenv's newer variant with PEP 503 names.
 - Python's json.dumps of assorted TOML values (ensure_ascii, float repr, key order).
 """
 import hashlib
@@ -52,7 +52,8 @@ def pipfile_hash(data, normalize=False):
     reserved = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv"}
     out = {
         "_meta": {
-            "sources": data.get("source", [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}]),
+            # Golden Pipfiles name their [[source]]; pipenv's default for none is tested in TS.
+            "sources": data["source"],
             "requires": data.get("requires", {}),
         },
         "default": names(data.get("packages", {})),
