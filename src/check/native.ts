@@ -10,7 +10,6 @@
  * (AWS Lambda developer guide, "Defined runtime environment variables").
  */
 import { posix } from "node:path";
-import { readEntryData } from "../invoke/environment.js";
 import type { Architecture, Target } from "../runtime/index.js";
 import type { ZipEntry } from "../zip/index.js";
 import {
@@ -65,7 +64,7 @@ export async function scanNativeFiles(
   const results: ScannedFile[] = new Array(candidates.length);
   let done = 0;
   await forEachLimited(candidates, 8, async (entry, index) => {
-    const bytes = await readEntryData(files.reader, entry);
+    const bytes = await files.reader.read(entry);
     const expectsBinary = !entry.name.startsWith("bin/");
     const identity = identifyBinary(bytes);
     if (identity.kind === "elf") {

@@ -17,59 +17,11 @@ import { access, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { crc32, inflateRaw } from "node:zlib";
 import { PylayerError } from "../errors.js";
 import type { Architecture, LambdaRuntime } from "../runtime/index.js";
-import { decodeEntryData, type ZipEntry, type ZipReader } from "../zip/index.js";
+import type { ZipEntry, ZipReader } from "../zip/index.js";
 
 const execFileAsync = promisify(execFile);
-const inflateRawAsync = promisify(inflateRaw);
-
-/** Entries at least this large are inflated on libuv's thread pool, so several inflate at once. */
-const ASYNC_INFLATE_THRESHOLD = 64 * 1024;
-
-/**
- * An entry's contents, length- and CRC-checked like `ZipReader.read`, but large deflated
- * entries are inflated off the main thread (reading a layer's native libraries or
- * extracting it is mostly inflating).
- */
-export async function readEntryData(reader: ZipReader, entry: ZipEntry): Promise<Buffer> {
-  const raw = await reader.readRaw(entry);
-  if (entry.method !== 8 || entry.uncompressedSize < ASYNC_INFLATE_THRESHOLD) {
-    return decodeEntryData(raw, entry, reader.name);
-  }
-  let data: Buffer;
-  try {
-    data = await inflateRawAsync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
-  } catch (error) {
-    throw corruptEntry(reader, entry, "its deflate stream is invalid", error);
-  }
-  if (data.length !== entry.uncompressedSize) {
-    throw corruptEntry(
-      reader,
-      entry,
-      `it holds ${data.length} bytes, not the ${entry.uncompressedSize} the directory records`,
-    );
-  }
-  if (crc32(data) >>> 0 !== entry.crc32 >>> 0) {
-    throw corruptEntry(reader, entry, "its CRC-32 does not match");
-  }
-  return data;
-}
-
-function corruptEntry(
-  reader: ZipReader,
-  entry: ZipEntry,
-  reason: string,
-  cause?: unknown,
-): PylayerError {
-  return new PylayerError(
-    "corrupt-zip",
-    `entry "${entry.name}" of ${reader.name} is corrupt: ${reason}`,
-    { hint: "Rebuild or download the zip again.", cause },
-  );
-}
-
 export interface Interpreter {
   path: string;
   /** `3.11.7` */
@@ -311,7 +263,7 @@ export async function extractLayer(reader: ZipReader, destination: string): Prom
   const worker = async () => {
     while (next < files.length) {
       const { target, entry } = files[next++]!;
-      const data = await readEntryData(reader, entry);
+      const data = await reader.read(entry);
       await rm(target, { force: true, recursive: true });
       if (entry.isSymlink) {
         await symlink(data.toString("utf8"), target);

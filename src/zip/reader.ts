@@ -11,7 +11,8 @@
 
 import { constants as bufferConstants } from "node:buffer";
 import { open } from "node:fs/promises";
-import { crc32, inflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
+import { crc32, inflateRaw, inflateRawSync } from "node:zlib";
 import { PylayerError } from "../errors.js";
 import {
   CENTRAL_HEADER_LENGTH,
@@ -427,6 +428,11 @@ export function decodeEntryData(raw: Buffer, entry: ZipEntry, archiveName = "zip
       throw corruptEntry(archiveName, entry, "its deflate stream is invalid", error);
     }
   }
+  return verifyEntryData(data, entry, archiveName);
+}
+
+/** Checks inflated bytes against the length and CRC-32 the central directory records. */
+function verifyEntryData(data: Buffer, entry: ZipEntry, archiveName: string): Buffer {
   if (data.length !== entry.uncompressedSize) {
     throw corruptEntry(
       archiveName,
@@ -439,6 +445,15 @@ export function decodeEntryData(raw: Buffer, entry: ZipEntry, archiveName = "zip
   }
   return data;
 }
+
+const inflateRawAsync = promisify(inflateRaw);
+
+/**
+ * Deflated entries at least this large are inflated on libuv's thread pool, so that
+ * several of them (the shared libraries of a layer) inflate in parallel; smaller ones
+ * inflate synchronously, which costs less than the hand-off.
+ */
+const ASYNC_INFLATE_THRESHOLD = 64 * 1024;
 
 export class ZipReader {
   /** Names the archive in error messages (a path, file name or redacted URL). */
@@ -549,7 +564,20 @@ export class ZipReader {
 
   /** The entry's contents, inflated and CRC-32 checked. */
   async read(entry: ZipEntry): Promise<Buffer> {
-    return decodeEntryData(await this.readRaw(entry), entry, this.name);
+    const raw = await this.readRaw(entry);
+    if (entry.method !== METHOD_DEFLATED || entry.uncompressedSize < ASYNC_INFLATE_THRESHOLD) {
+      return decodeEntryData(raw, entry, this.name);
+    }
+    if (entry.uncompressedSize > bufferConstants.MAX_LENGTH) {
+      throw unsupported(this.name, `entry "${entry.name}" is too large to read into memory`);
+    }
+    let data: Buffer;
+    try {
+      data = await inflateRawAsync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+    } catch (error) {
+      throw corruptEntry(this.name, entry, "its deflate stream is invalid", error);
+    }
+    return verifyEntryData(data, entry, this.name);
   }
 
   async close(): Promise<void> {

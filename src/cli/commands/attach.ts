@@ -9,6 +9,7 @@ import {
   awsEventHandler,
   awsOptionsFromArgs,
   quietSdkNodeWarning,
+  withErrorsAsJson,
 } from "./publish.js";
 
 export const spec: CommandSpec = {
@@ -53,10 +54,7 @@ export async function run(context: CommandContext): Promise<number> {
     ui.outJson({
       ok: result.ok,
       layer: result.layer,
-      functions: result.functions.map(({ error, ...item }) => ({
-        ...item,
-        ...(error === undefined ? {} : { error: error.toJSON() }),
-      })),
+      functions: withErrorsAsJson(result.functions),
     });
   } else {
     printAttach(ui, result);

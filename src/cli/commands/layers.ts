@@ -9,6 +9,7 @@ import {
   awsEventHandler,
   awsOptionsFromArgs,
   quietSdkNodeWarning,
+  withErrorsAsJson,
 } from "./publish.js";
 
 export const spec: CommandSpec = {
@@ -82,10 +83,7 @@ async function list(context: CommandContext, rest: string[]): Promise<number> {
   if (ui.json) {
     ui.outJson({
       ok: result.ok,
-      regions: result.regions.map(({ error, ...region }) => ({
-        ...region,
-        ...(error === undefined ? {} : { error: error.toJSON() }),
-      })),
+      regions: withErrorsAsJson(result.regions),
     });
   } else {
     printList(ui, result);
@@ -160,10 +158,7 @@ async function prune(context: CommandContext, rest: string[]): Promise<number> {
       name: result.name,
       keep: result.keep,
       dryRun: result.dryRun,
-      regions: result.regions.map(({ error, ...region }) => ({
-        ...region,
-        ...(error === undefined ? {} : { error: error.toJSON() }),
-      })),
+      regions: withErrorsAsJson(result.regions),
     });
   } else {
     printPrune(ui, result);

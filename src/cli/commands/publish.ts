@@ -4,7 +4,7 @@
  * `layers` and `attach` (the AWS SDK itself loads only inside the library calls).
  */
 import type { AwsEvent, AwsOptions, PublishOptions, PublishResult } from "../../aws/index.js";
-import { usageError } from "../../errors.js";
+import { type PylayerError, usageError } from "../../errors.js";
 import {
   booleanOption,
   type CommandSpec,
@@ -212,6 +212,16 @@ export async function run(commandContext: CommandContext): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/** Per-region or per-function results for `--json`: each error as its JSON form. */
+export function withErrorsAsJson<T extends { error?: PylayerError }>(
+  items: readonly T[],
+): (Omit<T, "error"> & { error?: ReturnType<PylayerError["toJSON"]> })[] {
+  return items.map(({ error, ...item }) => ({
+    ...item,
+    ...(error === undefined ? {} : { error: error.toJSON() }),
+  }));
+}
+
 export function publishJson(result: PublishResult): Record<string, unknown> {
   return {
     ok: result.ok,
@@ -220,10 +230,7 @@ export function publishJson(result: PublishResult): Record<string, unknown> {
     runtimes: result.runtimes,
     architectures: result.architectures,
     warnings: result.warnings,
-    regions: result.regions.map(({ error, ...region }) => ({
-      ...region,
-      ...(error === undefined ? {} : { error: error.toJSON() }),
-    })),
+    regions: withErrorsAsJson(result.regions),
   };
 }
 
