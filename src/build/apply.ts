@@ -16,7 +16,7 @@ import { type InstallPlan, layoutFor, planWheelInstall } from "../wheel/index.js
 import { deterministicTimestamp, writeDeterministicZip, ZipReader } from "../zip/index.js";
 import type { PlanContext } from "./plan.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
-import type { BuildEvent, BuildPlan, OutputPlan, ZipReport } from "./types.js";
+import type { BuildEvent, BuildPlan, OutputPlan, PlannedPackage, ZipReport } from "./types.js";
 import { pylayerVersion } from "./version.js";
 
 export async function applyPlan(
@@ -284,7 +284,17 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     runtimes,
     architectures,
     layout: output.layout,
-    packages: first.packages
+    ...reportPackages(first.packages),
+    ...transformReport,
+  };
+}
+
+/** A target's planned packages as a zip report lists them: installed, and left out with why. */
+export function reportPackages(
+  packages: readonly PlannedPackage[],
+): Pick<ZipReport, "packages" | "excluded"> {
+  return {
+    packages: packages
       .filter((item) => item.excluded === undefined)
       .map((item) => ({
         name: item.name,
@@ -292,9 +302,8 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
         wheel: item.filename,
         tag: item.tag,
       })),
-    excluded: first.packages
+    excluded: packages
       .filter((item) => item.excluded !== undefined)
       .map((item) => ({ name: item.name, version: item.version, reason: item.excluded! })),
-    ...transformReport,
   };
 }

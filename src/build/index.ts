@@ -3,7 +3,7 @@
  * pinned requirements from a resolution. `build.ts` holds `buildLayer` apart from this
  * barrel so that a build loads none of the lock-file readers it does not use.
  */
-export { applyPlan } from "./apply.js";
+export { applyPlan, reportPackages } from "./apply.js";
 export { buildLayer } from "./build.js";
 export { discoverInput, INPUT_FILES, type PlanLayerOptions, planLayer } from "./inputs.js";
 export { planFromLock } from "./lock-plan.js";

@@ -1,12 +1,6 @@
-/**
- * Choosing what a build is made from: the requirements, pyproject.toml or lock file the
- * caller names, or — when none is named — the first of INPUT_FILES found in the current
- * folder. Lock files are installed as locked (`planFromLock`); everything else is
- * resolved (`planBuild`).
- */
-import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { usageError } from "../errors.js";
+import { pathExists } from "../files.js";
 import { lockFormatFromName } from "../lock/names.js";
 import { isTable, readTomlFile } from "../pyproject/index.js";
 import { absolute, type PlanContext, planBuild } from "./plan.js";
@@ -23,15 +17,6 @@ export const INPUT_FILES = [
 ] as const;
 
 const LOCK_FILES = new Set<string>(["pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock"]);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether a pyproject.toml declares dependencies pylayer can read (not only tool settings). */
 async function declaresDependencies(path: string): Promise<boolean> {
@@ -54,7 +39,7 @@ export async function discoverInput(
   for (const name of INPUT_FILES) {
     if (options.locks === false && LOCK_FILES.has(name)) continue;
     const path = join(folder, name);
-    if (!(await exists(path))) continue;
+    if (!(await pathExists(path))) continue;
     if (name === "pyproject.toml") {
       if (!(await declaresDependencies(path))) continue;
       return { kind: "pyproject", path };

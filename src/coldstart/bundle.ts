@@ -8,7 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rename, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { buildLayer } from "../build/index.js";
+import { reportPackages } from "../build/apply.js";
+import { buildLayer } from "../build/build.js";
 import type { BuildOptions, BuildPlan, ZipReport } from "../build/types.js";
 import { writeFileAtomic } from "../cache/index.js";
 import { PylayerError, usageError } from "../errors.js";
@@ -221,17 +222,7 @@ export async function buildRuntimeBundle(
     return {
       ...base,
       sources: runtimeSources(runtimeArchiveName("0".repeat(64)), options),
-      packages: targetPlan.packages
-        .filter((item) => item.excluded === undefined)
-        .map((item) => ({
-          name: item.name,
-          version: item.version,
-          wheel: item.filename,
-          tag: item.tag,
-        })),
-      excluded: targetPlan.packages
-        .filter((item) => item.excluded !== undefined)
-        .map((item) => ({ name: item.name, version: item.version, reason: item.excluded! })),
+      ...reportPackages(targetPlan.packages),
       durationMs: performance.now() - started,
     };
   }

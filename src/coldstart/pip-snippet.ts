@@ -7,7 +7,7 @@
  * published by rename so a failed install is never reused, and pip's stderr in the error.
  */
 import { createHash } from "node:crypto";
-import { planBuild } from "../build/index.js";
+import { planBuild } from "../build/plan.js";
 import type { BuildOptions } from "../build/types.js";
 import { PylayerError } from "../errors.js";
 import type { Target } from "../runtime/index.js";

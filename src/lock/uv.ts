@@ -1,28 +1,7 @@
-/**
- * uv's `uv.lock` (schema `version = 1`, any `revision`), installed the way `uv sync`
- * walks it: from the root project (source `editable = "."` or `virtual = "."`, else the
- * workspace members, else `[manifest]` requirements) along `dependencies` whose markers
- * hold on the target, into `[package.optional-dependencies]` for requested extras
- * (and for extras a dependency edge asks for), and into `[package.dev-dependencies]`
- * only for groups requested with `--group`.
- *
- * Markers in uv.lock are simplified under the lock's `requires-python`, so they are only
- * meaningful on a target inside that range: such a target is refused first.
- *
- * Not installable into a layer (reported by name): workspace members and other
- * editable/directory/virtual projects that the root depends on, git sources, and
- * packages locked with an sdist only. The root project itself is never installed.
- *
- * Freshness: the root's `[package.metadata]` (`requires-dist`, `requires-dev`) records
- * the requirements uv locked from pyproject.toml; when a pyproject.toml sits next to the
- * lock, its dependencies, optional dependencies and dependency groups must match by name,
- * extras, specifier and extra. Markers are not compared (uv rewrites them, e.g.
- * `python_version` as `python_full_version`).
- */
-import { access } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { PylayerError } from "../errors.js";
+import { pathExists } from "../files.js";
 import { Version } from "../pep440/index.js";
 import {
   evaluateMarker,
@@ -129,7 +108,7 @@ export async function readUvLock(path: string, options: ReadLockOptions = {}): P
   const lock = parseUvLock(await readTextFile(path, "lock file"), path);
   if (options.checkFresh !== false) {
     const pyprojectPath = join(dirname(path), "pyproject.toml");
-    if (await exists(pyprojectPath)) {
+    if (await pathExists(pyprojectPath)) {
       checkUvFreshness(
         lock.root,
         await readTomlFile(pyprojectPath, "pyproject.toml"),
@@ -139,15 +118,6 @@ export async function readUvLock(path: string, options: ReadLockOptions = {}): P
     }
   }
   return lock.file;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Node {

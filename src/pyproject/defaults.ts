@@ -1,15 +1,6 @@
-/**
- * Project defaults for pylayer's commands, kept in `pylayer.toml` (top-level keys) or in
- * `[tool.pylayer]` of pyproject.toml. Every key is the name of a command-line option
- * (kebab-case, without the dashes), so `runtime = ["python3.12"]` is a default for
- * `--runtime`. Flags given on the command line replace the default of that option.
- *
- * Adding an option to a command only needs a line in PROJECT_DEFAULT_KEYS. Unknown keys
- * are an error naming the closest valid key, so a typo never goes unnoticed.
- */
-import { access } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PylayerError } from "../errors.js";
+import { pathExists } from "../files.js";
 import { closestMatch } from "../strings.js";
 import { isTable, readTomlFile, type TomlTable } from "./toml.js";
 
@@ -78,22 +69,13 @@ export interface ProjectDefaults {
   values: Record<string, DefaultValue>;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The defaults for a project folder: `pylayer.toml` when present, else `[tool.pylayer]`
  * of `pyproject.toml`, else none.
  */
 export async function loadProjectDefaults(folder: string): Promise<ProjectDefaults | undefined> {
   const pylayerToml = join(folder, "pylayer.toml");
-  if (await exists(pylayerToml)) {
+  if (await pathExists(pylayerToml)) {
     const data = await readTomlFile(pylayerToml, "pylayer.toml");
     const tool = isTable(data.tool) ? data.tool : undefined;
     // A pylayer.toml may also be written as a [tool.pylayer] table.
@@ -101,7 +83,7 @@ export async function loadProjectDefaults(folder: string): Promise<ProjectDefaul
     return parseProjectDefaults(table, pylayerToml, "pylayer.toml");
   }
   const pyprojectToml = join(folder, "pyproject.toml");
-  if (await exists(pyprojectToml)) {
+  if (await pathExists(pyprojectToml)) {
     const data = await readTomlFile(pyprojectToml, "pyproject.toml");
     const tool = isTable(data.tool) ? data.tool : undefined;
     if (tool?.pylayer === undefined) return undefined;

@@ -9,7 +9,7 @@ import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes, formatDuration } from "../ui.js";
-import { buildOptionsFromArgs, spec as buildSpec } from "./build.js";
+import { buildOptionsFromArgs, spec as buildSpec, showBuildEvents } from "./build.js";
 
 /** The resolution options `pylayer build` has, shared as they are. */
 const SHARED_OPTION_NAMES = [
@@ -119,11 +119,7 @@ export async function runRuntimeMode(context: CommandContext): Promise<number> {
     ...(s3 === undefined ? {} : { s3 }),
     ...(url === undefined ? {} : { url }),
     bundled: !booleanOption(values, "no-bundled"),
-    onEvent: (event) => {
-      if (event.type === "warning") ui.warn(event.message);
-      else if (event.type === "detail") ui.detail(event.message);
-      else ui.progress(event.message);
-    },
+    onEvent: showBuildEvents(ui),
   });
   ui.clearProgress();
   if (ui.json) {
@@ -194,11 +190,7 @@ async function runPipSnippet(context: CommandContext): Promise<number> {
   const { pipSnippet } = await import("../../coldstart/index.js");
   const result = await pipSnippet({
     ...options,
-    onEvent: (event) => {
-      if (event.type === "warning") ui.warn(event.message);
-      else if (event.type === "detail") ui.detail(event.message);
-      else ui.progress(event.message);
-    },
+    onEvent: showBuildEvents(ui),
   });
   ui.clearProgress();
   if (ui.json) {
