@@ -25,16 +25,52 @@ export async function applyPlan(
   onEvent: (event: BuildEvent) => void = () => {},
   transform: TransformOptions = {},
 ): Promise<{ zips: ZipReport[]; warnings: string[] }> {
-  const warnings: string[] = [];
   const pythons = await findCompilers(transform, context.targets, context.env);
   const needed = new Set<string>();
+  // The sha256 the index announced; a download verifies it (and fills in missing ones).
+  const hashes = new Map<string, string>();
   for (const target of plan.targets) {
-    for (const item of target.packages) if (item.excluded === undefined) needed.add(item.filename);
+    for (const item of target.packages) {
+      if (item.excluded !== undefined) continue;
+      needed.add(item.filename);
+      if (item.sha256 !== undefined) hashes.set(item.filename, item.sha256.toLowerCase());
+    }
   }
+  const readers = new Map<string, Promise<ZipReader>>();
+  const work: OutputWork = {
+    plan,
+    context,
+    paths: new Map(),
+    hashes,
+    openReader: (path) => {
+      let reader = readers.get(path);
+      if (reader === undefined) {
+        reader = ZipReader.open(path);
+        readers.set(path, reader);
+      }
+      return reader;
+    },
+    mtime: deterministicTimestamp(context.env),
+    warnings: [],
+    onEvent,
+    transform: { options: transform, pythons },
+  };
+
+  // When every output is in the cache of built layers (keyed by the announced hashes),
+  // there is nothing to download.
+  if (context.cache && [...needed].every((filename) => hashes.has(filename))) {
+    const zips: ZipReport[] = [];
+    const attempt = { ...work, warnings: [] };
+    for (const output of plan.outputs) {
+      const zip = await fromLayerCache(output, attempt, await layerCacheKey(output, attempt));
+      if (zip === null) break;
+      zips.push(zip);
+    }
+    if (zips.length === plan.outputs.length) return { zips, warnings: attempt.warnings };
+  }
+
   onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
   let done = 0;
-  const paths = new Map<string, string>();
-  const hashes = new Map<string, string>();
   await Promise.all(
     [...needed].map(async (filename) => {
       const file = context.files.get(filename);
@@ -42,52 +78,21 @@ export async function applyPlan(
       const { path, sha256 } = await (context.clients?.get(filename) ?? context.client).download(
         file,
       );
-      paths.set(filename, path);
+      work.paths.set(filename, path);
       hashes.set(filename, sha256);
       done++;
       onEvent({ type: "progress", message: `Fetched ${done}/${needed.size} wheels` });
     }),
   );
-
-  const mtime = deterministicTimestamp(context.env);
-  const readers = new Map<string, Promise<ZipReader>>();
-  const openReader = (path: string) => {
-    let reader = readers.get(path);
-    if (reader === undefined) {
-      reader = ZipReader.open(path);
-      readers.set(path, reader);
-    }
-    return reader;
-  };
   try {
     const zips: ZipReport[] = [];
-    for (const output of plan.outputs) {
-      zips.push(
-        await buildOutput(output, {
-          plan,
-          context,
-          paths,
-          hashes,
-          openReader,
-          mtime,
-          warnings,
-          onEvent,
-          transform: { options: transform, pythons },
-        }),
-      );
-    }
-    return { zips, warnings };
+    for (const output of plan.outputs) zips.push(await buildOutput(output, work));
+    return { zips, warnings: work.warnings };
   } finally {
     await Promise.all([...readers.values()].map(async (reader) => (await reader).close()));
   }
 }
 
-/**
- * One output zip, from the cache of built layers when the same inputs built it before.
- * A zip's bytes are a function of the wheels (by sha256), the targets, the layout, the
- * timestamp, the slim and compile settings (with the compiling Python's exact version)
- * and pylayer's own version, so the cache key is a digest of exactly these.
- */
 /** What writing the outputs of one plan shares. */
 interface OutputWork {
   plan: BuildPlan;
@@ -104,34 +109,19 @@ interface OutputWork {
   transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
 }
 
+/**
+ * One output zip, from the cache of built layers when the same inputs built it before.
+ * A zip's bytes are a function of the wheels (by sha256), the targets, the layout, the
+ * timestamp, the slim and compile settings (with the compiling Python's exact version)
+ * and pylayer's own version, so the cache key is a digest of exactly these.
+ */
 async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
   const { context, warnings, onEvent } = work;
   const cache = context.cache ?? null;
   if (cache === null) return writeOutput(output, work);
   const key = await layerCacheKey(output, work);
-  const cached = await cache.getLayer(key);
-  if (cached !== null && isCachedReport(cached.report)) {
-    await mkdir(dirname(output.path), { recursive: true });
-    const copied = await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE).then(
-      () => true,
-      (error: unknown) => {
-        // Another build pruned the entry since it was looked up: build it instead.
-        if ((error as { code?: unknown }).code === "ENOENT") return false;
-        throw writeFailed(output.path, error);
-      },
-    );
-    if (copied) {
-      // What the build reported while assembling (--verbose lists slim removals) is told again.
-      for (const event of cached.report.events) onEvent(event);
-      onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
-      onEvent({
-        type: "detail",
-        message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
-      });
-      warnings.push(...cached.report.warnings);
-      return { ...cached.report.zip, path: output.path };
-    }
-  }
+  const cached = await fromLayerCache(output, work, key);
+  if (cached !== null) return cached;
   const before = warnings.length;
   const events: BuildEvent[] = [];
   const recordingOnEvent = (event: BuildEvent) => {
@@ -150,6 +140,35 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     })
     .catch(() => undefined);
   return report;
+}
+
+/**
+ * Copies the layer stored under `key` to the output path and tells what its build told;
+ * null when the cache does not have it (or another build pruned it meanwhile).
+ */
+async function fromLayerCache(
+  output: OutputPlan,
+  { context, warnings, onEvent }: OutputWork,
+  key: string,
+): Promise<ZipReport | null> {
+  const cached = await context.cache?.getLayer(key);
+  if (cached == null || !isCachedReport(cached.report)) return null;
+  await mkdir(dirname(output.path), { recursive: true });
+  try {
+    await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return null;
+    throw writeFailed(output.path, error);
+  }
+  // What the build reported while assembling (--verbose lists slim removals) is told again.
+  for (const event of cached.report.events) onEvent(event);
+  onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
+  onEvent({
+    type: "detail",
+    message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
+  });
+  warnings.push(...cached.report.warnings);
+  return { ...cached.report.zip, path: output.path };
 }
 
 /** Bump when the bytes pylayer writes for the same inputs change within one version. */
