@@ -29,26 +29,6 @@ export {
   resolveEndpoint,
   resolveRegions,
 } from "./aws/index.js";
-export {
-  applyPlan,
-  type BuildInput,
-  type BuildOptions,
-  type BuildPlan,
-  type BuildResult,
-  buildLayer,
-  discoverInput,
-  type ExportRequirementsResult,
-  exportRequirements,
-  INPUT_FILES,
-  type LockLayerOptions,
-  type LockLayerResult,
-  lockLayer,
-  type PlanContext,
-  planBuild,
-  planFromLock,
-  planLayer,
-  type ZipReport,
-} from "./build/index.js";
 export { Cache, defaultCacheDir } from "./cache/index.js";
 export {
   BASE_LIBRARIES,
@@ -144,6 +124,26 @@ export {
   type Requirement,
   requirementToString,
 } from "./pep508/index.js";
+export {
+  applyPlan,
+  type BuildInput,
+  type BuildOptions,
+  type BuildPlan,
+  type BuildResult,
+  buildLayer,
+  discoverInput,
+  type ExportRequirementsResult,
+  exportRequirements,
+  INPUT_FILES,
+  type LockLayerOptions,
+  type LockLayerResult,
+  lockLayer,
+  type PlanContext,
+  planBuild,
+  planFromLock,
+  planLayer,
+  type ZipReport,
+} from "./pipeline/index.js";
 export {
   expandDependencyGroup,
   loadProjectDefaults,

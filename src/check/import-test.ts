@@ -11,7 +11,6 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME_PROVIDED_PACKAGES } from "../build/types.js";
 import {
   extractLayer,
   type Interpreter,
@@ -19,6 +18,7 @@ import {
   lambdaLibraryPath,
   pythonString,
 } from "../invoke/environment.js";
+import { RUNTIME_PROVIDED_PACKAGES } from "../pipeline/types.js";
 import type { Target } from "../runtime/index.js";
 import { type LayerFiles, label, lambdaSiteDirs, topLevelNames } from "./layer-files.js";
 import { forEachLimited } from "./layout.js";

@@ -8,11 +8,11 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rename, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { reportPackages } from "../build/apply.js";
-import { buildLayer } from "../build/build.js";
-import type { BuildOptions, BuildPlan, ZipReport } from "../build/types.js";
 import { writeFileAtomic } from "../cache/index.js";
 import { PylayerError, usageError } from "../errors.js";
+import { reportPackages } from "../pipeline/apply.js";
+import { buildLayer } from "../pipeline/build.js";
+import type { BuildOptions, BuildPlan, ZipReport } from "../pipeline/types.js";
 import { makeTarget, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
 import { RUNTIME_MODULE_NAME, renderRuntimeModule } from "./module.js";

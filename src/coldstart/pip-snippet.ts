@@ -7,9 +7,9 @@
  * published by rename so a failed install is never reused, and pip's stderr in the error.
  */
 import { createHash } from "node:crypto";
-import { planBuild } from "../build/plan.js";
-import type { BuildOptions } from "../build/types.js";
 import { PylayerError } from "../errors.js";
+import { planBuild } from "../pipeline/plan.js";
+import type { BuildOptions } from "../pipeline/types.js";
 import type { Target } from "../runtime/index.js";
 import { platformTags } from "../tags/index.js";
 import { runtimeModeTarget } from "./bundle.js";

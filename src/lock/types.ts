@@ -2,7 +2,7 @@
  * The common shape every lock file reader produces: for one Lambda target and the
  * requested extras and groups, the exact packages to install and the files the lock
  * records for each. Choosing the wheel, finding files on an index and downloading are
- * the build's job (src/build/lock-plan.ts); readers only read.
+ * the build's job (src/pipeline/lock-plan.ts); readers only read.
  */
 import type { Target } from "../runtime/index.js";
 

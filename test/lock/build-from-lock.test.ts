@@ -7,14 +7,14 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isPylayerError } from "../../src/errors.js";
 import {
   type BuildEvent,
   type BuildOptions,
   buildLayer,
   exportRequirements,
   lockLayer,
-} from "../../src/build/index.js";
-import { isPylayerError } from "../../src/errors.js";
+} from "../../src/pipeline/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { type BuiltWheel, writeWheels } from "../helpers/wheels.js";

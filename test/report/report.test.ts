@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildLayer } from "../../src/build/index.js";
 import { main } from "../../src/cli/main.js";
+import { buildLayer } from "../../src/pipeline/index.js";
 import {
   analyzeLayer,
   LAMBDA_UNZIPPED_LIMIT,

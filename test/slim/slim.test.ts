@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildLayer } from "../../src/build/index.js";
 import { main } from "../../src/cli/main.js";
+import { buildLayer } from "../../src/pipeline/index.js";
 import {
   compileGlob,
   globMatches,

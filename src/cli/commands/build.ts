@@ -1,7 +1,7 @@
 /** `pylayer build`: resolve requirements for Lambda targets and write layer zips. */
 import { relative } from "node:path";
-import type { BuildOptions, BuildResult, LayoutKind } from "../../build/index.js";
 import { usageError } from "../../errors.js";
+import type { BuildOptions, BuildResult, LayoutKind } from "../../pipeline/index.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { withProjectDefaults } from "../project-defaults.js";
@@ -281,7 +281,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   // command line they are a mistake.
   await checkBuildPublishFlags(publishName === undefined ? commandContext : context, publishName);
   options.onEvent = showBuildEvents(ui);
-  const { buildLayer } = await import("../../build/build.js");
+  const { buildLayer } = await import("../../pipeline/build.js");
   const result = await buildLayer(options);
   ui.clearProgress();
   // A zip that fails its check is still written and reported, but the build exits 1 (the

@@ -52,7 +52,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
     values: { ...context.values, output: undefined },
   });
   options.onEvent = showBuildEvents(ui);
-  const { exportRequirements } = await import("../../build/index.js");
+  const { exportRequirements } = await import("../../pipeline/index.js");
   const result = await exportRequirements(options);
   ui.clearProgress();
   for (const warning of result.plan.warnings) ui.warn(warning);

@@ -1,6 +1,6 @@
 /** `pylayer lock`: resolve for Lambda targets and write a PEP 751 pylock.toml. */
 import { relative } from "node:path";
-import type { LockLayerOptions } from "../../build/index.js";
+import type { LockLayerOptions } from "../../pipeline/index.js";
 import type { CommandSpec } from "../args.js";
 import { stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
@@ -72,7 +72,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
     write: output !== "-",
     onEvent: showBuildEvents(ui),
   };
-  const { lockLayer } = await import("../../build/index.js");
+  const { lockLayer } = await import("../../pipeline/index.js");
   const result = await lockLayer(options);
   ui.clearProgress();
   if (output === "-") {

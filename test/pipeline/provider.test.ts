@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildLayer } from "../../src/build/index.js";
+import { buildLayer } from "../../src/pipeline/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/build/index.js";
+import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
 import {
   type IndexServer,
   type IndexServerOptions,
