@@ -12,7 +12,7 @@ import {
   resolveRegions,
   validatePublishInputs,
 } from "../../src/aws/index.js";
-import { layerNamesForBuild } from "../../src/cli/commands/publish.js";
+import { layerNamesForBuild } from "../../src/cli/commands/build.js";
 import { isPylayerError } from "../../src/errors.js";
 import { encodeManifest } from "../../src/layer/index.js";
 import { writeLayerZip } from "./moto.js";

@@ -3,14 +3,10 @@ import type { AttachResult } from "../../aws/index.js";
 import { usageError } from "../../errors.js";
 import { type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { AWS_OPTIONS, awsOptionsFromArgs, quietSdkNodeWarning } from "../options/aws.js";
+import { showAwsEvents } from "../print/events.js";
+import { withErrorsAsJson } from "../print/json.js";
 import type { Ui } from "../ui.js";
-import {
-  AWS_OPTIONS,
-  awsEventHandler,
-  awsOptionsFromArgs,
-  quietSdkNodeWarning,
-  withErrorsAsJson,
-} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "attach",
@@ -47,7 +43,7 @@ export async function run(context: CommandContext): Promise<number> {
     layer,
     regions: listOption(values, "region"),
     aws: awsOptionsFromArgs(context),
-    onEvent: awsEventHandler(ui),
+    onEvent: showAwsEvents(ui),
   });
   ui.clearProgress();
   if (ui.json) {

@@ -1,20 +1,22 @@
 /** `pylayer build`: resolve requirements for Lambda targets and write layer zips. */
-import { relative } from "node:path";
+import type { PublishResult } from "../../aws/index.js";
 import { usageError } from "../../errors.js";
-import type { BuildOptions, BuildResult, LayoutKind } from "../../pipeline/index.js";
-import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
+import type { BuildResult } from "../../pipeline/index.js";
+import { type CommandSpec, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { AWS_OPTIONS, quietSdkNodeWarning } from "../options/aws.js";
+import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
+import { DRY_RUN_OPTIONS, EXCLUDE_OPTIONS, SLIM_OPTIONS } from "../options/output.js";
+import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
+import { buildOptionsFromArgs } from "../options/pipeline.js";
+import { checkPublishFlags, PUBLISH_OPTIONS, publishFlagsFromArgs } from "../options/publish.js";
+import { TARGET_OPTIONS } from "../options/targets.js";
+import { printCheckResult } from "../print/check.js";
+import { showAwsEvents, showBuildEvents } from "../print/events.js";
+import { shownPath } from "../print/paths.js";
+import { printPublishResult, publishJson } from "../print/publish.js";
 import { withProjectDefaults } from "../project-defaults.js";
 import { formatBytes, formatDuration } from "../ui.js";
-import { printCheckResult } from "./check.js";
-import {
-  AWS_OPTIONS,
-  checkBuildPublishFlags,
-  PUBLISH_OPTIONS,
-  printPublishResult,
-  publishBuiltZips,
-  publishJson,
-} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -26,57 +28,9 @@ export const spec: CommandSpec = {
   ],
   positionals: "[REQUIREMENT...]",
   options: {
-    requirement: {
-      type: "string",
-      short: "r",
-      multiple: true,
-      valueName: "FILE",
-      description: "Read requirements from a pip requirements file",
-    },
-    constraint: {
-      type: "string",
-      short: "c",
-      multiple: true,
-      valueName: "FILE",
-      description: "Constrain versions with a pip constraints file",
-    },
-    pyproject: {
-      type: "string",
-      valueName: "FILE",
-      description:
-        "Resolve the dependencies of a pyproject.toml (PEP 621, dependency groups, Poetry)",
-    },
-    lock: {
-      type: "string",
-      valueName: "FILE",
-      description:
-        "Install exactly what a lock file records: pylock.toml, uv.lock, poetry.lock or Pipfile.lock",
-    },
-    extra: {
-      type: "string",
-      multiple: true,
-      valueName: "NAME",
-      description: "Include an extra (optional dependencies) of the project or lock",
-    },
-    group: {
-      type: "string",
-      multiple: true,
-      valueName: "NAME",
-      description:
-        "Include a dependency group of the project or lock (dev groups are left out otherwise)",
-    },
-    runtime: {
-      type: "string",
-      multiple: true,
-      valueName: "RUNTIME",
-      description: "Lambda runtime, python3.9 … python3.14 (default python3.12)",
-    },
-    arch: {
-      type: "string",
-      multiple: true,
-      valueName: "ARCH",
-      description: "x86_64 or arm64 (default x86_64)",
-    },
+    ...REQUIREMENT_FILE_OPTIONS,
+    ...PROJECT_FILE_OPTIONS,
+    ...TARGET_OPTIONS,
     output: {
       type: "string",
       short: "o",
@@ -89,61 +43,11 @@ export const spec: CommandSpec = {
       description:
         "python (default: files under python/) or site-packages (python/lib/python3.X/site-packages/)",
     },
-    exclude: {
-      type: "string",
-      multiple: true,
-      valueName: "NAME",
-      description: "Leave a package out of the zip (still resolved)",
-    },
-    "exclude-runtime-provided": {
-      type: "boolean",
-      description: "Leave out boto3, botocore, s3transfer and jmespath (the runtime has them)",
-    },
-    "index-url": {
-      type: "string",
-      short: "i",
-      valueName: "URL",
-      description: "Package index (PEP 503/691); default from pip/uv settings, else PyPI",
-    },
-    "extra-index-url": {
-      type: "string",
-      multiple: true,
-      valueName: "URL",
-      description:
-        "Another index, asked before --index-url; the first index that has a project wins",
-    },
-    "find-links": {
-      type: "string",
-      short: "f",
-      multiple: true,
-      valueName: "PATH|URL",
-      description: "Folder or page of wheels to consider too",
-    },
-    "no-index": { type: "boolean", description: "Use only --find-links locations" },
-    pre: { type: "boolean", description: "Allow pre-release versions" },
-    "cache-dir": {
-      type: "string",
-      valueName: "DIR",
-      description: "Cache folder (default: PYLAYER_CACHE_DIR or the platform cache folder)",
-    },
-    "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
-    refresh: {
-      type: "boolean",
-      description:
-        "Ask the index about every cached page, even one still fresh by its Cache-Control max-age",
-    },
-    "dry-run": { type: "boolean", description: "Resolve and print the plan; write nothing" },
-    slim: {
-      type: "boolean",
-      description:
-        "Remove what Lambda does not need: __pycache__, test suites nothing imports, .pyi stubs, .dist-info extras (--verbose lists each file)",
-    },
-    "slim-pattern": {
-      type: "string",
-      multiple: true,
-      valueName: "GLOB",
-      description: "Also remove files or folders matching GLOB, e.g. '*.md' (implies --slim)",
-    },
+    ...EXCLUDE_OPTIONS,
+    ...INDEX_OPTIONS,
+    ...CACHE_OPTIONS,
+    ...DRY_RUN_OPTIONS,
+    ...SLIM_OPTIONS,
     compile: {
       type: "boolean",
       description:
@@ -190,86 +94,12 @@ export const spec: CommandSpec = {
   ],
 };
 
-export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
-  const { values, positionals } = context;
-  const layout = stringOption(values, "layout");
-  if (layout !== undefined && layout !== "python" && layout !== "site-packages") {
-    throw usageError(
-      `--layout ${layout} is not a layout`,
-      "Use --layout python or --layout site-packages.",
-    );
-  }
-  const indexUrl = stringOption(values, "index-url");
-  const cacheDir = stringOption(values, "cache-dir");
-  const output = stringOption(values, "output");
-  return {
-    requirements: positionals,
-    requirementFiles: listOption(values, "requirement", false),
-    constraintFiles: listOption(values, "constraint", false),
-    ...inputFileOptions(values),
-    runtimes: listOption(values, "runtime"),
-    architectures: listOption(values, "arch"),
-    ...(output === undefined ? {} : { output }),
-    ...(layout === undefined ? {} : { layout: layout as LayoutKind }),
-    exclude: listOption(values, "exclude"),
-    excludeRuntimeProvided: booleanOption(values, "exclude-runtime-provided"),
-    index: {
-      ...(indexUrl === undefined ? {} : { indexUrl }),
-      extraIndexUrls: listOption(values, "extra-index-url", false),
-      findLinks: listOption(values, "find-links", false),
-      noIndex: booleanOption(values, "no-index"),
-    },
-    pre: booleanOption(values, "pre"),
-    ...(cacheDir === undefined ? {} : { cacheDir }),
-    noCache: booleanOption(values, "no-cache"),
-    refresh: booleanOption(values, "refresh"),
-    dryRun: booleanOption(values, "dry-run"),
-    slim: booleanOption(values, "slim"),
-    slimPatterns: listOption(values, "slim-pattern", false),
-    compile: booleanOption(values, "compile"),
-    check: !booleanOption(values, "no-check"),
-    checkImports: booleanOption(values, "check-imports"),
-    cwd: context.cwd,
-    env: context.env,
-  };
-}
-
-/** `--pyproject`, `--lock`, `--extra`, `--group` as build options. */
-export function inputFileOptions(
-  values: CommandContext["values"],
-): Pick<BuildOptions, "pyproject" | "lock" | "extras" | "groups"> {
-  const pyproject = stringOption(values, "pyproject");
-  const lock = stringOption(values, "lock");
-  if (pyproject !== undefined && lock !== undefined) {
-    throw usageError(
-      "--pyproject and --lock cannot be used together",
-      "A lock already records what the project needs; pass only --lock FILE.",
-    );
-  }
-  return {
-    ...(pyproject === undefined ? {} : { pyproject }),
-    ...(lock === undefined ? {} : { lock }),
-    extras: listOption(values, "extra"),
-    groups: listOption(values, "group"),
-  };
-}
-
-/** Routes build events to the terminal: warnings, one-off notes, details, progress. */
-export function showBuildEvents(ui: CommandContext["ui"]): BuildOptions["onEvent"] {
-  return (event) => {
-    if (event.type === "warning") ui.warn(event.message);
-    else if (event.type === "info") ui.info(event.message);
-    else if (event.type === "detail") ui.detail(event.message);
-    else ui.progress(event.message);
-  };
-}
-
 export async function run(commandContext: CommandContext): Promise<number> {
   const context = await withProjectDefaults(commandContext, spec);
   const { ui } = context;
   const mode = stringOption(context.values, "mode") ?? "layer";
   if (mode === "runtime") {
-    const { runRuntimeMode } = await import("./runtime.js");
+    const { runRuntimeMode } = await import("../runtime-mode.js");
     return runRuntimeMode(context);
   }
   if (mode !== "layer") {
@@ -279,7 +109,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   const publishName = stringOption(context.values, "publish");
   // Publish settings among the project defaults are fine without --publish; on the
   // command line they are a mistake.
-  await checkBuildPublishFlags(publishName === undefined ? commandContext : context, publishName);
+  await checkPublishFlags(publishName === undefined ? commandContext : context, publishName);
   options.onEvent = showBuildEvents(ui);
   const { buildLayer } = await import("../../pipeline/build.js");
   const result = await buildLayer(options);
@@ -304,7 +134,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   printResult(context, result, options.dryRun === true);
   for (const check of result.checks ?? []) {
     ui.out(
-      ui.colors.bold(`check ${relativePath(context, check.path)} (${check.targets.join(", ")})`),
+      ui.colors.bold(`check ${shownPath(context.cwd, check.path)} (${check.targets.join(", ")})`),
     );
     printCheckResult(ui, check, { compact: true });
   }
@@ -352,7 +182,7 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
   }
   if (dryRun) {
     for (const output of result.plan.outputs) {
-      ui.out(`would write ${relativePath(context, output.path)} for ${output.targets.join(", ")}`);
+      ui.out(`would write ${shownPath(context.cwd, output.path)} for ${output.targets.join(", ")}`);
     }
     return;
   }
@@ -360,7 +190,7 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     const shared =
       zip.targets.length > 1 ? ` — one pure-Python zip valid for ${zip.targets.join(", ")}` : "";
     ui.out(
-      `${green("wrote")} ${relativePath(context, zip.path)}  ${formatBytes(zip.size)} (${formatBytes(zip.unzippedSize)} unzipped)${shared}`,
+      `${green("wrote")} ${shownPath(context.cwd, zip.path)}  ${formatBytes(zip.size)} (${formatBytes(zip.unzippedSize)} unzipped)${shared}`,
     );
     if (zip.slim !== undefined) {
       ui.out(
@@ -386,8 +216,52 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     ui.out(dim(`  sha256 ${zip.sha256}  CodeSha256 ${zip.sha256Base64}`));
   }
 }
+export interface BuiltZip {
+  path: string;
+  runtimes: string[];
+  architectures: string[];
+}
 
-function relativePath(context: CommandContext, path: string): string {
-  const relativeForm = relative(context.cwd, path);
-  return relativeForm.startsWith("..") ? path : relativeForm;
+/**
+ * The layer name of each zip of a build: NAME for a single zip; for a matrix (one zip per
+ * runtime and architecture) NAME-py312-arm64 and so on, so that each stays one layer
+ * whose newest version is the one to compare with and to attach.
+ */
+export function layerNamesForBuild(name: string, zips: readonly BuiltZip[]): string[] {
+  if (zips.length <= 1) return zips.map(() => name);
+  return zips.map((zip) => {
+    const runtimes = zip.runtimes.map((runtime) =>
+      runtime.replace(/^python(\d+)\.(\d+)$/, "py$1$2"),
+    );
+    return [name, ...runtimes, ...zip.architectures].join("-");
+  });
+}
+
+export interface BuildPublishOutcome {
+  exitCode: number;
+  results: PublishResult[];
+}
+
+/** Publishes the zips of a finished build (one after the other; each covers its regions concurrently). */
+export async function publishBuiltZips(
+  context: CommandContext,
+  zips: readonly BuiltZip[],
+  name: string,
+): Promise<BuildPublishOutcome> {
+  quietSdkNodeWarning(context.env);
+  const { publishLayer } = await import("../../aws/index.js");
+  const names = layerNamesForBuild(name, zips);
+  const results: PublishResult[] = [];
+  for (const [index, zip] of zips.entries()) {
+    results.push(
+      await publishLayer({
+        zipPath: zip.path,
+        name: names[index]!,
+        ...publishFlagsFromArgs(context),
+        onEvent: showAwsEvents(context.ui),
+      }),
+    );
+  }
+  context.ui.clearProgress();
+  return { exitCode: results.every((result) => result.ok) ? 0 : 1, results };
 }

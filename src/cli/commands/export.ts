@@ -5,9 +5,12 @@ import { usageError } from "../../errors.js";
 import type { CommandSpec } from "../args.js";
 import { stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
+import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
+import { buildOptionsFromArgs } from "../options/pipeline.js";
+import { TARGET_OPTIONS } from "../options/targets.js";
+import { showBuildEvents } from "../print/events.js";
 import { withProjectDefaults } from "../project-defaults.js";
-import { buildOptionsFromArgs, showBuildEvents } from "./build.js";
-import { inputOptions } from "./lock.js";
 
 export const spec: CommandSpec = {
   name: "export",
@@ -22,7 +25,11 @@ export const spec: CommandSpec = {
       valueName: "FORMAT",
       description: "Output format: requirements (pip's requirements.txt with hashes)",
     },
-    ...inputOptions(),
+    ...REQUIREMENT_FILE_OPTIONS,
+    ...PROJECT_FILE_OPTIONS,
+    ...TARGET_OPTIONS,
+    ...INDEX_OPTIONS,
+    ...CACHE_OPTIONS,
     output: {
       type: "string",
       short: "o",

@@ -3,14 +3,10 @@ import type { ListLayersResult, PruneResult } from "../../aws/index.js";
 import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { AWS_OPTIONS, awsOptionsFromArgs, quietSdkNodeWarning } from "../options/aws.js";
+import { showAwsEvents } from "../print/events.js";
+import { withErrorsAsJson } from "../print/json.js";
 import { formatBytes, type Ui } from "../ui.js";
-import {
-  AWS_OPTIONS,
-  awsEventHandler,
-  awsOptionsFromArgs,
-  quietSdkNodeWarning,
-  withErrorsAsJson,
-} from "./publish.js";
 
 export const spec: CommandSpec = {
   name: "layers",
@@ -77,7 +73,7 @@ async function list(context: CommandContext, rest: string[]): Promise<number> {
     ...(name === undefined ? {} : { name }),
     regions: listOption(values, "region"),
     aws: awsOptionsFromArgs(context),
-    onEvent: awsEventHandler(ui),
+    onEvent: showAwsEvents(ui),
   });
   ui.clearProgress();
   if (ui.json) {
@@ -149,7 +145,7 @@ async function prune(context: CommandContext, rest: string[]): Promise<number> {
     dryRun: booleanOption(values, "dry-run"),
     includeUsed: booleanOption(values, "include-used"),
     aws: awsOptionsFromArgs(context),
-    onEvent: awsEventHandler(ui),
+    onEvent: showAwsEvents(ui),
   });
   ui.clearProgress();
   if (ui.json) {

@@ -1,36 +1,16 @@
 /** `pylayer lock`: resolve for Lambda targets and write a PEP 751 pylock.toml. */
-import { relative } from "node:path";
 import type { LockLayerOptions } from "../../pipeline/index.js";
 import type { CommandSpec } from "../args.js";
 import { stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
+import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
+import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
+import { buildOptionsFromArgs } from "../options/pipeline.js";
+import { TARGET_OPTIONS } from "../options/targets.js";
+import { showBuildEvents } from "../print/events.js";
+import { shownPath } from "../print/paths.js";
 import { withProjectDefaults } from "../project-defaults.js";
 import { formatDuration } from "../ui.js";
-import { buildOptionsFromArgs, spec as buildSpec, showBuildEvents } from "./build.js";
-
-const INPUT_OPTION_NAMES = [
-  "requirement",
-  "constraint",
-  "pyproject",
-  "lock",
-  "extra",
-  "group",
-  "runtime",
-  "arch",
-  "index-url",
-  "extra-index-url",
-  "find-links",
-  "no-index",
-  "pre",
-  "cache-dir",
-  "no-cache",
-  "refresh",
-] as const;
-
-/** The input, target and index options `build` has, for commands that plan like it. */
-export function inputOptions(): CommandSpec["options"] {
-  return Object.fromEntries(INPUT_OPTION_NAMES.map((name) => [name, buildSpec.options[name]!]));
-}
 
 export const spec: CommandSpec = {
   name: "lock",
@@ -40,7 +20,11 @@ export const spec: CommandSpec = {
   ],
   positionals: "[REQUIREMENT...]",
   options: {
-    ...inputOptions(),
+    ...REQUIREMENT_FILE_OPTIONS,
+    ...PROJECT_FILE_OPTIONS,
+    ...TARGET_OPTIONS,
+    ...INDEX_OPTIONS,
+    ...CACHE_OPTIONS,
     output: {
       type: "string",
       short: "o",
@@ -97,9 +81,8 @@ export async function run(commandContext: CommandContext): Promise<number> {
     return 0;
   }
   for (const warning of result.plan.warnings) ui.warn(warning);
-  const relativePath = relative(context.cwd, result.path);
   ui.out(
-    `${ui.colors.green("wrote")} ${relativePath.startsWith("..") ? result.path : relativePath}: ${packages.size} packages for ${result.plan.targets.map((target) => target.id).join(", ")}`,
+    `${ui.colors.green("wrote")} ${shownPath(context.cwd, result.path)}: ${packages.size} packages for ${result.plan.targets.map((target) => target.id).join(", ")}`,
   );
   ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
   return 0;

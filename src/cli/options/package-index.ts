@@ -1,0 +1,40 @@
+/** Where packages come from and how their pages and files are cached. */
+import type { OptionSpec } from "../args.js";
+
+export const INDEX_OPTIONS: Record<string, OptionSpec> = {
+  "index-url": {
+    type: "string",
+    short: "i",
+    valueName: "URL",
+    description: "Package index (PEP 503/691); default from pip/uv settings, else PyPI",
+  },
+  "extra-index-url": {
+    type: "string",
+    multiple: true,
+    valueName: "URL",
+    description: "Another index, asked before --index-url; the first index that has a project wins",
+  },
+  "find-links": {
+    type: "string",
+    short: "f",
+    multiple: true,
+    valueName: "PATH|URL",
+    description: "Folder or page of wheels to consider too",
+  },
+  "no-index": { type: "boolean", description: "Use only --find-links locations" },
+  pre: { type: "boolean", description: "Allow pre-release versions" },
+};
+
+export const CACHE_OPTIONS: Record<string, OptionSpec> = {
+  "cache-dir": {
+    type: "string",
+    valueName: "DIR",
+    description: "Cache folder (default: PYLAYER_CACHE_DIR or the platform cache folder)",
+  },
+  "no-cache": { type: "boolean", description: "Neither read nor write the cache" },
+  refresh: {
+    type: "boolean",
+    description:
+      "Ask the index about every cached page, even one still fresh by its Cache-Control max-age",
+  },
+};

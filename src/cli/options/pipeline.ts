@@ -1,0 +1,53 @@
+/**
+ * Reads the flags of a planning command (`build`, `runtime`, `lock`, `export`) into the
+ * pipeline's `BuildOptions`. A flag a command does not declare reads as absent.
+ */
+import { usageError } from "../../errors.js";
+import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
+import { booleanOption, listOption, stringOption } from "../args.js";
+import type { CommandContext } from "../main.js";
+import { projectFileOptions } from "./inputs.js";
+
+export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
+  const { values, positionals } = context;
+  const layout = stringOption(values, "layout");
+  if (layout !== undefined && layout !== "python" && layout !== "site-packages") {
+    throw usageError(
+      `--layout ${layout} is not a layout`,
+      "Use --layout python or --layout site-packages.",
+    );
+  }
+  const indexUrl = stringOption(values, "index-url");
+  const cacheDir = stringOption(values, "cache-dir");
+  const output = stringOption(values, "output");
+  return {
+    requirements: positionals,
+    requirementFiles: listOption(values, "requirement", false),
+    constraintFiles: listOption(values, "constraint", false),
+    ...projectFileOptions(values),
+    runtimes: listOption(values, "runtime"),
+    architectures: listOption(values, "arch"),
+    ...(output === undefined ? {} : { output }),
+    ...(layout === undefined ? {} : { layout: layout as LayoutKind }),
+    exclude: listOption(values, "exclude"),
+    excludeRuntimeProvided: booleanOption(values, "exclude-runtime-provided"),
+    index: {
+      ...(indexUrl === undefined ? {} : { indexUrl }),
+      extraIndexUrls: listOption(values, "extra-index-url", false),
+      findLinks: listOption(values, "find-links", false),
+      noIndex: booleanOption(values, "no-index"),
+    },
+    pre: booleanOption(values, "pre"),
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+    noCache: booleanOption(values, "no-cache"),
+    refresh: booleanOption(values, "refresh"),
+    dryRun: booleanOption(values, "dry-run"),
+    slim: booleanOption(values, "slim"),
+    slimPatterns: listOption(values, "slim-pattern", false),
+    compile: booleanOption(values, "compile"),
+    check: !booleanOption(values, "no-check"),
+    checkImports: booleanOption(values, "check-imports"),
+    cwd: context.cwd,
+    env: context.env,
+  };
+}
