@@ -12,22 +12,21 @@
  * version from all indexes, which is the dependency-confusion hole.) find-links
  * locations are always merged in (pip's semantics): they are local or explicitly
  * chosen by the user.
+ *
+ * The client owns the sources (indexes and find-links locations, their order and
+ * reachability) and the project listings; pages.ts reads and caches pages,
+ * metadata.ts obtains METADATA, downloads.ts fetches and verifies wheels.
  */
-import { createHash, getHashes, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { readdir, stat } from "node:fs/promises";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type Cache, type CachedPage, type MetadataKey, sha256Hex } from "../cache/index.js";
+import { type Cache, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
-import {
-  CredentialStore,
-  concatChunks,
-  HttpClient,
-  readBody,
-  stripCredentials,
-  TransientError,
-} from "./http.js";
+import { type IndexContext, isHttpUrl, isMissing, shared } from "./context.js";
+import { WheelDownloader } from "./downloads.js";
+import { CredentialStore, HttpClient, stripCredentials } from "./http.js";
+import { MetadataLoader } from "./metadata.js";
 import {
   isSourceDistributionFilename,
   isWheelFilename,
@@ -35,15 +34,9 @@ import {
   projectNameFromFilename,
 } from "./names.js";
 import { defaultNetrcPath, loadNetrc } from "./netrc.js";
-import { parseSimpleHtml, parseSimplePage, SIMPLE_ACCEPT } from "./simple.js";
+import { PageReader } from "./pages.js";
+import { parseSimpleHtml, parseSimplePage } from "./simple.js";
 import type { DistributionFile, IndexEvent, IndexSettings, ProjectListing } from "./types.js";
-import {
-  openFileRangeReader,
-  type RangeReader,
-  readWheelMetadata,
-  withKnownTail,
-  ZIP_TAIL_LENGTH,
-} from "./wheel-metadata.js";
 
 export interface IndexClientOptions {
   settings: IndexSettings;
@@ -85,80 +78,10 @@ interface SourceState {
 
 const UNREACHABLE = Symbol("unreachable");
 
-interface PageContent {
-  body: string;
-  contentType: string | undefined;
-  /** Base for relative links. */
-  baseUrl: string;
-}
-
-const PROGRESS_STEP_BYTES = 256 * 1024;
-const SUPPORTED_HASHES = new Set(getHashes().map((name) => name.toLowerCase()));
-
-function isHttpUrl(url: string): boolean {
-  return url.startsWith("http://") || url.startsWith("https://");
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-/** Hashes of `file.hashes` that Node can compute, sha256 always included. */
-function hashersFor(file: DistributionFile): Map<string, ReturnType<typeof createHash>> {
-  const hashers = new Map([["sha256", createHash("sha256")]]);
-  for (const name of Object.keys(file.hashes)) {
-    if (!hashers.has(name) && SUPPORTED_HASHES.has(name)) hashers.set(name, createHash(name));
-  }
-  return hashers;
-}
-
-/**
- * `max-age` of a Cache-Control header as `{ maxAgeSeconds }`, or nothing when the
- * response may not be reused without asking (`no-cache`, `no-store`, no max-age).
- */
-export function maxAgeOf(cacheControl: string | null): { maxAgeSeconds?: number } {
-  if (cacheControl === null) return {};
-  const directives = cacheControl
-    .toLowerCase()
-    .split(",")
-    .map((directive) => directive.trim());
-  if (directives.some((directive) => directive === "no-cache" || directive === "no-store")) {
-    return {};
-  }
-  for (const directive of directives) {
-    const match = /^max-age\s*=\s*"?(\d+)"?$/.exec(directive);
-    if (match !== null) {
-      const seconds = Number(match[1]);
-      return seconds > 0 ? { maxAgeSeconds: seconds } : {};
-    }
-  }
-  return {};
-}
-
-/** Whether a cached page is still within the max-age its index gave it. */
-export function isFresh(page: CachedPage, now: number): boolean {
-  if (page.maxAgeSeconds === undefined) return false;
-  const age = now - Date.parse(page.storedAt);
-  // A stored time in the future (clock changes) makes the entry stale, not fresh forever.
-  return age >= 0 && age < page.maxAgeSeconds * 1000;
-}
-
-function offlineMiss(what: string): PylayerError {
-  return new PylayerError(
-    "offline-miss",
-    `${what} is not in the cache, and offline mode forbids network access.`,
-    { hint: "Run the same build once without --offline to fill the cache." },
-  );
-}
-
 export class IndexClient {
   readonly warnings: string[] = [];
 
   private readonly settings: IndexSettings;
-  private readonly cache: Cache | null;
-  private readonly offline: boolean;
-  private readonly refresh: boolean;
   /** Every project page read: credential-free URL → sha256 of its body (null: no page). */
   private readonly consulted = new Map<string, string | null>();
   private readonly emit: (event: IndexEvent) => void;
@@ -168,18 +91,13 @@ export class IndexClient {
   private httpClient: Promise<HttpClient> | undefined;
   private readonly projects = new Map<string, Promise<ProjectListing>>();
   private readonly findLinksListings = new Map<string, Promise<DistributionFile[]>>();
-  private readonly metadata = new Map<string, Promise<string>>();
-  private readonly downloads = new Map<string, Promise<{ path: string; sha256: string }>>();
-  /** Origins that answered a Range request with the whole file. */
-  private readonly noRangeOrigins = new Set<string>();
-  private temporaryDirectory: Promise<string> | undefined;
+  private readonly pages: PageReader;
+  private readonly metadata: MetadataLoader;
+  private readonly downloader: WheelDownloader;
 
   constructor(options: IndexClientOptions) {
     this.options = options;
     this.settings = options.settings;
-    this.cache = options.cache ?? null;
-    this.offline = options.offline ?? false;
-    this.refresh = options.refresh ?? false;
     const listener = options.onEvent;
     this.emit = (event) => {
       if (event.type === "warning") this.warnings.push(event.message);
@@ -196,6 +114,16 @@ export class IndexClient {
       : [...new Set([...this.settings.extraIndexUrls, this.settings.indexUrl])];
     this.indexes = indexUrls.map((url) => toState(url.endsWith("/") ? url : `${url}/`));
     this.findLinks = [...new Set(this.settings.findLinks)].map(toState);
+    const context: IndexContext = {
+      http: () => this.http(),
+      cache: options.cache ?? null,
+      offline: options.offline ?? false,
+      refresh: options.refresh ?? false,
+      emit: this.emit,
+    };
+    this.pages = new PageReader(context);
+    this.downloader = new WheelDownloader(context);
+    this.metadata = new MetadataLoader(context, (file) => this.downloader.download(file));
   }
 
   /** All wheels of a project (see `getProject`). */
@@ -215,7 +143,7 @@ export class IndexClient {
 
   /** METADATA of a wheel: PEP 658 file, else Range requests, else the downloaded wheel. */
   getMetadata(file: DistributionFile): Promise<string> {
-    return shared(this.metadata, stripCredentials(file.url), () => this.loadMetadata(file));
+    return this.metadata.get(file);
   }
 
   /**
@@ -223,20 +151,16 @@ export class IndexClient {
    * itself for `file://` locations. Concurrent calls for one URL share one download.
    */
   download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    return shared(this.downloads, stripCredentials(file.url), () => this.fetchWheel(file));
+    return this.downloader.download(file);
   }
 
   /** Removes the temporary folder used for downloads when there is no cache. */
-  async dispose(): Promise<void> {
-    if (this.temporaryDirectory !== undefined) {
-      const directory = await this.temporaryDirectory.catch(() => undefined);
-      if (directory !== undefined) await rm(directory, { recursive: true, force: true });
-      this.temporaryDirectory = undefined;
-    }
+  dispose(): Promise<void> {
+    return this.downloader.dispose();
   }
 
   // -------------------------------------------------------------------------
-  // Listing
+  // Sources and listing
 
   private http(): Promise<HttpClient> {
     this.httpClient ??= (async () => {
@@ -389,22 +313,7 @@ export class IndexClient {
    */
   async pagesUnchanged(pages: Record<string, string | null>): Promise<boolean> {
     if (this.findLinks.length > 0) return false;
-    const now = Date.now();
-    const digest = (page: PageContent | null) => (page === null ? null : sha256Hex(page.body));
-    const checks = Object.entries(pages).map(async ([url, recorded]) => {
-      if (!isHttpUrl(url)) {
-        const page = await this.readLocalPage(url, true).catch(() => undefined);
-        return page !== undefined && digest(page) === recorded;
-      }
-      const cached = this.cache === null ? null : await this.cache.getPage(url);
-      if (cached !== null && !this.refresh && (this.offline || isFresh(cached, now))) {
-        return (cached.status === 404 ? null : sha256Hex(cached.body)) === recorded;
-      }
-      if (this.offline) return false;
-      const page = await this.readHttpPage(url).catch(() => undefined);
-      return page !== undefined && digest(page) === recorded;
-    });
-    return (await Promise.all(checks)).every(Boolean);
+    return this.pages.unchanged(pages);
   }
 
   /** The project's files on one index, or null when the index does not have it. */
@@ -413,110 +322,10 @@ export class IndexClient {
     name: string,
   ): Promise<DistributionFile[] | null> {
     const pageUrl = new URL(`${name}/`, source.url).href;
-    const page = isHttpUrl(pageUrl)
-      ? await this.readHttpPage(pageUrl)
-      : await this.readLocalPage(pageUrl, true);
+    const page = await this.pages.read(pageUrl);
     this.consulted.set(stripCredentials(pageUrl), page === null ? null : sha256Hex(page.body));
     if (page === null) return null;
     return parseSimplePage(page.body, page.contentType, page.baseUrl, source.label);
-  }
-
-  /** A page from a `file://` URL; a folder means its `index.html` (pip's behaviour). */
-  private async readLocalPage(url: string, folderIsIndex: boolean): Promise<PageContent | null> {
-    let path = fileURLToPath(url);
-    let baseUrl = url;
-    try {
-      const info = await stat(path);
-      if (info.isDirectory()) {
-        if (!folderIsIndex) return null;
-        path = join(path, "index.html");
-        baseUrl = url.endsWith("/") ? url : `${url}/`;
-      }
-      const body = await readFile(path, "utf8");
-      return {
-        body,
-        contentType: path.endsWith(".json") ? "application/json" : "text/html",
-        baseUrl,
-      };
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw new PylayerError("index-read-failed", `${redactUrl(url)} cannot be read.`, {
-        cause: error,
-        hint: "Check the path and its permissions.",
-      });
-    }
-  }
-
-  /**
-   * An HTTP page, revalidated against the cache with ETag / Last-Modified. null
-   * for 404/410. Offline, the cached copy (or `offline-miss`).
-   */
-  private async readHttpPage(url: string, accept = SIMPLE_ACCEPT): Promise<PageContent | null> {
-    const key = stripCredentials(url);
-    const label = redactUrl(url);
-    const cached = this.cache === null ? null : await this.cache.getPage(key);
-    const fromCache = (page: CachedPage): PageContent | null =>
-      page.status === 404
-        ? null
-        : { body: page.body, contentType: page.contentType, baseUrl: page.finalUrl };
-    if (this.offline) {
-      if (cached === null) throw offlineMiss(`The index page ${label}`);
-      this.emit({ type: "cache-hit", kind: "page", url: label });
-      return fromCache(cached);
-    }
-    if (cached !== null && !this.refresh && isFresh(cached, Date.now())) {
-      this.emit({ type: "cache-hit", kind: "page", url: label, fresh: true });
-      return fromCache(cached);
-    }
-    const headers: Record<string, string> = { Accept: accept };
-    if (cached !== null && cached.status === 200) {
-      if (cached.etag !== undefined) headers["If-None-Match"] = cached.etag;
-      if (cached.lastModified !== undefined) headers["If-Modified-Since"] = cached.lastModified;
-    }
-    const http = await this.http();
-    const page = await http.request(
-      { url, headers, acceptStatuses: [200, 304, 404, 410] },
-      async (response, context): Promise<CachedPage> => {
-        const storedAt = new Date().toISOString();
-        if (response.status === 304) {
-          await response.body?.cancel().catch(() => undefined);
-          if (cached === null || cached.status !== 200) {
-            throw new TransientError("304 Not Modified without a cached page");
-          }
-          this.emit({ type: "cache-hit", kind: "page", url: label, revalidated: true });
-          // A 304 carries the current Cache-Control (RFC 9111, 4.3.4).
-          const { maxAgeSeconds: _previous, ...page } = cached;
-          return { ...page, storedAt, ...maxAgeOf(response.headers.get("cache-control")) };
-        }
-        if (response.status === 404 || response.status === 410) {
-          await response.body?.cancel().catch(() => undefined);
-          return {
-            url: key,
-            finalUrl: key,
-            status: 404,
-            contentType: undefined,
-            etag: undefined,
-            lastModified: undefined,
-            body: "",
-            storedAt,
-          };
-        }
-        const body = Buffer.from(concatChunks(await readBody(response, context))).toString("utf8");
-        return {
-          url: key,
-          finalUrl: response.url === "" ? key : stripCredentials(response.url),
-          status: 200,
-          contentType: response.headers.get("content-type") ?? undefined,
-          etag: response.headers.get("etag") ?? undefined,
-          lastModified: response.headers.get("last-modified") ?? undefined,
-          body,
-          storedAt,
-          ...maxAgeOf(response.headers.get("cache-control")),
-        };
-      },
-    );
-    await this.cache?.putPage(page);
-    return fromCache(page);
   }
 
   /** Every distribution a find-links location offers (memoized per location). */
@@ -533,7 +342,7 @@ export class IndexClient {
     if (isHttpUrl(source.url)) {
       // find-links pages are plain HTML link lists, not simple-API pages.
       const page = await this.withSource(source, "find-links location", () =>
-        this.readHttpPage(source.url, "text/html"),
+        this.pages.readHttpPage(source.url, "text/html"),
       );
       if (page === UNREACHABLE) return [];
       if (page === null) {
@@ -565,7 +374,7 @@ export class IndexClient {
       return [];
     }
     if (!isDirectory) {
-      const page = await this.readLocalPage(source.url, false);
+      const page = await this.pages.readLocalPage(source.url, false);
       return page === null ? [] : parseSimpleHtml(page.body, page.baseUrl, source.label);
     }
     const names = (await readdir(path)).sort();
@@ -580,435 +389,4 @@ export class IndexClient {
         index: source.label,
       }));
   }
-
-  // -------------------------------------------------------------------------
-  // Metadata
-
-  private async loadMetadata(file: DistributionFile): Promise<string> {
-    const label = redactUrl(file.url);
-    const http = isHttpUrl(file.url);
-    const sha256 = file.hashes.sha256;
-    const key: MetadataKey | null =
-      sha256 !== undefined ? { sha256 } : http ? { url: stripCredentials(file.url) } : null;
-    if (this.cache !== null && key !== null && (http || sha256 !== undefined)) {
-      const cached = await this.cache.getMetadata(key);
-      if (cached !== null) {
-        this.emit({ type: "cache-hit", kind: "metadata", url: label });
-        this.emit({ type: "metadata", filename: file.filename, via: "cache" });
-        return cached;
-      }
-    }
-    if (this.offline && http) throw offlineMiss(`METADATA of ${file.filename}`);
-    const store = async (text: string, storeKey: MetadataKey | null) => {
-      // Local wheels are cached only under an announced sha256: the key is the content,
-      // and installing the wheel later verifies that the file still has it.
-      if (this.cache !== null && storeKey !== null && (http || "sha256" in storeKey))
-        await this.cache.putMetadata(storeKey, text);
-      return text;
-    };
-    if (file.coreMetadata !== false) {
-      const text = await this.fetchCoreMetadata(file, file.coreMetadata.hashes);
-      if (text !== null) {
-        this.emit({ type: "metadata", filename: file.filename, via: "pep658" });
-        return store(text, key);
-      }
-    }
-    if (http && !this.noRangeOrigins.has(new URL(file.url).origin)) {
-      const text = await this.readMetadataByRanges(file);
-      if (text !== null) {
-        this.emit({ type: "metadata", filename: file.filename, via: "range" });
-        return store(text, key);
-      }
-    }
-    if (!http && file.url.startsWith("file:")) {
-      // A local wheel's METADATA is read in place; the whole-file hash is checked when
-      // (and if) the wheel is installed, so resolution does not hash every candidate.
-      const reader = await openFileRangeReader(fileURLToPath(stripFragment(file.url))).catch(
-        (error: unknown) => {
-          if (isMissing(error)) {
-            throw new PylayerError("file-not-found", `${file.filename} is listed but missing.`, {
-              hint: "The local index or find-links folder changed; check its contents.",
-            });
-          }
-          throw error;
-        },
-      );
-      try {
-        const text = await readWheelMetadata(reader, file.filename);
-        this.emit({ type: "metadata", filename: file.filename, via: "wheel" });
-        return store(text, key);
-      } finally {
-        await reader.close();
-      }
-    }
-    const downloaded = await this.download(file);
-    const reader = await openFileRangeReader(downloaded.path);
-    try {
-      const text = await readWheelMetadata(reader, file.filename);
-      this.emit({ type: "metadata", filename: file.filename, via: "wheel" });
-      return store(text, key ?? { sha256: downloaded.sha256 });
-    } finally {
-      await reader.close();
-    }
-  }
-
-  /** The PEP 658 `.metadata` file, verified against its announced hashes; null if absent. */
-  private async fetchCoreMetadata(
-    file: DistributionFile,
-    hashes: Record<string, string>,
-  ): Promise<string | null> {
-    const url = `${stripFragment(file.url)}.metadata`;
-    let bytes: Uint8Array | null;
-    if (isHttpUrl(url)) {
-      const http = await this.http();
-      bytes = await http.request({ url, acceptStatuses: [200, 404] }, async (response, context) => {
-        if (response.status === 404) {
-          await response.body?.cancel().catch(() => undefined);
-          return null;
-        }
-        return concatChunks(await readBody(response, context));
-      });
-    } else {
-      try {
-        bytes = await readFile(fileURLToPath(url));
-      } catch (error) {
-        if (!isMissing(error)) throw error;
-        bytes = null;
-      }
-    }
-    if (bytes === null) return null;
-    for (const [algorithm, expected] of Object.entries(hashes)) {
-      if (!SUPPORTED_HASHES.has(algorithm)) continue;
-      const actual = createHash(algorithm).update(bytes).digest("hex");
-      if (actual !== expected.toLowerCase()) {
-        throw hashMismatch(`${file.filename}.metadata`, url, algorithm, expected, actual);
-      }
-    }
-    return Buffer.from(bytes).toString("utf8");
-  }
-
-  /**
-   * METADATA through HTTP Range requests: the zip tail, then (if needed) the central
-   * directory and the METADATA entry. null when the server does not do ranges.
-   */
-  private async readMetadataByRanges(file: DistributionFile): Promise<string | null> {
-    const http = await this.http();
-    const origin = new URL(file.url).origin;
-    const first = await http.request(
-      {
-        url: file.url,
-        headers: { Range: `bytes=-${ZIP_TAIL_LENGTH}`, "Accept-Encoding": "identity" },
-        acceptStatuses: [200, 206, 416],
-      },
-      async (response, context) => {
-        const total = /\/(\d+)\s*$/.exec(response.headers.get("content-range") ?? "")?.[1];
-        if (response.status !== 206 || total === undefined) {
-          await response.body?.cancel().catch(() => undefined);
-          return null;
-        }
-        return { size: Number(total), tail: concatChunks(await readBody(response, context)) };
-      },
-    );
-    if (first === null) {
-      this.noRangeOrigins.add(origin);
-      return null;
-    }
-    if (file.size !== undefined && first.size !== file.size) {
-      throw sizeMismatch(file, file.size, first.size);
-    }
-    let rangesRefused = false;
-    const reader: RangeReader = {
-      size: first.size,
-      read: async (offset, length) => {
-        if (length === 0) return new Uint8Array(0);
-        const bytes = await http.request(
-          {
-            url: file.url,
-            headers: {
-              Range: `bytes=${offset}-${offset + length - 1}`,
-              "Accept-Encoding": "identity",
-            },
-            acceptStatuses: [200, 206],
-          },
-          async (response, context) => {
-            if (response.status !== 206) {
-              await response.body?.cancel().catch(() => undefined);
-              return null;
-            }
-            return concatChunks(await readBody(response, context));
-          },
-        );
-        if (bytes === null || bytes.length !== length) {
-          rangesRefused = true;
-          throw new RangesRefused();
-        }
-        return bytes;
-      },
-    };
-    try {
-      return await readWheelMetadata(withKnownTail(reader, first.tail), file.filename);
-    } catch (error) {
-      if (rangesRefused) {
-        this.noRangeOrigins.add(origin);
-        return null;
-      }
-      throw error;
-    }
-  }
-
-  // -------------------------------------------------------------------------
-  // Downloads
-
-  private async fetchWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    const label = redactUrl(file.url);
-    if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
-    const expected = file.hashes.sha256?.toLowerCase();
-    if (this.cache !== null && expected !== undefined) {
-      // Cached wheels were verified before they were renamed into their content address;
-      // they are trusted after a size check rather than hashed again on every build.
-      const path = await this.cache.getWheel(expected, file.filename, { verify: false });
-      const size = path === null ? 0 : (await stat(path)).size;
-      if (path !== null && (file.size === undefined || file.size === size)) {
-        this.emit({ type: "cache-hit", kind: "wheel", url: label });
-        this.emit({
-          type: "download-done",
-          filename: file.filename,
-          bytes: size,
-          sha256: expected,
-          path,
-          fromCache: true,
-        });
-        return { path, sha256: expected };
-      }
-    }
-    if (this.offline) throw offlineMiss(`The wheel ${file.filename}`);
-
-    const temporary =
-      this.cache === null
-        ? join(await this.scratchDirectory(), `${randomBytes(8).toString("hex")}.part`)
-        : await this.cache.temporaryPath("wheels", file.filename);
-    try {
-      const http = await this.http();
-      const { bytes, digests } = await http.request(
-        { url: file.url, headers: { "Accept-Encoding": "identity" }, acceptStatuses: [200] },
-        async (response, context) => {
-          const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-          const totalBytes = Number.isFinite(declared) ? declared : file.size;
-          this.emit({ type: "download-start", filename: file.filename, url: label, totalBytes });
-          const hashers = hashersFor(file);
-          const handle = await open(temporary, "w");
-          let bytesDone = 0;
-          let reported = 0;
-          try {
-            await readBody(response, context, async (chunk) => {
-              for (const hasher of hashers.values()) hasher.update(chunk);
-              await handle.write(chunk);
-              bytesDone += chunk.length;
-              if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
-                reported = bytesDone;
-                this.emit({
-                  type: "download-progress",
-                  filename: file.filename,
-                  bytesDone,
-                  totalBytes,
-                });
-              }
-            });
-          } finally {
-            await handle.close();
-          }
-          this.emit({ type: "download-progress", filename: file.filename, bytesDone, totalBytes });
-          const digests = new Map(
-            [...hashers].map(([name, hasher]) => [name, hasher.digest("hex")]),
-          );
-          return { bytes: bytesDone, digests };
-        },
-      );
-      if (file.size !== undefined && bytes !== file.size)
-        throw sizeMismatch(file, file.size, bytes);
-      verifyDigests(file, digests);
-      const sha256 = digests.get("sha256")!;
-      const path =
-        this.cache === null
-          ? await this.moveToScratch(temporary, sha256, file.filename)
-          : await this.cache.putWheel(temporary, sha256, file.filename);
-      this.emit({
-        type: "download-done",
-        filename: file.filename,
-        bytes,
-        sha256,
-        path,
-        fromCache: false,
-      });
-      return { path, sha256 };
-    } finally {
-      await rm(temporary, { force: true });
-    }
-  }
-
-  /** A `file://` wheel is used in place, after its hashes are checked. */
-  private async useLocalWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    if (!file.url.startsWith("file:")) {
-      throw new PylayerError(
-        "unsupported-url",
-        `${redactUrl(file.url)} is not an http(s) or file URL.`,
-      );
-    }
-    const path = fileURLToPath(stripFragment(file.url));
-    const known = await this.knownLocalHash(path, file);
-    if (known !== null) return known;
-    const hashers = hashersFor(file);
-    let bytes = 0;
-    try {
-      const handle = await open(path, "r");
-      try {
-        for await (const chunk of handle.createReadStream()) {
-          bytes += (chunk as Buffer).length;
-          for (const hasher of hashers.values()) hasher.update(chunk as Buffer);
-        }
-      } finally {
-        await handle.close().catch(() => undefined);
-      }
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      throw new PylayerError(
-        "file-not-found",
-        `${file.filename} is listed but ${path} does not exist.`,
-        {
-          hint: "The local index or find-links folder changed; check its contents.",
-        },
-      );
-    }
-    const digests = new Map([...hashers].map(([name, hasher]) => [name, hasher.digest("hex")]));
-    if (file.size !== undefined && bytes !== file.size) throw sizeMismatch(file, file.size, bytes);
-    verifyDigests(file, digests);
-    const sha256 = digests.get("sha256")!;
-    if (this.cache !== null) {
-      const info = await stat(path).catch(() => null);
-      if (info !== null && info.size === bytes) await this.cache.putLocalHash(path, info, sha256);
-    }
-    this.emit({
-      type: "download-done",
-      filename: file.filename,
-      bytes,
-      sha256,
-      path,
-      fromCache: true,
-    });
-    return { path, sha256 };
-  }
-
-  /**
-   * The sha256 recorded for a local file whose identity (size, times, inode) has not
-   * changed since it was hashed, when it satisfies the file's announced hashes.
-   */
-  private async knownLocalHash(
-    path: string,
-    file: DistributionFile,
-  ): Promise<{ path: string; sha256: string } | null> {
-    if (this.cache === null) return null;
-    const info = await stat(path).catch(() => null);
-    if (info === null) return null;
-    const sha256 = await this.cache.getLocalHash(path, info);
-    if (sha256 === null) return null;
-    if (file.size !== undefined && file.size !== info.size) return null;
-    const announced = Object.entries(file.hashes).filter(([algorithm]) =>
-      SUPPORTED_HASHES.has(algorithm),
-    );
-    if (
-      announced.some(
-        ([algorithm, digest]) => algorithm !== "sha256" || digest.toLowerCase() !== sha256,
-      )
-    ) {
-      return null;
-    }
-    this.emit({
-      type: "download-done",
-      filename: file.filename,
-      bytes: info.size,
-      sha256,
-      path,
-      fromCache: true,
-    });
-    return { path, sha256 };
-  }
-
-  private scratchDirectory(): Promise<string> {
-    this.temporaryDirectory ??= mkdtemp(join(tmpdir(), "pylayer-downloads-"));
-    return this.temporaryDirectory;
-  }
-
-  private async moveToScratch(source: string, sha256: string, filename: string): Promise<string> {
-    const folder = join(await this.scratchDirectory(), sha256);
-    await mkdir(folder, { recursive: true });
-    const destination = join(folder, filename);
-    await rename(source, destination);
-    return destination;
-  }
-}
-
-/**
- * One in-flight or finished promise per key, shared by concurrent callers; a failure is
- * forgotten so that a later call tries again.
- */
-function shared<T>(
-  promises: Map<string, Promise<T>>,
-  key: string,
-  start: () => Promise<T>,
-): Promise<T> {
-  let result = promises.get(key);
-  if (result === undefined) {
-    result = start();
-    promises.set(key, result);
-    result.catch(() => promises.delete(key));
-  }
-  return result;
-}
-
-class RangesRefused extends Error {
-  constructor() {
-    super("the server stopped answering Range requests");
-  }
-}
-
-function stripFragment(url: string): string {
-  const hash = url.indexOf("#");
-  return hash < 0 ? url : url.slice(0, hash);
-}
-
-function verifyDigests(file: DistributionFile, digests: Map<string, string>): void {
-  for (const [algorithm, expected] of Object.entries(file.hashes)) {
-    const actual = digests.get(algorithm);
-    if (actual !== undefined && actual !== expected.toLowerCase()) {
-      throw hashMismatch(file.filename, file.url, algorithm, expected, actual);
-    }
-  }
-}
-
-function hashMismatch(
-  filename: string,
-  url: string,
-  algorithm: string,
-  expected: string,
-  actual: string,
-): PylayerError {
-  return new PylayerError(
-    "hash-mismatch",
-    `${filename} from ${redactUrl(url)} has ${algorithm} ${actual}, but the index announced ${expected}.`,
-    {
-      hint: "The file was altered or corrupted in transit; it was neither cached nor installed. Try again, and report it to the index owner if it persists.",
-      details: { filename, url: redactUrl(url), algorithm, expected, actual },
-    },
-  );
-}
-
-function sizeMismatch(file: DistributionFile, expected: number, actual: number): PylayerError {
-  return new PylayerError(
-    "size-mismatch",
-    `${file.filename} from ${redactUrl(file.url)} is ${actual} bytes, but the index announced ${expected}.`,
-    {
-      hint: "The file was truncated or altered; it was neither cached nor installed. Try again.",
-      details: { filename: file.filename, url: redactUrl(file.url), expected, actual },
-    },
-  );
 }

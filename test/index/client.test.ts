@@ -6,7 +6,8 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Cache } from "../../src/cache/index.js";
 import { isPylayerError } from "../../src/errors.js";
-import { IndexClient, type IndexClientOptions, maxAgeOf } from "../../src/index/client.js";
+import { IndexClient, type IndexClientOptions } from "../../src/index/client.js";
+import { maxAgeOf } from "../../src/index/pages.js";
 import type { DistributionFile, IndexEvent, IndexSettings } from "../../src/index/types.js";
 import {
   type FaultAction,

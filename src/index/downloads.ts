@@ -1,0 +1,240 @@
+/**
+ * Wheels as verified local files: a cached copy trusted by its content address, a
+ * download streamed to a temporary file while it is hashed and then renamed into the
+ * cache (or a scratch folder when there is no cache), or a `file://` wheel used in place
+ * after its hashes are checked (remembered by file identity in the cache). Nothing that
+ * fails its size or hash check is kept.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PylayerError, redactUrl } from "../errors.js";
+import {
+  type IndexContext,
+  isHttpUrl,
+  isMissing,
+  offlineMiss,
+  shared,
+  stripFragment,
+} from "./context.js";
+import { readBody, stripCredentials } from "./http.js";
+import { hashersFor, SUPPORTED_HASHES, sizeMismatch, verifyDigests } from "./integrity.js";
+import type { DistributionFile } from "./types.js";
+
+const PROGRESS_STEP_BYTES = 256 * 1024;
+
+export class WheelDownloader {
+  private readonly downloads = new Map<string, Promise<{ path: string; sha256: string }>>();
+  private temporaryDirectory: Promise<string> | undefined;
+
+  constructor(private readonly context: IndexContext) {}
+
+  /**
+   * A local path to the wheel with its hashes verified: a cached copy, or the file
+   * itself for `file://` locations. Concurrent calls for one URL share one download.
+   */
+  download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+    return shared(this.downloads, stripCredentials(file.url), () => this.fetchWheel(file));
+  }
+
+  /** Removes the temporary folder used for downloads when there is no cache. */
+  async dispose(): Promise<void> {
+    if (this.temporaryDirectory !== undefined) {
+      const directory = await this.temporaryDirectory.catch(() => undefined);
+      if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+      this.temporaryDirectory = undefined;
+    }
+  }
+
+  private async fetchWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+    const { cache, emit } = this.context;
+    const label = redactUrl(file.url);
+    if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
+    const expected = file.hashes.sha256?.toLowerCase();
+    if (cache !== null && expected !== undefined) {
+      // Cached wheels were verified before they were renamed into their content address;
+      // they are trusted after a size check rather than hashed again on every build.
+      const path = await cache.getWheel(expected, file.filename, { verify: false });
+      const size = path === null ? 0 : (await stat(path)).size;
+      if (path !== null && (file.size === undefined || file.size === size)) {
+        emit({ type: "cache-hit", kind: "wheel", url: label });
+        emit({
+          type: "download-done",
+          filename: file.filename,
+          bytes: size,
+          sha256: expected,
+          path,
+          fromCache: true,
+        });
+        return { path, sha256: expected };
+      }
+    }
+    if (this.context.offline) throw offlineMiss(`The wheel ${file.filename}`);
+
+    const temporary =
+      cache === null
+        ? join(await this.scratchDirectory(), `${randomBytes(8).toString("hex")}.part`)
+        : await cache.temporaryPath("wheels", file.filename);
+    try {
+      const http = await this.context.http();
+      const { bytes, digests } = await http.request(
+        { url: file.url, headers: { "Accept-Encoding": "identity" }, acceptStatuses: [200] },
+        async (response, context) => {
+          const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+          const totalBytes = Number.isFinite(declared) ? declared : file.size;
+          emit({ type: "download-start", filename: file.filename, url: label, totalBytes });
+          const hashers = hashersFor(file);
+          const handle = await open(temporary, "w");
+          let bytesDone = 0;
+          let reported = 0;
+          try {
+            await readBody(response, context, async (chunk) => {
+              for (const hasher of hashers.values()) hasher.update(chunk);
+              await handle.write(chunk);
+              bytesDone += chunk.length;
+              if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
+                reported = bytesDone;
+                emit({
+                  type: "download-progress",
+                  filename: file.filename,
+                  bytesDone,
+                  totalBytes,
+                });
+              }
+            });
+          } finally {
+            await handle.close();
+          }
+          emit({ type: "download-progress", filename: file.filename, bytesDone, totalBytes });
+          const digests = new Map(
+            [...hashers].map(([name, hasher]) => [name, hasher.digest("hex")]),
+          );
+          return { bytes: bytesDone, digests };
+        },
+      );
+      if (file.size !== undefined && bytes !== file.size)
+        throw sizeMismatch(file, file.size, bytes);
+      verifyDigests(file, digests);
+      const sha256 = digests.get("sha256")!;
+      const path =
+        cache === null
+          ? await this.moveToScratch(temporary, sha256, file.filename)
+          : await cache.putWheel(temporary, sha256, file.filename);
+      emit({
+        type: "download-done",
+        filename: file.filename,
+        bytes,
+        sha256,
+        path,
+        fromCache: false,
+      });
+      return { path, sha256 };
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  /** A `file://` wheel is used in place, after its hashes are checked. */
+  private async useLocalWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+    const { cache, emit } = this.context;
+    if (!file.url.startsWith("file:")) {
+      throw new PylayerError(
+        "unsupported-url",
+        `${redactUrl(file.url)} is not an http(s) or file URL.`,
+      );
+    }
+    const path = fileURLToPath(stripFragment(file.url));
+    const known = await this.knownLocalHash(path, file);
+    if (known !== null) return known;
+    const hashers = hashersFor(file);
+    let bytes = 0;
+    try {
+      const handle = await open(path, "r");
+      try {
+        for await (const chunk of handle.createReadStream()) {
+          bytes += (chunk as Buffer).length;
+          for (const hasher of hashers.values()) hasher.update(chunk as Buffer);
+        }
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      throw new PylayerError(
+        "file-not-found",
+        `${file.filename} is listed but ${path} does not exist.`,
+        {
+          hint: "The local index or find-links folder changed; check its contents.",
+        },
+      );
+    }
+    const digests = new Map([...hashers].map(([name, hasher]) => [name, hasher.digest("hex")]));
+    if (file.size !== undefined && bytes !== file.size) throw sizeMismatch(file, file.size, bytes);
+    verifyDigests(file, digests);
+    const sha256 = digests.get("sha256")!;
+    if (cache !== null) {
+      const info = await stat(path).catch(() => null);
+      if (info !== null && info.size === bytes) await cache.putLocalHash(path, info, sha256);
+    }
+    emit({
+      type: "download-done",
+      filename: file.filename,
+      bytes,
+      sha256,
+      path,
+      fromCache: true,
+    });
+    return { path, sha256 };
+  }
+
+  /**
+   * The sha256 recorded for a local file whose identity (size, times, inode) has not
+   * changed since it was hashed, when it satisfies the file's announced hashes.
+   */
+  private async knownLocalHash(
+    path: string,
+    file: DistributionFile,
+  ): Promise<{ path: string; sha256: string } | null> {
+    const { cache } = this.context;
+    if (cache === null) return null;
+    const info = await stat(path).catch(() => null);
+    if (info === null) return null;
+    const sha256 = await cache.getLocalHash(path, info);
+    if (sha256 === null) return null;
+    if (file.size !== undefined && file.size !== info.size) return null;
+    const announced = Object.entries(file.hashes).filter(([algorithm]) =>
+      SUPPORTED_HASHES.has(algorithm),
+    );
+    if (
+      announced.some(
+        ([algorithm, digest]) => algorithm !== "sha256" || digest.toLowerCase() !== sha256,
+      )
+    ) {
+      return null;
+    }
+    this.context.emit({
+      type: "download-done",
+      filename: file.filename,
+      bytes: info.size,
+      sha256,
+      path,
+      fromCache: true,
+    });
+    return { path, sha256 };
+  }
+
+  private scratchDirectory(): Promise<string> {
+    this.temporaryDirectory ??= mkdtemp(join(tmpdir(), "pylayer-downloads-"));
+    return this.temporaryDirectory;
+  }
+
+  private async moveToScratch(source: string, sha256: string, filename: string): Promise<string> {
+    const folder = join(await this.scratchDirectory(), sha256);
+    await mkdir(folder, { recursive: true });
+    const destination = join(folder, filename);
+    await rename(source, destination);
+    return destination;
+  }
+}
