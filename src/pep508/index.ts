@@ -10,22 +10,11 @@ import type { MarkerEnvironment } from "../runtime/index.js";
 import { evaluate, format } from "./marker.js";
 import { normalizeExtra, normalizeName } from "./names.js";
 import { Parser } from "./parser.js";
+import type { Marker } from "./syntax.js";
 
 export { isValidName, normalizeExtra, normalizeName } from "./names.js";
 export { MARKER_VARIABLES } from "./parser.js";
-
-export type MarkerValue =
-  | { readonly kind: "variable"; readonly name: string }
-  | { readonly kind: "literal"; readonly value: string };
-
-export type Marker =
-  | { readonly kind: "and" | "or"; readonly left: Marker; readonly right: Marker }
-  | {
-      readonly kind: "compare";
-      readonly left: MarkerValue;
-      readonly operator: string;
-      readonly right: MarkerValue;
-    };
+export type { Marker, MarkerValue } from "./syntax.js";
 
 export interface Requirement {
   /** The name as written. */

@@ -26,8 +26,8 @@
 import { PylayerError } from "../errors.js";
 import { SpecifierSet, Version } from "../pep440/index.js";
 import type { MarkerEnvironment } from "../runtime/index.js";
-import type { Marker, MarkerValue } from "./index.js";
 import { normalizeExtra } from "./names.js";
+import type { Marker, MarkerValue } from "./syntax.js";
 
 type FieldType = "string" | "version" | "version-or-string";
 

@@ -5,8 +5,8 @@
  */
 import { PylayerError } from "../errors.js";
 import { SpecifierSet, Version } from "../pep440/index.js";
-import type { Marker, MarkerValue } from "./index.js";
 import { normalizeExtra } from "./names.js";
+import type { Marker, MarkerValue } from "./syntax.js";
 
 /** Marker variables of the specification, plus the names only containing layers define. */
 export const MARKER_VARIABLES: readonly string[] = [

@@ -6,8 +6,8 @@
  */
 import { SLIM_REASONS } from "../slim/index.js";
 import { count, formatBytes } from "../strings.js";
-import type { LayerReport, ReportFile } from "./index.js";
 import { squarify } from "./treemap.js";
+import type { LayerReport, ReportFile } from "./types.js";
 
 /** A treemap node as serialized into the page: `[name, bytes, children?]`. */
 type SerializedNode = [string, number, SerializedNode[]?];

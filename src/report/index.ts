@@ -6,67 +6,21 @@
  */
 import { posix } from "node:path";
 import { PylayerError } from "../errors.js";
-import { decodeManifest, type LayerManifest } from "../layer/index.js";
-import { planSlim, type SlimReason, siteDirOf, summarizeRemovals } from "../slim/index.js";
+import { decodeManifest } from "../layer/index.js";
+import { planSlim, siteDirOf, summarizeRemovals } from "../slim/index.js";
 import { parseHeaders, parseRecord } from "../wheel/index.js";
 import { type ZipEntry, ZipReader } from "../zip/index.js";
+import type { LayerReport, PackageUsage, ReportFile } from "./types.js";
 
 export { renderReportHtml } from "./html.js";
 export { type Rect, squarify } from "./treemap.js";
+export type { LayerReport, PackageUsage, ReportFile } from "./types.js";
 
 /** Lambda's limit on the unzipped size of a function and all its layers: 250 MB. */
 export const LAMBDA_UNZIPPED_LIMIT = 262_144_000;
 
 /** Files that belong to no distribution's RECORD. */
 export const UNATTRIBUTED = "(other files)";
-
-export interface ReportFile {
-  /** Zip path. */
-  path: string;
-  size: number;
-  compressedSize: number;
-  /** The distribution the file belongs to (its display name), or `UNATTRIBUTED`. */
-  package: string;
-}
-
-export interface PackageUsage {
-  /** Name as its METADATA spells it. */
-  name: string;
-  version: string | undefined;
-  /** Unzipped bytes. */
-  size: number;
-  compressedSize: number;
-  files: number;
-  /** Share of `LAMBDA_UNZIPPED_LIMIT`, in percent. */
-  percentOfLimit: number;
-  /** Zip path of the site folder its files are attributed from (for the treemap's paths). */
-  siteDir: string | undefined;
-}
-
-export interface LayerReport {
-  path: string;
-  zipSize: number;
-  unzippedSize: number;
-  limit: number;
-  percentOfLimit: number;
-  fileCount: number;
-  /** What pylayer recorded in the zip comment, when pylayer wrote it. */
-  manifest: LayerManifest | undefined;
-  /** Largest first. */
-  packages: PackageUsage[];
-  /** Largest first, at most `top`. */
-  biggestFiles: ReportFile[];
-  /** What `build --slim` (with the given patterns) would remove. */
-  slim: {
-    files: number;
-    bytes: number;
-    byReason: { reason: SlimReason; files: number; bytes: number }[];
-    /** Test folders that stay because other files import them. */
-    keptTestFolders: { path: string; importedBy: string }[];
-  };
-  /** Every file, for the treemap. */
-  files: ReportFile[];
-}
 
 export interface AnalyzeOptions {
   /** How many of the biggest files to list; default 15. */

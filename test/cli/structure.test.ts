@@ -4,62 +4,14 @@
  * no library code at import time beyond errors and strings (types only, or `await import`),
  * so that a command loads the library only when it runs.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { importSites, resolvedSource, typeScriptFiles } from "../helpers/imports.js";
 
 const cliFolder = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/cli");
 const commandsFolder = join(cliFolder, "commands");
-
-function typeScriptFiles(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? typeScriptFiles(join(folder, entry.name))
-      : entry.name.endsWith(".ts")
-        ? [join(folder, entry.name)]
-        : [],
-  );
-}
-
-interface ImportSite {
-  specifier: string;
-  /** `import type` / `export type`: erased at compile time. */
-  typeOnly: boolean;
-  /** `await import(...)`: loaded when the code runs, not with the module. */
-  dynamic: boolean;
-}
-
-/** Every import and re-export of a module, static and dynamic. */
-function importSites(source: string): ImportSite[] {
-  const sites: ImportSite[] = [];
-  const staticForm = /^\s*(import|export)\s+(type\s+)?([^;]*?\s+from\s+)?["']([^"']+)["']/gm;
-  for (const match of source.matchAll(staticForm)) {
-    const clause = match[3] ?? "";
-    const everyNameIsType =
-      /^\{[^}]*\}\s+from\s+$/.test(clause) &&
-      clause
-        .slice(1, clause.indexOf("}"))
-        .split(",")
-        .map((name) => name.trim())
-        .filter(Boolean)
-        .every((name) => name.startsWith("type "));
-    sites.push({
-      specifier: match[4]!,
-      typeOnly: match[2] !== undefined || everyNameIsType,
-      dynamic: false,
-    });
-  }
-  for (const match of source.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) {
-    sites.push({ specifier: match[1]!, typeOnly: false, dynamic: true });
-  }
-  return sites;
-}
-
-function resolvedSource(file: string, specifier: string): string | undefined {
-  if (!specifier.startsWith(".")) return undefined;
-  return resolve(dirname(file), specifier).replace(/\.js$/, ".ts");
-}
 
 describe("the CLI's module structure", () => {
   it("reads the imports of a module, with type-only and dynamic ones told apart", () => {
