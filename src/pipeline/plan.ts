@@ -28,7 +28,7 @@ import {
   type RequirementLine,
   type RequirementsOptions,
 } from "../requirements/index.js";
-import { resolve } from "../resolver/index.js";
+import { DEFAULT_RESOLVER_BUDGET, resolve } from "../resolver/index.js";
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_RUNTIME,
@@ -87,6 +87,13 @@ export async function planBuild(
   );
   const layout = options.layout ?? "python";
   const emit = options.onEvent ?? (() => {});
+  const budget = options.resolverBudget;
+  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget > 0)) {
+    throw usageError(
+      `The resolver budget must be a positive whole number of candidates, not ${budget}.`,
+      `The default is ${DEFAULT_RESOLVER_BUDGET}.`,
+    );
+  }
   const project = await readProjectInput(options, cwd, targets, emit);
   const inputs = await readInputs(options, cwd, env, project);
 
@@ -171,6 +178,7 @@ export async function planBuild(
         constraints: inputs.constraints.filter(applies).map((line) => line.requirement),
         allowPrereleases,
         target: target.id,
+        ...(options.resolverBudget === undefined ? {} : { budget: options.resolverBudget }),
       }).catch((error: unknown) => {
         throw withTargetHint(error, target);
       });

@@ -3,7 +3,7 @@
  * project can run there (tags, Requires-Python, yanked), best first, and what each
  * chosen wheel depends on (its METADATA, markers evaluated for the target).
  */
-import { PylayerError } from "../errors.js";
+import { isPylayerError, PylayerError } from "../errors.js";
 import type { DistributionFile, IndexClient } from "../index/index.js";
 import { SpecifierSet, Version } from "../pep440/index.js";
 import {
@@ -99,7 +99,18 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   }
 
   private async computeCandidates(name: string): Promise<CandidateList<WheelCandidate>> {
-    const { files, otherFiles } = await this.client.getProject(name);
+    let listing: Awaited<ReturnType<IndexClient["getProject"]>>;
+    try {
+      listing = await this.client.getProject(name);
+    } catch (error) {
+      // A project no source knows has no version: the resolver backtracks from the
+      // version that required it, and reports this error if nothing else works.
+      if (isPylayerError(error) && error.code === "project-not-found") {
+        return { candidates: [], rejected: [], notFound: error };
+      }
+      throw error;
+    }
+    const { files, otherFiles } = listing;
     const rejected: Rejection[] = [];
     const bestByVersion = new Map<
       string,

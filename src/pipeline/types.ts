@@ -51,6 +51,12 @@ export interface BuildOptions {
   index?: IndexOptions;
   /** Admit pre-releases everywhere. */
   pre?: boolean;
+  /**
+   * The resolver's search budget: candidates examined per target before giving up with
+   * `resolution-too-complex` (which names the conflict it could not settle). Default
+   * `DEFAULT_RESOLVER_BUDGET` (200,000, pip's bound).
+   */
+  resolverBudget?: number;
   cacheDir?: string;
   noCache?: boolean;
   /**

@@ -12,7 +12,7 @@ import { PylayerError } from "../errors.js";
 import { Version } from "../pep440/index.js";
 import type { Requirement } from "../pep508/index.js";
 import { chainOf, type Entry, type Leaf, type LeafItem, sourceLabel } from "./state.js";
-import type { Candidate, Rejection } from "./types.js";
+import { type Candidate, DEFAULT_RESOLVER_BUDGET, type Rejection } from "./types.js";
 
 export interface ExplainContext<C extends Candidate> {
   /** The provider's usable candidates of the failing project. */
@@ -40,6 +40,46 @@ export function failureError<C extends Candidate>(
   leaf: Leaf<C>,
   context: ExplainContext<C>,
 ): PylayerError {
+  const minimal = minimalConflict(leaf, context);
+  if (minimal.length <= 1) return noMatchingDistribution(leaf, minimal[0], context);
+  return resolutionImpossible(leaf.project, minimal, context.target);
+}
+
+/**
+ * The search gave up after `budget` candidates: the error names the conflict it kept
+ * hitting (who needs what), like `resolution-impossible`, and the budget as the option
+ * it is.
+ */
+export function budgetExhaustedError<C extends Candidate>(
+  leaf: Leaf<C>,
+  context: ExplainContext<C>,
+  budget: number,
+): PylayerError {
+  const minimal = minimalConflict(leaf, context);
+  const lines = unique(minimal.flatMap(linesOf));
+  const parents = parentsOf(leaf.project, minimal);
+  const on = context.target === undefined ? "" : ` for ${context.target}`;
+  const involved = parents.length === 0 ? leaf.project : parents.join(" or ");
+  return new PylayerError(
+    "resolution-too-complex",
+    `Dependency resolution${on} gave up after trying ${budget} candidates without settling this conflict on ${leaf.project}:\n${indent(lines)}`,
+    {
+      hint: `Narrow the search: bound the versions of ${involved} (a requirement or a -c constraint) to ones whose requirements on ${leaf.project} agree, or raise the search budget with --resolver-budget (default ${DEFAULT_RESOLVER_BUDGET}).`,
+      details: {
+        budget,
+        project: leaf.project,
+        target: context.target,
+        conflict: minimal.map(requirementJson),
+      },
+    },
+  );
+}
+
+/** The statements of a leaf (with constraints) reduced to a minimal set that admits no candidate. */
+function minimalConflict<C extends Candidate>(
+  leaf: Leaf<C>,
+  context: ExplainContext<C>,
+): Statement<C>[] {
   const statements: Statement<C>[] = [
     ...leaf.items,
     ...context.constraints.map((requirement) => ({ kind: "constraint" as const, requirement })),
@@ -48,9 +88,7 @@ export function failureError<C extends Candidate>(
     !context.candidates.some((candidate) =>
       admits(subset, candidate.version, context.allowPrereleases),
     );
-  const minimal = conflicting(statements) ? minimize(statements, conflicting) : statements;
-  if (minimal.length <= 1) return noMatchingDistribution(leaf, minimal[0], context);
-  return resolutionImpossible(leaf.project, minimal, context.target);
+  return conflicting(statements) ? minimize(statements, conflicting) : statements;
 }
 
 /**
@@ -161,13 +199,12 @@ function indent(lines: readonly string[]): string {
   return lines.map((line) => `  ${line}`).join("\n");
 }
 
-function resolutionImpossible<C extends Candidate>(
+/** The projects whose versions brought the statements (other than `project` itself). */
+function parentsOf<C extends Candidate>(
   project: string,
   statements: readonly Statement<C>[],
-  target: string | undefined,
-): PylayerError {
-  const lines = unique(statements.flatMap(linesOf));
-  const parents = unique(
+): string[] {
+  return unique(
     statements.flatMap((statement) =>
       statement.kind === "requirement" && statement.entry.source !== null
         ? [statement.entry.source.frame.identifier.project]
@@ -176,6 +213,15 @@ function resolutionImpossible<C extends Candidate>(
           : [],
     ),
   ).filter((parent) => parent !== project);
+}
+
+function resolutionImpossible<C extends Candidate>(
+  project: string,
+  statements: readonly Statement<C>[],
+  target: string | undefined,
+): PylayerError {
+  const lines = unique(statements.flatMap(linesOf));
+  const parents = parentsOf(project, statements);
   const hint =
     parents.length === 0
       ? `Relax one of these requirements so that some version of ${project} satisfies all of them.`

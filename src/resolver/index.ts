@@ -6,16 +6,16 @@
 import { Search } from "./search.js";
 import type { Candidate, Resolution, ResolveOptions, ResolverProvider } from "./types.js";
 
-export { DEFAULT_MAX_ROUNDS } from "./search.js";
-export type {
-  Candidate,
-  CandidateList,
-  Dependencies,
-  Rejection,
-  Resolution,
-  ResolvedPackage,
-  ResolveOptions,
-  ResolverProvider,
+export {
+  type Candidate,
+  type CandidateList,
+  DEFAULT_RESOLVER_BUDGET,
+  type Dependencies,
+  type Rejection,
+  type Resolution,
+  type ResolvedPackage,
+  type ResolveOptions,
+  type ResolverProvider,
 } from "./types.js";
 
 /**

@@ -16,9 +16,10 @@
 import { PylayerError, redactCredentials } from "../errors.js";
 import type { Version } from "../pep440/index.js";
 import type { Requirement } from "../pep508/index.js";
-import { failureError } from "./explain.js";
+import { budgetExhaustedError, type ExplainContext, failureError } from "./explain.js";
 import {
   type CandidateRejection,
+  chainOf,
   type Entry,
   type Frame,
   type Identifier,
@@ -27,19 +28,17 @@ import {
   makeIdentifier,
   type Pin,
 } from "./state.js";
-import type {
-  Candidate,
-  CandidateList,
-  Dependencies,
-  Rejection,
-  Resolution,
-  ResolvedPackage,
-  ResolveOptions,
-  ResolverProvider,
+import {
+  type Candidate,
+  type CandidateList,
+  DEFAULT_RESOLVER_BUDGET,
+  type Dependencies,
+  type Rejection,
+  type Resolution,
+  type ResolvedPackage,
+  type ResolveOptions,
+  type ResolverProvider,
 } from "./types.js";
-
-/** pip's default bound on resolution rounds. */
-export const DEFAULT_MAX_ROUNDS = 200_000;
 
 interface Exclusion<C extends Candidate> {
   /** The decision responsible, or null when the exclusion holds whatever was decided. */
@@ -61,7 +60,7 @@ export class Search<C extends Candidate> {
   private readonly provider: ResolverProvider<C>;
   private readonly roots: readonly Requirement[];
   private readonly allowPrereleases: boolean;
-  private readonly maxRounds: number;
+  private readonly budget: number;
   private readonly target: string | undefined;
   private readonly constraints = new Map<string, Requirement[]>();
 
@@ -80,12 +79,18 @@ export class Search<C extends Candidate> {
   private readonly discovery = new Map<string, number>();
   private readonly unknownExtras = new Set<string>();
   private rounds = 0;
+  /**
+   * Dependency conflicts met so far, by the projects and requirements involved (not the
+   * versions): when the budget runs out, the most frequent one is what the search could
+   * not settle.
+   */
+  private readonly conflictsSeen = new Map<string, { leaf: Leaf<C>; count: number }>();
 
   constructor(provider: ResolverProvider<C>, options: ResolveOptions) {
     this.provider = provider;
     this.roots = options.requirements;
     this.allowPrereleases = options.allowPrereleases ?? false;
-    this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
+    this.budget = options.budget ?? DEFAULT_RESOLVER_BUDGET;
     this.target = options.target;
     for (const requirement of this.roots) checkNotDirectUrl(requirement, null);
     for (const constraint of options.constraints ?? []) {
@@ -183,7 +188,7 @@ export class Search<C extends Candidate> {
       frame.index = index;
       const candidate = frame.candidates[index]!;
       this.rounds++;
-      if (this.rounds > this.maxRounds) throw this.tooComplex(frame.identifier);
+      if (this.rounds > this.budget) throw this.budgetExhausted(frame);
 
       const exclusion = this.exclusion(project, candidate.version);
       if (exclusion !== null) {
@@ -199,6 +204,7 @@ export class Search<C extends Candidate> {
       if (conflict !== null) {
         for (const culprit of conflict.blames) this.blame(frame, culprit);
         frame.rejections.push({ candidate, leaf: conflict.leaf });
+        this.countConflict(conflict.leaf);
         continue;
       }
       this.pin(frame, candidate, dependencies);
@@ -527,27 +533,64 @@ export class Search<C extends Candidate> {
     return { packages, warnings: warnings.sort(compareText) };
   }
 
-  private failure(leaf: Leaf<C>): PylayerError {
-    return failureError(leaf, {
-      candidates: this.candidatesOf(leaf.project),
-      rejected: this.candidateLists.get(leaf.project)?.rejected ?? ([] as Rejection[]),
-      constraints: this.constraints.get(leaf.project) ?? [],
+  private explainContext(project: string): ExplainContext<C> {
+    return {
+      candidates: this.candidatesOf(project),
+      rejected: this.candidateLists.get(project)?.rejected ?? ([] as Rejection[]),
+      constraints: this.constraints.get(project) ?? [],
       allowPrereleases: this.allowPrereleases,
       target: this.target,
-    });
+    };
   }
 
-  private tooComplex(identifier: Identifier): PylayerError {
-    const on = this.target === undefined ? "" : ` for ${this.target}`;
-    return new PylayerError(
-      "resolution-too-complex",
-      `Dependency resolution${on} gave up after trying ${this.maxRounds} candidates (last: ${identifier.key}).`,
-      {
-        hint: "Narrow the search: add upper or lower bounds (or constraints) to the packages involved, or raise maxRounds.",
-        details: { maxRounds: this.maxRounds, identifier: identifier.key, target: this.target },
-      },
-    );
+  private failure(leaf: Leaf<C>): PylayerError {
+    const list = this.candidateLists.get(leaf.project);
+    if (list?.notFound !== undefined && list.candidates.length === 0) {
+      return notFoundError(list.notFound, leaf);
+    }
+    return failureError(leaf, this.explainContext(leaf.project));
   }
+
+  private countConflict(leaf: Leaf<C>): void {
+    const parts = leaf.items.map((item) =>
+      item.kind === "requirement"
+        ? `${item.entry.source?.frame.identifier.key ?? ""} ${item.entry.requirement.text}`
+        : `${item.pin.frame.identifier.key} selected`,
+    );
+    const key = `${leaf.project}\u0000${[...new Set(parts)].sort().join("\u0000")}`;
+    const seen = this.conflictsSeen.get(key);
+    if (seen === undefined) this.conflictsSeen.set(key, { leaf, count: 1 });
+    else this.conflictsSeen.set(key, { leaf, count: seen.count + 1 });
+  }
+
+  /** The budget is spent: report the conflict met most often (the latest one on ties). */
+  private budgetExhausted(frame: Frame<C>): PylayerError {
+    let worst: { leaf: Leaf<C>; count: number } | undefined;
+    for (const seen of this.conflictsSeen.values()) {
+      if (worst === undefined || seen.count >= worst.count) worst = seen;
+    }
+    const leaf = worst?.leaf ?? this.explanationOf(frame);
+    return budgetExhaustedError(leaf, this.explainContext(leaf.project), this.budget);
+  }
+}
+
+/**
+ * The provider's "no such project" error, with the chain of who required the project
+ * when it was a dependency.
+ */
+function notFoundError<C extends Candidate>(error: PylayerError, leaf: Leaf<C>): PylayerError {
+  const entries = leaf.items.flatMap((item) => (item.kind === "requirement" ? [item.entry] : []));
+  if (entries.every((entry) => entry.source === null)) return error;
+  const chains = [...new Set(entries.flatMap((entry) => chainOf(entry)))];
+  return new PylayerError(
+    error.code,
+    `${error.message}\nRequired by:\n${chains.map((line) => `  ${line}`).join("\n")}`,
+    {
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      details: { ...error.details, requiredBy: chains },
+      cause: error,
+    },
+  );
 }
 
 function identifiersOf<C extends Candidate>(

@@ -3,6 +3,7 @@
  * requirements and nothing about indexes, wheel tags or markers: a provider answers
  * "which versions of X can be used here" and "what does this version need".
  */
+import type { PylayerError } from "../errors.js";
 import type { Version } from "../pep440/index.js";
 import type { Requirement } from "../pep508/index.js";
 
@@ -25,6 +26,13 @@ export interface CandidateList<C extends Candidate> {
   readonly candidates: readonly C[];
   /** What the provider left out and why, for error messages. */
   readonly rejected: readonly Rejection[];
+  /**
+   * Set when no source knows the project at all. The resolver treats the project as having
+   * no version (so a requirement on it rejects the version that made it, and the search
+   * backtracks to other versions of that parent, as pip does); this error is the one
+   * reported, with the chain of who required it, when nothing else works.
+   */
+  readonly notFound?: PylayerError;
 }
 
 /** The dependencies of a candidate with some extras active. */
@@ -50,6 +58,13 @@ export interface ResolverProvider<C extends Candidate> {
   prefetch?(candidates: readonly C[]): void;
 }
 
+/**
+ * The default search budget (candidates examined), pip's bound on resolution rounds.
+ * Real dependency trees need a few hundred; a search that reaches it is going around a
+ * conflict it cannot settle.
+ */
+export const DEFAULT_RESOLVER_BUDGET = 200_000;
+
 export interface ResolveOptions {
   /** The user's requirements, markers already evaluated (only applicable ones). */
   readonly requirements: readonly Requirement[];
@@ -57,8 +72,12 @@ export interface ResolveOptions {
   readonly constraints?: readonly Requirement[];
   /** Admit pre-releases everywhere (pip's `--pre`). */
   readonly allowPrereleases?: boolean;
-  /** Upper bound on candidates examined before giving up with `resolution-too-complex`. */
-  readonly maxRounds?: number;
+  /**
+   * The search budget: how many candidates may be examined before giving up with
+   * `resolution-too-complex`, which names the conflict the search kept hitting.
+   * Default `DEFAULT_RESOLVER_BUDGET`.
+   */
+  readonly budget?: number;
   /** The target named in messages, e.g. `python3.11-x86_64`. */
   readonly target?: string;
 }

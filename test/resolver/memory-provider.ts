@@ -2,6 +2,7 @@
  * An in-memory provider for resolver tests: projects → versions → dependencies per extra,
  * with configurable rejections and pseudo-random delays that shuffle promise timing.
  */
+import { PylayerError } from "../../src/errors.js";
 import { SpecifierSet, Version } from "../../src/pep440/index.js";
 import type { Requirement } from "../../src/pep508/index.js";
 import type {
@@ -65,6 +66,8 @@ export interface MemoryProviderOptions {
   readonly plainArrays?: boolean;
   /** Leave out `prefetch`. */
   readonly withoutPrefetch?: boolean;
+  /** Answer a project missing from the index as an index does: `notFound`, not an empty list. */
+  readonly missingIsNotFound?: boolean;
 }
 
 export class MemoryProvider implements ResolverProvider<TestCandidate> {
@@ -96,6 +99,13 @@ export class MemoryProvider implements ResolverProvider<TestCandidate> {
     this.maxConcurrentFinds = Math.max(this.maxConcurrentFinds, this.inFlight);
     await this.delay();
     this.inFlight--;
+    if (this.index[name] === undefined && this.options.missingIsNotFound === true) {
+      const notFound = new PylayerError("project-not-found", `No project named "${name}" found.`, {
+        hint: "Check the project name.",
+        details: { project: name },
+      });
+      return { candidates: [], rejected: [], notFound };
+    }
     const rejected = this.options.rejected?.[name] ?? [];
     const rejectedVersions = new Set(rejected.map((rejection) => rejection.version));
     const candidates = Object.keys(this.index[name] ?? {})

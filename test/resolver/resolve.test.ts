@@ -21,7 +21,7 @@ interface Scenario {
   readonly constraints?: readonly string[];
   readonly allowPrereleases?: boolean;
   readonly target?: string;
-  readonly maxRounds?: number;
+  readonly budget?: number;
   readonly provider?: MemoryProviderOptions;
 }
 
@@ -33,7 +33,7 @@ function optionsOf(scenario: Scenario): ResolveOptions {
       ? {}
       : { allowPrereleases: scenario.allowPrereleases }),
     ...(scenario.target === undefined ? {} : { target: scenario.target }),
-    ...(scenario.maxRounds === undefined ? {} : { maxRounds: scenario.maxRounds }),
+    ...(scenario.budget === undefined ? {} : { budget: scenario.budget }),
   };
 }
 
@@ -574,9 +574,51 @@ function manyBacktracks(): Scenario {
   };
 }
 
+describe("resolve: a dependency whose project does not exist", () => {
+  // pip backtracks: a project missing from the index has no version, so the version
+  // that required it is rejected like any other conflict.
+  it("backtracks to another version of the package that required it", async () => {
+    const { result } = await run(
+      {
+        index: {
+          a: { "2.0": { dependencies: ["ghost>=1"] }, "1.0": { dependencies: ["b"] } },
+          b: { "1.0": {} },
+        },
+        requirements: ["a"],
+      },
+      { missingIsNotFound: true },
+    );
+    expect(pins(result)).toEqual(["a==1.0", "b==1.0"]);
+  });
+
+  it("reports the provider's not-found error with who required it when nothing else works", async () => {
+    const error = await failure(
+      { index: { a: { "2.0": { dependencies: ["ghost"] } } }, requirements: ["a"] },
+      { missingIsNotFound: true },
+    );
+    expect(error.code).toBe("project-not-found");
+    expect(error.message.split("\n")).toEqual([
+      'No project named "ghost" found.',
+      "Required by:",
+      "  root requires a",
+      "  a 2.0 requires ghost",
+    ]);
+    expect(error.details).toMatchObject({ project: "ghost" });
+  });
+
+  it("a root requirement on a missing project is the not-found error itself", async () => {
+    const error = await failure(
+      { index: {}, requirements: ["ghost"] },
+      { missingIsNotFound: true },
+    );
+    expect(error.code).toBe("project-not-found");
+    expect(error.message).toBe('No project named "ghost" found.');
+  });
+});
+
 describe("resolve: search behaviour", () => {
   it("terminates on a conflict-heavy case with a bounded number of dependency lookups", async () => {
-    const { result, provider } = await run({ ...manyBacktracks(), maxRounds: 1000 });
+    const { result, provider } = await run({ ...manyBacktracks(), budget: 1000 });
     expect(pins(result)).toEqual([
       "a==3.0",
       "b==20.0",
@@ -591,15 +633,28 @@ describe("resolve: search behaviour", () => {
     expect(new Set(provider.dependencyCalls).size).toBe(provider.dependencyCalls.length);
   });
 
-  it("gives up with resolution-too-complex past maxRounds", async () => {
+  it("an exhausted budget reports the conflict it could not settle, not a knob", async () => {
     const error = await failure({
       ...manyBacktracks(),
-      maxRounds: 50,
+      budget: 50,
       target: "python3.12-x86_64",
     });
     expect(error.code).toBe("resolution-too-complex");
-    expect(error.message).toContain("gave up after trying 50 candidates");
-    expect(error.details).toMatchObject({ maxRounds: 50 });
+    const [headline, ...chain] = error.message.split("\n");
+    expect(headline).toBe(
+      "Dependency resolution for python3.12-x86_64 gave up after trying 50 candidates without settling this conflict on c:",
+    );
+    // Who needs what: a's versions need a newer c than every b allows.
+    expect(chain).toEqual([
+      "  root requires a",
+      expect.stringMatching(/^ {2}a \d+\.0 requires c>=\d+$/),
+      "  root requires b",
+      expect.stringMatching(/^ {2}b \d+\.0 requires c<=3$/),
+    ]);
+    expect(error.message).not.toContain("maxRounds");
+    expect(error.hint).toContain("--resolver-budget (default 200000)");
+    expect(error.hint).toContain("bound the versions of a or b");
+    expect(error.details).toMatchObject({ budget: 50, project: "c" });
   });
 
   it("fetches candidate lists once per name, concurrently for new names", async () => {

@@ -1,6 +1,6 @@
 // Cases from PEP 440 ("Version specifiers", "Handling of pre-releases") and packaging's test_specifiers.py.
 import { describe, expect, it } from "vitest";
-import { compareVersions, SpecifierSet, Version } from "../src/pep440/index.js";
+import { compareVersions, SpecifierSet, Version } from "../../src/pep440/index.js";
 
 describe("Version", () => {
   it.each([
@@ -38,6 +38,11 @@ describe("SpecifierSet.contains", () => {
     ["!=1.0b1", "1.0b2", false],
     ["==1.0+local", "1.0+local", true],
     ["==1.0", "1.0+local", true],
+    // Found by a differential run against packaging (issue 19, point 12):
+    [">0.1.0", "1!0.1.0", true], // epochs count for exclusive >
+    ["!=2.0.*", "2", false], // prefix matching pads 2 to 2.0
+    ["<2.0a0", "2.0.dev0", true], // V is a pre-release: its earlier pre-releases are admitted
+    ["<2.0", "2.0.dev0", false],
   ])("%s contains %s: %s", (spec, version, expected) => {
     expect(SpecifierSet.parse(spec).contains(version)).toBe(expected);
   });

@@ -1,0 +1,91 @@
+/**
+ * Trust under faults (issue 19): what a build does when the index misbehaves or a
+ * dependency cannot be found, end to end through buildLayer against loopback indexes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
+import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { buildWheel, type WheelSpec } from "../helpers/wheels.js";
+
+const range = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
+
+const SPECS: WheelSpec[] = [
+  // app 2.0 needs a project the index does not have; app 1.0 does not.
+  { name: "app", version: "2.0", requires: ["ghost>=1"] },
+  { name: "app", version: "1.0", requires: ["helper"] },
+  { name: "helper", version: "1.0" },
+  { name: "lonely", version: "1.0", requires: ["ghost"] },
+  // Every version of left needs a c newer than any version of right allows.
+  ...range(8).map((i) => ({ name: "left", version: `${i}.0`, requires: [`c>=${i + 3}`] })),
+  ...range(8).map((i) => ({ name: "right", version: `${i}.0`, requires: ["c<=3"] })),
+  ...range(12).map((i) => ({ name: "c", version: `${i}.0` })),
+];
+
+let server: IndexServer;
+let home: string;
+
+beforeAll(async () => {
+  server = await startIndexServer(SPECS.map(buildWheel));
+  home = await temporaryFolder();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function plan(options: BuildOptions) {
+  return buildLayer({
+    index: { indexUrl: server.url },
+    env: isolatedEnv(home),
+    runtimes: ["python3.12"],
+    dryRun: true,
+    noCache: true,
+    ...options,
+  });
+}
+
+describe("a dependency whose project does not exist (point 10)", () => {
+  it("backtracks to another version of the package that required it, as pip does", async () => {
+    const result = await plan({ requirements: ["app"] });
+    expect(result.plan.targets[0]!.packages.map((item) => `${item.name}==${item.version}`)).toEqual(
+      ["app==1.0", "helper==1.0"],
+    );
+  });
+
+  it("reports project-not-found with who required it when no version works", async () => {
+    const error = await plan({ requirements: ["lonely"] }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: "project-not-found",
+      message: expect.stringContaining(`No project named "ghost" found; looked in ${server.url}`),
+    });
+    expect((error as Error).message).toContain(
+      "Required by:\n  root requires lonely\n  lonely 1.0 requires ghost",
+    );
+  });
+});
+
+describe("the resolver's search budget (point 11)", () => {
+  it("is an option, and running out of it names the conflict, not an internal knob", async () => {
+    const error = await plan({ requirements: ["left", "right"], resolverBudget: 10 }).catch(
+      (caught: unknown) => caught as Error & { hint: string },
+    );
+    expect(error).toMatchObject({ code: "resolution-too-complex" });
+    expect(error.message).toMatch(
+      /^Dependency resolution for python3\.12-x86_64 gave up after trying 10 candidates without settling this conflict on c:\n {2}root requires left\n {2}left \d+\.0 requires c>=\d+\n {2}root requires right\n {2}right \d+\.0 requires c<=3$/,
+    );
+    expect(error.message).not.toMatch(/maxRounds/);
+    expect(error.hint).toContain("--resolver-budget");
+  });
+
+  it("with the default budget the same search ends with the conflict itself", async () => {
+    await expect(plan({ requirements: ["left", "right"] })).rejects.toMatchObject({
+      code: "resolution-impossible",
+    });
+  });
+
+  it.each([0, -1, 1.5])("refuses a budget of %s", async (budget) => {
+    await expect(plan({ requirements: ["helper"], resolverBudget: budget })).rejects.toMatchObject({
+      code: "usage",
+    });
+  });
+});
