@@ -129,6 +129,32 @@ export function stringOption(values: ParsedValues, name: string): string | undef
   return typeof value === "string" ? value : undefined;
 }
 
+/**
+ * Reads a positive number option (`--timeout 30`); `integer` refuses fractions. A value
+ * that is not one is a usage error naming the flag.
+ */
+export function positiveNumberOption(
+  values: ParsedValues,
+  name: string,
+  options: { integer?: boolean; example: string },
+): number | undefined {
+  const text = stringOption(values, name);
+  if (text === undefined) return undefined;
+  const number = Number(text);
+  if (
+    text.trim() === "" ||
+    !Number.isFinite(number) ||
+    number <= 0 ||
+    (options.integer === true && !Number.isSafeInteger(number))
+  ) {
+    throw usageError(
+      `--${name} ${text} is not a positive ${options.integer === true ? "whole number" : "number"}`,
+      `Use e.g. --${name} ${options.example}.`,
+    );
+  }
+  return number;
+}
+
 export function booleanOption(values: ParsedValues, name: string): boolean {
   return values[name] === true;
 }

@@ -4,7 +4,7 @@ import { pathExists } from "../files.js";
 import { closestMatch } from "../strings.js";
 import { isTable, readTomlFile, type TomlTable } from "./toml.js";
 
-export type DefaultValueKind = "string" | "boolean" | "list";
+export type DefaultValueKind = "string" | "boolean" | "list" | "number";
 
 export interface DefaultKeySpec {
   kind: DefaultValueKind;
@@ -35,6 +35,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   "find-links": { kind: "list", path: "path-or-url" },
   "no-index": { kind: "boolean" },
   pre: { kind: "boolean" },
+  "resolver-budget": { kind: "number" },
   "cache-dir": { kind: "string", path: "path" },
   "no-cache": { kind: "boolean" },
   "no-check": { kind: "boolean" },
@@ -150,6 +151,10 @@ function checkValue(
     case "string":
       if (typeof value !== "string") throw wrongType("a string");
       return place(value);
+    case "number":
+      // Kept as text, like the command-line value it stands for (checked where it is read).
+      if (typeof value !== "number" && typeof value !== "bigint") throw wrongType("a number");
+      return String(value);
     case "list":
       if (typeof value === "string") return [place(value)];
       if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
@@ -165,6 +170,8 @@ function example(key: string, spec: DefaultKeySpec): string {
       return `${key} = true`;
     case "string":
       return `${key} = "…"`;
+    case "number":
+      return `${key} = 30`;
     case "list":
       return `${key} = ["…", "…"]`;
   }

@@ -66,9 +66,9 @@ describe("a dependency whose project does not exist (point 10)", () => {
 
 describe("the resolver's search budget (point 11)", () => {
   it("is an option, and running out of it names the conflict, not an internal knob", async () => {
-    const error = await plan({ requirements: ["left", "right"], resolverBudget: 10 }).catch(
-      (caught: unknown) => caught as Error & { hint: string },
-    );
+    const error = (await plan({ requirements: ["left", "right"], resolverBudget: 10 }).catch(
+      (caught: unknown) => caught,
+    )) as Error & { hint: string };
     expect(error).toMatchObject({ code: "resolution-too-complex" });
     expect(error.message).toMatch(
       /^Dependency resolution for python3\.12-x86_64 gave up after trying 10 candidates without settling this conflict on c:\n {2}root requires left\n {2}left \d+\.0 requires c>=\d+\n {2}root requires right\n {2}right \d+\.0 requires c<=3$/,

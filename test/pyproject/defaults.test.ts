@@ -69,6 +69,13 @@ describe("project defaults", () => {
     );
     expect(() => parseProjectDefaults({ layout: ["a"] }, "/p/f", "s")).toThrow(/must be a string/);
     expect(() => parseProjectDefaults({ exclude: [1] }, "/p/f", "s")).toThrow(/a string or a list/);
+    expect(() => parseProjectDefaults({ "resolver-budget": "9" }, "/p/f", "s")).toThrow(
+      /"resolver-budget" in s must be a number/,
+    );
+    // Numbers are kept as the text the command line would give.
+    expect(parseProjectDefaults({ "resolver-budget": 5000 }, "/p/f", "s").values).toEqual({
+      "resolver-budget": "5000",
+    });
   });
 
   it("fills only options the command has and the user did not give", () => {

@@ -1,7 +1,13 @@
 /** `pylayer check`: find what would break a layer on Lambda, before deploying it. */
 import type { CheckOptions } from "../../check/index.js";
 import { usageError } from "../../errors.js";
-import { booleanOption, type CommandSpec, listOption, stringOption } from "../args.js";
+import {
+  booleanOption,
+  type CommandSpec,
+  listOption,
+  positiveNumberOption,
+  stringOption,
+} from "../args.js";
 import type { CommandContext } from "../main.js";
 import { printCheckResult } from "../print/check.js";
 
@@ -59,17 +65,9 @@ export const spec: CommandSpec = {
 
 export function checkOptionsFromArgs(context: CommandContext): CheckOptions {
   const { values } = context;
-  const timeout = stringOption(values, "import-timeout");
-  let importTimeoutSeconds: number | undefined;
-  if (timeout !== undefined) {
-    importTimeoutSeconds = Number(timeout);
-    if (!Number.isFinite(importTimeoutSeconds) || importTimeoutSeconds <= 0) {
-      throw usageError(
-        `--import-timeout ${timeout} is not a number of seconds`,
-        "Use e.g. --import-timeout 120.",
-      );
-    }
-  }
+  const importTimeoutSeconds = positiveNumberOption(values, "import-timeout", {
+    example: "120",
+  });
   const python = stringOption(values, "python");
   return {
     runtimes: listOption(values, "runtime"),

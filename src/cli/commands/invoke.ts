@@ -2,7 +2,7 @@
 
 import { usageError } from "../../errors.js";
 import type { InvokeOptions } from "../../invoke/index.js";
-import { type CommandSpec, listOption, stringOption } from "../args.js";
+import { type CommandSpec, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 
 export const spec: CommandSpec = {
@@ -78,15 +78,6 @@ export const spec: CommandSpec = {
   ],
 };
 
-function positiveNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw usageError(`${flag} ${value} is not a positive number`, `Use e.g. ${flag} 10.`);
-  }
-  return number;
-}
-
 async function readStandardInput(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -116,8 +107,8 @@ export async function run(context: CommandContext): Promise<number> {
     environment[item.slice(0, equals)] = item.slice(equals + 1);
   }
   const event = stringOption(values, "event");
-  const timeoutSeconds = positiveNumber(stringOption(values, "timeout"), "--timeout");
-  const memoryMb = positiveNumber(stringOption(values, "memory"), "--memory");
+  const timeoutSeconds = positiveNumberOption(values, "timeout", { example: "10" });
+  const memoryMb = positiveNumberOption(values, "memory", { example: "10" });
   const options: InvokeOptions = {
     handler: positionals[0]!,
     runtime,

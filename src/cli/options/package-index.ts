@@ -23,6 +23,12 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
   },
   "no-index": { type: "boolean", description: "Use only --find-links locations" },
   pre: { type: "boolean", description: "Allow pre-release versions" },
+  "resolver-budget": {
+    type: "string",
+    valueName: "N",
+    description:
+      "Candidates the resolver may try per target before giving up and naming the conflict it could not settle (default 200000)",
+  },
 };
 
 export const CACHE_OPTIONS: Record<string, OptionSpec> = {

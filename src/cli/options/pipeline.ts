@@ -4,7 +4,8 @@
  */
 import { usageError } from "../../errors.js";
 import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
-import { booleanOption, listOption, stringOption } from "../args.js";
+import { DEFAULT_RESOLVER_BUDGET } from "../../resolver/index.js";
+import { booleanOption, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { projectFileOptions } from "./inputs.js";
 
@@ -20,6 +21,10 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
   const indexUrl = stringOption(values, "index-url");
   const cacheDir = stringOption(values, "cache-dir");
   const output = stringOption(values, "output");
+  const resolverBudget = positiveNumberOption(values, "resolver-budget", {
+    integer: true,
+    example: String(DEFAULT_RESOLVER_BUDGET),
+  });
   return {
     requirements: positionals,
     requirementFiles: listOption(values, "requirement", false),
@@ -38,6 +43,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       noIndex: booleanOption(values, "no-index"),
     },
     pre: booleanOption(values, "pre"),
+    ...(resolverBudget === undefined ? {} : { resolverBudget }),
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     refresh: booleanOption(values, "refresh"),
