@@ -4,7 +4,6 @@
  */
 import { usageError } from "../../errors.js";
 import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
-import { DEFAULT_RESOLVER_BUDGET } from "../../resolver/index.js";
 import { booleanOption, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { projectFileOptions } from "./inputs.js";
@@ -23,7 +22,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
   const output = stringOption(values, "output");
   const resolverBudget = positiveNumberOption(values, "resolver-budget", {
     integer: true,
-    example: String(DEFAULT_RESOLVER_BUDGET),
+    example: "500000",
   });
   return {
     requirements: positionals,
