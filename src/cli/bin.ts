@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The installed `pylayer` command: runs the CLI and sets the exit code.
-import { main } from "./main.js";
+import { exitQuietlyOnClosedPipes, main } from "./main.js";
+
+exitQuietlyOnClosedPipes();
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -155,6 +155,22 @@ export async function main(
   }
 }
 
+/**
+ * A reader that stops early (`pylayer targets --tags | head`) closes the pipe under
+ * stdout: the next write fails with EPIPE. Unix tools stop quietly then, so does
+ * pylayer: no stack trace, exit 0 (the reader has what it wanted). Same for stderr.
+ */
+export function exitQuietlyOnClosedPipes(
+  streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr],
+): void {
+  for (const stream of streams) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+      throw error;
+    });
+  }
+}
+
 /** Prints an error (as JSON with --json) and returns its exit code: 1 user-facing, 2 usage/internal. */
 export function reportError(error: unknown, ui: Ui): number {
   ui.clearProgress();

@@ -135,7 +135,8 @@ export class Ui {
     if (this.progressText === "") return;
     this.lastDraw = Date.now();
     const columns = (this.stderr as NodeJS.WriteStream).columns ?? 80;
-    const text = redactCredentials(this.progressText).slice(0, Math.max(10, columns - 1));
+    // One column short of the width: a line that fills it wraps on some terminals.
+    const text = fitToWidth(redactCredentials(this.progressText), Math.max(10, columns - 1));
     this.stderr.write(`\r\u001b[2K${this.colors.dim(text)}`);
   }
 
@@ -149,6 +150,36 @@ export class Ui {
     }
     this.progressText = "";
   }
+}
+
+/** A word that carries a number (`57%`, `3/12`, `12.5/80.0`, `MB`): kept whole by fitToWidth. */
+const NUMBER_WORD = /^[\d.,/%]+$|^(?:B|KiB|MiB|GiB|MB|GB)$/;
+
+/**
+ * A progress line that fits `width` characters: the middle of the longest names (paths,
+ * URLs, packages) gives way to "…" while the numbers stay whole, since they are what a
+ * person watches; only when no name is left to shorten is the end cut.
+ */
+export function fitToWidth(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const words = text.split(" ");
+  let excess = text.length - width;
+  const minimum = 9; // four characters either side of "…"
+  while (excess > 0) {
+    let longest = -1;
+    for (const [position, word] of words.entries()) {
+      if (NUMBER_WORD.test(word) || word.length <= minimum) continue;
+      if (longest === -1 || word.length > (words[longest] ?? "").length) longest = position;
+    }
+    const word = words[longest];
+    if (word === undefined) break;
+    const kept = Math.max(minimum - 1, word.length - excess - 1);
+    const head = Math.ceil(kept / 2);
+    words[longest] = `${word.slice(0, head)}…${word.slice(word.length - (kept - head))}`;
+    excess -= word.length - (kept + 1);
+  }
+  const fitted = words.join(" ");
+  return fitted.length <= width ? fitted : fitted.slice(0, width);
 }
 
 export { formatBytes } from "../strings.js";

@@ -123,7 +123,8 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
   } catch (error) {
     throw new PylayerError(
       "invalid-event",
-      `the event${options.eventPath === undefined ? "" : ` in ${options.eventPath}`} is not JSON: ${(error as Error).message}`,
+      // One line: JSON.parse quotes the text it stopped at, line breaks included.
+      `the event${options.eventPath === undefined ? "" : ` in ${options.eventPath}`} is not JSON: ${(error as Error).message.replace(/\s+/g, " ")}`,
       { hint: "Lambda events are JSON documents; fix the file or pass another with --event." },
     );
   }
