@@ -82,6 +82,27 @@ export {
 } from "./compile/index.js";
 export { isPylayerError, PylayerError, redactCredentials, redactUrl } from "./errors.js";
 export {
+  type ErrorReport,
+  expandManifest,
+  type FactoryManifest,
+  type FactoryPlan,
+  type FactorySettings,
+  type ItemResult,
+  type LayerRecord,
+  type LocalRunOptions,
+  planFactory,
+  RecordTable,
+  type RegionOutcome,
+  type ResultRow,
+  readManifest,
+  resultRows,
+  runFactoryLocal,
+  runOnStateMachine,
+  runWorkItem,
+  type WorkItem,
+  type WorkOptions,
+} from "./factory/index.js";
+export {
   type DistributionFile,
   IndexClient,
   type IndexClientOptions,

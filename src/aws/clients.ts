@@ -43,7 +43,7 @@ export interface AwsOptions {
   maxAttempts?: number;
 }
 
-export type AwsService = "lambda" | "s3";
+export type AwsService = "lambda" | "s3" | "dynamodb" | "sfn";
 
 function isTrue(value: string | undefined): boolean {
   return value !== undefined && value.trim().toLowerCase() === "true";
@@ -84,7 +84,7 @@ function maxAttempts(options: AwsOptions): number | undefined {
   return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
-function commonConfig(service: AwsService, region: string, options: AwsOptions) {
+export function commonConfig(service: AwsService, region: string, options: AwsOptions) {
   const endpoint = resolveEndpoint(service, options);
   const profile = resolveProfile(options);
   const credentials = staticCredentials(options);
@@ -105,6 +105,24 @@ export async function createLambdaClient(
   const { LambdaClient } = await import("@aws-sdk/client-lambda");
   const config: LambdaClientConfig = commonConfig("lambda", region, options);
   return new LambdaClient(config);
+}
+
+/** A DynamoDB client (endpoint override: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL). */
+export async function createDynamoClient(
+  region: string,
+  options: AwsOptions = {},
+): Promise<import("@aws-sdk/client-dynamodb").DynamoDBClient> {
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  return new DynamoDBClient(commonConfig("dynamodb", region, options));
+}
+
+/** A Step Functions client (endpoint override: AWS_ENDPOINT_URL_SFN, then AWS_ENDPOINT_URL). */
+export async function createSfnClient(
+  region: string,
+  options: AwsOptions = {},
+): Promise<import("@aws-sdk/client-sfn").SFNClient> {
+  const { SFNClient } = await import("@aws-sdk/client-sfn");
+  return new SFNClient(commonConfig("sfn", region, options));
 }
 
 export async function createS3Client(region: string, options: AwsOptions = {}): Promise<S3Client> {
