@@ -40,6 +40,11 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
 /**
  * Bytes as B/KiB/MiB/GiB with one decimal (none from 100 up). Self-contained, with no
  * outside references: the HTML report embeds its source in the page.
+ *
+ * The one unit system of pylayer's output is binary (1 MiB = 1,048,576 bytes) because
+ * Lambda's quotas are: its "250 MB" is 262,144,000 bytes (250 MiB, the API's own error
+ * text) and its "50 MB" direct upload 52,428,800 bytes (50 MiB), so limits show as round
+ * numbers and a size compares with them as printed.
  */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -51,6 +56,16 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** `part` as a percentage of `whole`, rounded half up to one decimal (37.44 → 37.4). */
+export function percentOf(part: number, whole: number): number {
+  return Math.round((part / Math.max(1, whole)) * 1000) / 10;
+}
+
+/** `37.4%`: a percentage of `whole` as every command prints one. */
+export function formatPercent(part: number, whole: number): string {
+  return `${percentOf(part, whole).toFixed(1)}%`;
 }
 
 /** `1 file`, `2 files`: a count with its noun, plural by an added "s". */

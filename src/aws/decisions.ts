@@ -15,9 +15,9 @@ import {
 } from "./validate.js";
 import type { LayerZipInfo } from "./zip-info.js";
 
-/** Lambda's limit for a zip sent in the PublishLayerVersion request itself (50 MB). */
+/** Lambda's limit for a zip sent in the PublishLayerVersion request itself (50 MiB). */
 export const DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024;
-/** Lambda's unzipped limit for a function and all its layers (250 MB = 262,144,000 bytes). */
+/** Lambda's unzipped limit for a function and all its layers (250 MiB = 262,144,000 bytes). */
 export const UNZIPPED_LIMIT = 262_144_000;
 
 export interface Compatibility {
@@ -86,7 +86,7 @@ export function checkUnzippedSize(zip: Pick<LayerZipInfo, "path" | "unzippedSize
   if (zip.unzippedSize > UNZIPPED_LIMIT) {
     throw new PylayerError(
       "layer-too-large",
-      `${zip.path} unzips to ${zip.unzippedSize.toLocaleString("en-US")} bytes; Lambda's limit for a function and all its layers is ${UNZIPPED_LIMIT.toLocaleString("en-US")} bytes (250 MB)`,
+      `${zip.path} unzips to ${zip.unzippedSize.toLocaleString("en-US")} bytes; Lambda's limit for a function and all its layers is ${UNZIPPED_LIMIT.toLocaleString("en-US")} bytes (250 MiB)`,
       {
         hint: "Leave packages out (--exclude, --exclude-runtime-provided) or split the dependencies over several layers.",
       },
@@ -96,7 +96,7 @@ export function checkUnzippedSize(zip: Pick<LayerZipInfo, "path" | "unzippedSize
 
 export type UploadRoute = "direct" | "s3";
 
-/** Zips up to 50 MB go in the request; larger ones need an S3 bucket. */
+/** Zips up to 50 MiB go in the request; larger ones need an S3 bucket. */
 export function chooseUploadRoute(
   zip: Pick<LayerZipInfo, "path" | "size">,
   bucketSpecs: readonly string[],
@@ -105,7 +105,7 @@ export function chooseUploadRoute(
   if (bucketSpecs.length === 0) {
     throw new PylayerError(
       "publish-needs-s3-bucket",
-      `${zip.path} is ${zip.size.toLocaleString("en-US")} bytes, over the ${DIRECT_UPLOAD_LIMIT.toLocaleString("en-US")} bytes (50 MB) Lambda accepts in a request`,
+      `${zip.path} is ${zip.size.toLocaleString("en-US")} bytes, over the ${DIRECT_UPLOAD_LIMIT.toLocaleString("en-US")} bytes (50 MiB) Lambda accepts in a request`,
       {
         hint: "Give --s3-bucket BUCKET (in the same region as the layer; --s3-bucket my-bucket-{region} or REGION=BUCKET for several regions). The zip is uploaded there first.",
         exitCode: 2,

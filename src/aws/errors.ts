@@ -182,7 +182,7 @@ export function mapAwsError(error: unknown, context: AwsCallContext): PylayerErr
     return new PylayerError(
       "aws-request-too-large",
       `the request of ${context.permission} ${where} was too large for Lambda${about}`,
-      options("Upload through S3 with --s3-bucket (zips over 50 MB must go through S3)."),
+      options("Upload through S3 with --s3-bucket (zips over 50 MiB must go through S3)."),
     );
   }
   if (code === "CodeStorageExceededException") {

@@ -61,7 +61,7 @@ export interface PublishOptions {
   runtimes?: string[];
   /** Compatible architectures; default from the zip's manifest. */
   architectures?: string[];
-  /** `BUCKET`, `REGION=BUCKET`, `{region}` placeholders; needed for zips over 50 MB. */
+  /** `BUCKET`, `REGION=BUCKET`, `{region}` placeholders; needed for zips over 50 MiB. */
   s3Buckets?: string[];
   s3Prefix?: string;
   /** Delete the uploaded object once the version is published (or publishing failed). */

@@ -1,7 +1,7 @@
 /**
  * What publish needs to know about a layer zip without extracting it: its size, its
  * CodeSha256, its unzipped size (the sum of the central directory's uncompressed sizes,
- * which is what Lambda's 250 MB limit counts) and the manifest pylayer's build left in
+ * which is what Lambda's 250 MiB limit counts) and the manifest pylayer's build left in
  * the zip comment.
  */
 import { createHash } from "node:crypto";

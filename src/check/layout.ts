@@ -130,7 +130,7 @@ export async function checkLayout(files: LayerFiles, target: Target): Promise<Fi
       code: FINDING_CODES.timestampPyc,
       severity: "warning",
       message: `${timestampBased.length === 1 ? "1 .pyc file uses" : `${timestampBased.length} .pyc files use`} timestamp-based invalidation: Python only trusts such files when the source's modification time matches the one they record, which zip timestamps rarely preserve (pylayer's are fixed), so they are recompiled on every cold start, and read-only /opt never caches the result`,
-      hint: "Ship no .pyc files, or compile them with `python3.X -m compileall --invalidation-mode unchecked-hash` (PEP 552).",
+      hint: "Rebuild with pylayer build --compile (hash-based .pyc files, PEP 552) or --slim (drops stale .pyc files); outside pylayer, compile with `python3.X -m compileall --invalidation-mode unchecked-hash`.",
       file: example,
       package: packageOf(files, example),
       target: target.id,

@@ -8,6 +8,7 @@
  * which the API enforces on the base64 request body as "Request must be smaller than
  * 69905067 bytes" (69,905,067 = 52,428,800 × 4 / 3, rounded up).
  */
+import { formatBytes, percentOf } from "../strings.js";
 import type { LayerFiles } from "./layer-files.js";
 import { FINDING_CODES, type Finding, type SizeReport } from "./types.js";
 
@@ -24,27 +25,21 @@ export function measureSizes(files: LayerFiles): SizeReport {
     unzipped,
     zippedLimit: ZIPPED_DIRECT_UPLOAD_LIMIT,
     unzippedLimit: UNZIPPED_LIMIT,
-    zippedPercent: percent(zipped, ZIPPED_DIRECT_UPLOAD_LIMIT),
-    unzippedPercent: percent(unzipped, UNZIPPED_LIMIT),
+    zippedPercent: percentOf(zipped, ZIPPED_DIRECT_UPLOAD_LIMIT),
+    unzippedPercent: percentOf(unzipped, UNZIPPED_LIMIT),
     unzippedRoom: UNZIPPED_LIMIT - unzipped,
   };
 }
 
-function percent(value: number, limit: number): number {
-  return Math.round((value / limit) * 1000) / 10;
-}
-
-/** Sizes in mebibytes with one decimal, the unit Lambda's "MB" quotas are counted in. */
-export function formatMegabytes(bytes: number): string {
-  return `${(bytes / 1_048_576).toFixed(1)} MB`;
-}
+/** Sizes in the binary units Lambda's "MB" quotas are counted in (strings.ts). */
+const formatMegabytes = formatBytes;
 
 export function checkSizes(sizes: SizeReport): Finding[] {
   const findings: Finding[] = [
     {
       code: FINDING_CODES.sizeSummary,
       severity: "info",
-      message: `${formatMegabytes(sizes.zipped)} zipped (${sizes.zippedPercent}% of the 50 MB direct-upload limit), ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent}% of the 250 MB limit for a function and its layers; ${formatMegabytes(Math.max(0, sizes.unzippedRoom))} left)`,
+      message: `${formatMegabytes(sizes.zipped)} zipped (${sizes.zippedPercent.toFixed(1)}% of the 50 MiB direct-upload limit), ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent.toFixed(1)}% of the 250 MiB limit for a function and its layers; ${formatMegabytes(Math.max(0, sizes.unzippedRoom))} left)`,
       details: { ...sizes },
     },
   ];
@@ -52,22 +47,22 @@ export function checkSizes(sizes: SizeReport): Finding[] {
     findings.push({
       code: FINDING_CODES.sizeZippedOverDirectUpload,
       severity: "warning",
-      message: `the zip is ${formatMegabytes(sizes.zipped)}, over the 50 MB (${ZIPPED_DIRECT_UPLOAD_LIMIT} bytes) Lambda accepts in a direct upload`,
-      hint: "Upload it to S3 and publish from there (PublishLayerVersion with S3Bucket/S3Key), or make the layer smaller.",
+      message: `the zip is ${formatMegabytes(sizes.zipped)}, over the 50 MiB (${ZIPPED_DIRECT_UPLOAD_LIMIT.toLocaleString("en-US")} bytes) Lambda accepts in a direct upload`,
+      hint: "Publish it through S3: pylayer publish --s3-bucket BUCKET (or build --publish … --s3-bucket BUCKET); or make it smaller with --slim or --exclude-runtime-provided.",
     });
   }
   if (sizes.unzipped > UNZIPPED_LIMIT) {
     findings.push({
       code: FINDING_CODES.sizeUnzippedOverLimit,
       severity: "error",
-      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped, over the 250 MB (${UNZIPPED_LIMIT} bytes) Lambda allows for a function and all its layers; no function can use it`,
+      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped, over the 250 MiB (${UNZIPPED_LIMIT.toLocaleString("en-US")} bytes) Lambda allows for a function and all its layers; no function can use it`,
       hint: "Split the dependencies over several functions, leave out what the runtime provides (--exclude-runtime-provided), or use a container image (up to 10 GB).",
     });
   } else if (sizes.unzipped > UNZIPPED_LIMIT * UNZIPPED_WARNING_SHARE) {
     findings.push({
       code: FINDING_CODES.sizeUnzippedNearLimit,
       severity: "warning",
-      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent}% of 250 MB); only ${formatMegabytes(sizes.unzippedRoom)} is left for the function code and its other layers`,
+      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent.toFixed(1)}% of 250 MiB); only ${formatMegabytes(sizes.unzippedRoom)} is left for the function code and its other layers`,
       hint: "Leave out what the runtime provides (--exclude-runtime-provided) or packages the function does not import.",
     });
   }

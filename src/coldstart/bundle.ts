@@ -204,7 +204,7 @@ export async function buildRuntimeBundle(
     architectures: [target.architecture],
     layout: "python",
     output: temporary,
-    // The layer check judges a layer (the 250 MB limit, /opt paths); the archive is not one.
+    // The layer check judges a layer (the 250 MiB limit, /opt paths); the archive is not one.
     check: false,
     checkImports: false,
   });

@@ -57,10 +57,11 @@ export class ProgressTracker {
       done += download.done;
       total += download.total ?? download.done;
     }
-    return `Downloading ${this.finished}/${this.downloads.size} wheels, ${megabytes(done)}/${megabytes(total)} MB`;
+    return `Downloading ${this.finished}/${this.downloads.size} wheels, ${mebibytes(done)}/${mebibytes(total)} MiB`;
   }
 }
 
-function megabytes(bytes: number): string {
-  return (bytes / 1_000_000).toFixed(1);
+/** MiB, the unit of all of pylayer's sizes (strings.ts, formatBytes). */
+function mebibytes(bytes: number): string {
+  return (bytes / 1_048_576).toFixed(1);
 }

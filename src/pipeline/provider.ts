@@ -196,10 +196,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
       .map((entry) => entry.candidate)
       .sort((a, b) => Number(a.yanked) - Number(b.yanked) || b.version.compare(a.version));
     for (const version of sdistOnlyVersions) {
-      rejected.push({
-        version,
-        reason: "only a source distribution is published (pylayer installs wheels only)",
-      });
+      rejected.push({ version, reason: SDIST_ONLY_REASON, remedy: sdistOnlyRemedy(name) });
     }
     return { candidates, rejected };
   }
@@ -309,6 +306,15 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
       () => {},
     );
   }
+}
+
+/**
+ * Versions published only as a source distribution: the reason and the remedy shown
+ * when nothing else is left. The one place that says what to do about an sdist.
+ */
+const SDIST_ONLY_REASON = "only a source distribution is published (pylayer installs wheels only)";
+function sdistOnlyRemedy(name: string): string {
+  return `${name} publishes no wheel for these versions: pin a version of ${name} that has a manylinux wheel, or build the wheel on Linux (pip wheel ${name} --no-deps -w wheels/) and pass --find-links wheels/.`;
 }
 
 /** The version of an sdist file name of `name`, if it looks like one. */

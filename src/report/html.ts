@@ -1,11 +1,11 @@
 /**
  * The HTML size report: one self-contained page (inline CSS, script and data; it fetches
  * nothing, so it renders offline and can be attached to a CI run). It shows the layer's
- * unzipped size against Lambda's 250 MB limit as a budget bar, a zoomable treemap by
+ * unzipped size against Lambda's 250 MiB limit as a budget bar, a zoomable treemap by
  * package → folder → file with hover details, and the tables of the text report.
  */
 import { SLIM_REASONS } from "../slim/index.js";
-import { count, formatBytes } from "../strings.js";
+import { count, formatBytes, formatPercent } from "../strings.js";
 import { squarify } from "./treemap.js";
 import type { LayerReport, ReportFile } from "./types.js";
 
@@ -98,7 +98,7 @@ export function renderReportHtml(report: LayerReport): string {
   const packageRows = report.packages
     .map(
       (usage) =>
-        `<tr><td>${escapeHtml(usage.name)}</td><td>${escapeHtml(usage.version ?? "")}</td><td class="num">${formatSize(usage.size)}</td><td class="num">${share(usage.size, report.unzippedSize)}</td><td class="num">${usage.percentOfLimit.toFixed(1)} %</td><td class="num">${usage.files}</td></tr>`,
+        `<tr><td>${escapeHtml(usage.name)}</td><td>${escapeHtml(usage.version ?? "")}</td><td class="num">${formatSize(usage.size)}</td><td class="num">${formatPercent(usage.size, report.unzippedSize)}</td><td class="num">${formatPercent(usage.size, report.limit)}</td><td class="num">${usage.files}</td></tr>`,
     )
     .join("");
   const fileRows = report.biggestFiles
@@ -124,15 +124,15 @@ export function renderReportHtml(report: LayerReport): string {
   <h1>${escapeHtml(title)}</h1>
   <p class="meta">${escapeHtml(targets)}</p>
   <div class="cards">
-    <div class="card${over ? " over" : ""}"><span class="label">Unzipped</span><span class="value">${formatSize(report.unzippedSize)}</span><span class="sub">${report.percentOfLimit.toFixed(1)} % of the 250 MB limit</span></div>
-    <div class="card"><span class="label">Zipped</span><span class="value">${formatSize(report.zipSize)}</span><span class="sub">${report.zipSize > 50 * 1024 * 1024 ? "over 50 MB: upload through S3" : "direct upload possible (≤ 50 MB)"}</span></div>
+    <div class="card${over ? " over" : ""}"><span class="label">Unzipped</span><span class="value">${formatSize(report.unzippedSize)}</span><span class="sub">${formatPercent(report.unzippedSize, report.limit)} of the 250 MiB limit</span></div>
+    <div class="card"><span class="label">Zipped</span><span class="value">${formatSize(report.zipSize)}</span><span class="sub">${report.zipSize > 50 * 1024 * 1024 ? "over 50 MiB: upload through S3" : "direct upload possible (≤ 50 MiB)"}</span></div>
     <div class="card"><span class="label">Packages</span><span class="value">${report.packages.length}</span><span class="sub">${count(report.fileCount, "file")}</span></div>
     <div class="card"><span class="label">--slim would save</span><span class="value">${formatSize(report.slim.bytes)}</span><span class="sub">${count(report.slim.files, "file")}</span></div>
   </div>
 </header>
 <section>
   <h2>Budget</h2>
-  <div id="budget" class="budget" aria-label="unzipped size against the 250 MB limit"></div>
+  <div id="budget" class="budget" aria-label="unzipped size against the 250 MiB limit"></div>
   <p class="note">The limit counts the function code and all its layers together, unzipped.</p>
 </section>
 <section>
@@ -157,10 +157,6 @@ ${PAGE_SCRIPT}
 </body>
 </html>
 `;
-}
-
-function share(part: number, whole: number): string {
-  return whole === 0 ? "0.0 %" : `${((part / whole) * 100).toFixed(1)} %`;
 }
 
 const STYLE = `
@@ -298,7 +294,7 @@ function showTooltip(node, event) {
   const path = pathOf(node);
   lines.push("<b>" + escapeText(path.join(" / ")) + "</b>");
   lines.push(kindOf(node) + " · " + formatSize(node.size) + (node.children ? " · " + node.files + " files" : ""));
-  lines.push(percent(node.size, data.unzippedSize) + " of the layer · " + percent(node.size, data.limit) + " of the 250 MB limit");
+  lines.push(percent(node.size, data.unzippedSize) + " of the layer · " + percent(node.size, data.limit) + " of the 250 MiB limit");
   tooltip.innerHTML = lines.join("<br>");
   tooltip.hidden = false;
   const x = Math.min(event.clientX + 14, window.innerWidth - tooltip.offsetWidth - 8);
@@ -306,8 +302,9 @@ function showTooltip(node, event) {
   tooltip.style.left = Math.max(4, x) + "px";
   tooltip.style.top = Math.max(4, y) + "px";
 }
+// The rounding and format of strings.ts formatPercent, which the commands print.
 function percent(part, whole) {
-  return whole > 0 ? ((part / whole) * 100).toFixed(1) + " %" : "0 %";
+  return (Math.round((part / Math.max(1, whole)) * 1000) / 10).toFixed(1) + "%";
 }
 function escapeText(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -347,7 +344,7 @@ function renderBudget() {
   limit.className = "limit";
   limit.style.left = (data.limit / scale) * 100 + "%";
   const limitLabel = document.createElement("span");
-  limitLabel.textContent = "250 MB limit";
+  limitLabel.textContent = "250 MiB limit";
   limit.appendChild(limitLabel);
   budget.appendChild(limit);
   const total = document.createElement("div");

@@ -1,6 +1,6 @@
 /**
  * The size report of a layer zip: what takes the room (packages, biggest files), how it
- * compares with Lambda's 250 MB unzipped limit, and what `--slim` would save. Works on
+ * compares with Lambda's 250 MiB unzipped limit, and what `--slim` would save. Works on
  * any layer zip: files are attributed to distributions through the RECORD of each
  * `.dist-info` folder, which pylayer and pip both write.
  */
@@ -8,6 +8,7 @@ import { posix } from "node:path";
 import { PylayerError } from "../errors.js";
 import { decodeManifest } from "../layer/index.js";
 import { planSlim, siteDirOf, summarizeRemovals } from "../slim/index.js";
+import { percentOf } from "../strings.js";
 import { parseHeaders, parseRecord } from "../wheel/index.js";
 import { type ZipEntry, ZipReader } from "../zip/index.js";
 import type { LayerReport, PackageUsage, ReportFile } from "./types.js";
@@ -16,7 +17,7 @@ export { renderReportHtml } from "./html.js";
 export { type Rect, squarify } from "./treemap.js";
 export type { LayerReport, PackageUsage, ReportFile } from "./types.js";
 
-/** Lambda's limit on the unzipped size of a function and all its layers: 250 MB. */
+/** Lambda's limit on the unzipped size of a function and all its layers: 250 MiB. */
 export const LAMBDA_UNZIPPED_LIMIT = 262_144_000;
 
 /** Files that belong to no distribution's RECORD. */
@@ -67,7 +68,7 @@ export async function analyzeLayer(
       usage.files++;
     }
     for (const usage of packages.values()) {
-      usage.percentOfLimit = percent(usage.size, LAMBDA_UNZIPPED_LIMIT);
+      usage.percentOfLimit = percentOf(usage.size, LAMBDA_UNZIPPED_LIMIT);
     }
 
     const byPath = new Map(fileEntries.map((entry) => [entry.name, entry]));
@@ -83,7 +84,7 @@ export async function analyzeLayer(
       zipSize: reader.size,
       unzippedSize,
       limit: LAMBDA_UNZIPPED_LIMIT,
-      percentOfLimit: percent(unzippedSize, LAMBDA_UNZIPPED_LIMIT),
+      percentOfLimit: percentOf(unzippedSize, LAMBDA_UNZIPPED_LIMIT),
       fileCount: files.length,
       manifest: decodeManifest(reader.comment),
       packages: [...packages.values()].sort(
@@ -98,10 +99,6 @@ export async function analyzeLayer(
   } finally {
     await reader.close();
   }
-}
-
-function percent(part: number, whole: number): number {
-  return Math.round((part / whole) * 10_000) / 100;
 }
 
 interface Distribution {

@@ -22,7 +22,7 @@ export interface PackageUsage {
   size: number;
   compressedSize: number;
   files: number;
-  /** Share of `LAMBDA_UNZIPPED_LIMIT`, in percent. */
+  /** Share of `LAMBDA_UNZIPPED_LIMIT`, in percent with one decimal (`percentOf`). */
   percentOfLimit: number;
   /** Zip path of the site folder its files are attributed from (for the treemap's paths). */
   siteDir: string | undefined;

@@ -354,6 +354,8 @@ function noMatchHint<C extends Candidate>(
 ): string {
   const { candidates } = context;
   if (candidates.length === 0) {
+    const remedy = context.rejected.find((rejection) => rejection.remedy !== undefined)?.remedy;
+    if (remedy !== undefined) return remedy;
     return context.rejected.length > 0
       ? `No file of ${project} can be used${on}; choose another target (runtime or architecture), or a package that ships a compatible wheel.`
       : `Check the name ${project} and that the package index serves it.`;

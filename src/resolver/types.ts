@@ -19,6 +19,8 @@ export interface Rejection {
   readonly version: string;
   readonly file?: string;
   readonly reason: string;
+  /** What the user can do about it, when the provider knows (shown as the hint when nothing is left). */
+  readonly remedy?: string;
 }
 
 export interface CandidateList<C extends Candidate> {

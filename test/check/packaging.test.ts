@@ -116,6 +116,8 @@ describe("layout", () => {
       file: "python/pkg/__pycache__/a.cpython-311.pyc",
       package: "pkg 1.0",
       details: { files: 1 },
+      // Issue 18, point 14: pylayer's own remedy first.
+      hint: expect.stringMatching(/^Rebuild with pylayer build --compile .* or --slim/),
     });
   });
 });

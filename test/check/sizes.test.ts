@@ -38,7 +38,7 @@ describe("Lambda's size limits", () => {
     const [summary] = checkSizes(sizes);
     expect(summary).toMatchObject({ code: "size-summary", severity: "info" });
     expect(summary!.message).toBe(
-      "16.1 MB zipped (32.2% of the 50 MB direct-upload limit), 55.9 MB unzipped (22.4% of the 250 MB limit for a function and its layers; 194.1 MB left)",
+      "16.1 MiB zipped (32.2% of the 50 MiB direct-upload limit), 55.9 MiB unzipped (22.4% of the 250 MiB limit for a function and its layers; 194 MiB left)",
     );
   });
 
@@ -68,6 +68,13 @@ describe("Lambda's size limits", () => {
       ],
     ],
   ];
+  it("names pylayer's remedy for a zip over the direct upload: --s3-bucket (issue 18, point 14)", () => {
+    const over = checkSizes(measureSizes(layer(ZIPPED_DIRECT_UPLOAD_LIMIT + 1, [1000]))).find(
+      (finding) => finding.code === "size-zipped-over-direct-upload",
+    );
+    expect(over?.hint).toMatch(/^Publish it through S3: pylayer publish --s3-bucket BUCKET/);
+  });
+
   for (const [label, zipped, unzipped, expected] of cases) {
     it(label, () => {
       const findings = checkSizes(measureSizes(layer(zipped, [unzipped]))).slice(1);

@@ -63,11 +63,11 @@ describe("progress lines fit the terminal (point 13)", () => {
 
   it("keeps every number of a download line and leaves short lines alone", () => {
     const line =
-      "Downloading 3/12 wheels, 12.5/80.0 MB: scipy-1.14.1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+      "Downloading 3/12 wheels, 12.5/80.0 MiB: scipy-1.14.1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
     const fitted = fitToWidth(line, 60);
     expect(fitted.length).toBeLessThanOrEqual(60);
     expect(fitted).toContain("3/12");
-    expect(fitted).toContain("12.5/80.0 MB");
+    expect(fitted).toContain("12.5/80.0 MiB");
     expect(fitToWidth("Resolving… 3 requests", 80)).toBe("Resolving… 3 requests");
   });
 

@@ -77,6 +77,8 @@ describe("TargetProvider", () => {
     await expect(plan(["sdist-only"])).rejects.toMatchObject({
       code: "no-matching-distribution",
       message: expect.stringContaining("only a source distribution"),
+      // Issue 18, point 14: what to do about it.
+      hint: expect.stringMatching(/pin a version of sdist-only .* --find-links wheels\//),
     });
   });
 

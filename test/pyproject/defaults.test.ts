@@ -1,5 +1,5 @@
 /** Project defaults: [tool.pylayer] and pylayer.toml, keyed by command-line option names. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { spec as buildSpec } from "../../src/cli/commands/build.js";
@@ -12,6 +12,17 @@ import {
 import { temporaryFolder } from "../helpers/sandbox.js";
 
 describe("project defaults", () => {
+  it("are documented in the README, every accepted key and no other (issue 18, point 17)", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("Keys (every key pylayer accepts"));
+    const list = section.slice(0, section.indexOf("\n\n", section.indexOf("\n- ")));
+    const documented = [...list.matchAll(/^- [^:]+: (.*)$/gm)].flatMap((line) =>
+      [...(line[1] ?? "").matchAll(/`([a-z0-9-]+)`/g)].map((match) => match[1]),
+    );
+    expect(documented.length).toBeGreaterThan(10);
+    expect([...documented].sort()).toEqual(Object.keys(PROJECT_DEFAULT_KEYS).sort());
+  });
+
   it("has a key for every build option a project may fix", () => {
     const perInvocation = new Set(["dry-run", "force", "refresh"]);
     for (const option of Object.keys(buildSpec.options)) {

@@ -15,6 +15,7 @@ import {
   squarify,
   UNATTRIBUTED,
 } from "../../src/report/index.js";
+import { formatPercent } from "../../src/strings.js";
 import { writeDeterministicZip } from "../../src/zip/index.js";
 import { writeWheels } from "../helpers/wheels.js";
 
@@ -122,7 +123,7 @@ describe("analyzeLayer and the report command", () => {
     expect(total).toBe(report.unzippedSize);
     expect(report.fileCount).toBe(report.files.length);
     const bigdata = report.packages[0]!;
-    expect(bigdata.percentOfLimit).toBeCloseTo((bigdata.size / LAMBDA_UNZIPPED_LIMIT) * 100, 2);
+    expect(bigdata.percentOfLimit).toBeCloseTo((bigdata.size / LAMBDA_UNZIPPED_LIMIT) * 100, 1);
     expect(report.manifest?.runtimes).toEqual(["python3.12"]);
   });
 
@@ -180,6 +181,30 @@ describe("analyzeLayer and the report command", () => {
     ]);
   });
 
+  it("prints sizes and percentages in the units and rounding of `check` (issue 18, point 15)", async () => {
+    const report = await runCli(["report", layerPath]);
+    const check = await runCli(["check", layerPath, "--runtime", "python3.11", "--no-import-test"]);
+    const reported = /: ([\d.]+ MiB) unzipped \(([\d.]+%) of the 250 MiB limit\)/.exec(
+      report.stdout,
+    );
+    const checked = /([\d.]+ MiB) unzipped \(([\d.]+%) of the 250 MiB limit/.exec(
+      check.stdout + check.stderr,
+    );
+    expect(reported, report.stdout).not.toBeNull();
+    expect(checked, check.stdout + check.stderr).not.toBeNull();
+    expect(checked?.slice(1)).toEqual(reported?.slice(1));
+    expect(`${report.stdout}${check.stdout}${check.stderr}`).not.toMatch(/\d MB\b| %/);
+  });
+
+  it.each([
+    [374_400, 1_000_000, "37.4%"],
+    [374_500, 1_000_000, "37.5%"],
+    [98_140_000, 262_144_000, "37.4%"],
+    [0, 0, "0.0%"],
+  ])("formatPercent(%i, %i) = %s, one decimal as every command prints it", (part, whole, text) => {
+    expect(formatPercent(part, whole)).toBe(text);
+  });
+
   it("refuses a file that is not a zip", async () => {
     const notZip = join(root, "not.zip");
     await writeFile(notZip, "hello");
@@ -190,7 +215,7 @@ describe("analyzeLayer and the report command", () => {
     const htmlPath = join(root, "cli-report.html");
     const { code, stdout } = await runCli(["report", layerPath, "--html", htmlPath, "--top", "2"]);
     expect(code).toBe(0);
-    expect(stdout).toContain("of the 250 MB limit");
+    expect(stdout).toContain("of the 250 MiB limit");
     expect(stdout).toMatch(/bigdata 3\.1\s+\d/);
     expect(stdout).toContain("python/bigdata/_native.so");
     expect(stdout).toContain("--slim would save");
@@ -267,7 +292,7 @@ describe("analyzeLayer and the report command", () => {
         await packages.first().hover({ position: { x: 8, y: 6 } });
         const tooltip = page.locator("#tooltip");
         await expect.poll(() => tooltip.isVisible()).toBe(true);
-        expect(await tooltip.textContent()).toMatch(/bigdata 3\.1[\s\S]*of the 250 MB limit/);
+        expect(await tooltip.textContent()).toMatch(/bigdata 3\.1[\s\S]*of the 250 MiB limit/);
 
         const screenshotFolder = join(tmpdir(), "pylayer-test-output");
         await mkdir(screenshotFolder, { recursive: true });

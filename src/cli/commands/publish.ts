@@ -47,7 +47,7 @@ export const spec: CommandSpec = {
     "pylayer publish other.zip --name deps --runtime python3.12 --arch arm64",
   ],
   notes: [
-    "The newest version of NAME in each region is compared first: with the same CodeSha256 and the same runtimes and architectures nothing is published and its ARN is printed (--force publishes anyway). Zips up to 50 MB go in the request; larger ones are uploaded to --s3-bucket (which must be in the layer's region). Layers over 250 MB unzipped are refused before any upload. Credentials and region come from the AWS SDK's standard chain (environment, --profile/AWS_PROFILE, SSO, instance roles); the README's Publish section lists the IAM permissions.",
+    "The newest version of NAME in each region is compared first: with the same CodeSha256 and the same runtimes and architectures nothing is published and its ARN is printed (--force publishes anyway). Zips up to 50 MiB go in the request; larger ones are uploaded to --s3-bucket (which must be in the layer's region). Layers over 250 MiB unzipped are refused before any upload. Credentials and region come from the AWS SDK's standard chain (environment, --profile/AWS_PROFILE, SSO, instance roles); the README's Publish section lists the IAM permissions.",
   ],
 };
 

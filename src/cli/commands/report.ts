@@ -1,10 +1,10 @@
-/** `pylayer report`: what takes the room in a layer zip, against Lambda's 250 MB limit. */
+/** `pylayer report`: what takes the room in a layer zip, against Lambda's 250 MiB limit. */
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PylayerError, usageError } from "../../errors.js";
 import { analyzeLayer, type LayerReport, renderReportHtml } from "../../report/index.js";
 import { SLIM_REASONS } from "../../slim/index.js";
-import { count } from "../../strings.js";
+import { count, formatPercent } from "../../strings.js";
 import { type CommandSpec, listOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { formatBytes } from "../ui.js";
@@ -12,7 +12,7 @@ import { formatBytes } from "../ui.js";
 export const spec: CommandSpec = {
   name: "report",
   summary:
-    "Show what takes the room in a layer zip: packages by unzipped size against the 250 MB limit, the biggest files, and what --slim would save.",
+    "Show what takes the room in a layer zip: packages by unzipped size against the 250 MiB limit, the biggest files, and what --slim would save.",
   usage: ["report LAYER.zip [--html FILE] [--top N] [--slim-pattern GLOB]... [--json]"],
   positionals: "LAYER.zip",
   options: {
@@ -39,7 +39,7 @@ export const spec: CommandSpec = {
     "pylayer report layer.zip --slim-pattern '*.md' --json",
   ],
   notes: [
-    "The 250 MB limit (262,144,000 bytes) counts the function and all of its layers together, unzipped. Files are attributed to packages through each .dist-info/RECORD, so zips made by other tools work too.",
+    "The 250 MiB limit (262,144,000 bytes) counts the function and all of its layers together, unzipped. Files are attributed to packages through each .dist-info/RECORD, so zips made by other tools work too.",
   ],
 };
 
@@ -87,7 +87,7 @@ export async function run(context: CommandContext): Promise<number> {
 function printReport(context: CommandContext, report: LayerReport): void {
   const { ui } = context;
   const { bold, dim, red, yellow } = ui.colors;
-  const share = `${report.percentOfLimit.toFixed(1)} % of the 250 MB limit`;
+  const share = `${formatPercent(report.unzippedSize, report.limit)} of the 250 MiB limit`;
   ui.out(
     bold(
       `${report.path}: ${formatBytes(report.unzippedSize)} unzipped (${report.unzippedSize > report.limit ? red(share) : share}), ${formatBytes(report.zipSize)} zipped, ${count(report.fileCount, "file")}`,
@@ -101,7 +101,7 @@ function printReport(context: CommandContext, report: LayerReport): void {
     );
   }
   if (report.zipSize > 50 * 1024 * 1024) {
-    ui.out(yellow("  over 50 MB zipped: publish it through S3, not as a direct upload"));
+    ui.out(yellow("  over 50 MiB zipped: publish it with --s3-bucket, not as a direct upload"));
   }
   ui.out("");
   ui.out(bold("Packages by unzipped size"));
@@ -111,7 +111,7 @@ function printReport(context: CommandContext, report: LayerReport): void {
   );
   for (const usage of report.packages) {
     ui.out(
-      `  ${label(usage.name, usage.version).padEnd(nameWidth)}  ${formatBytes(usage.size).padStart(10)}  ${`${usage.percentOfLimit.toFixed(1)} %`.padStart(7)}  ${dim(count(usage.files, "file"))}`,
+      `  ${label(usage.name, usage.version).padEnd(nameWidth)}  ${formatBytes(usage.size).padStart(10)}  ${formatPercent(usage.size, report.limit).padStart(6)}  ${dim(count(usage.files, "file"))}`,
     );
   }
   if (report.biggestFiles.length > 0) {
@@ -127,7 +127,7 @@ function printReport(context: CommandContext, report: LayerReport): void {
   } else {
     ui.out(
       bold(
-        `--slim would save ${formatBytes(report.slim.bytes)} (${count(report.slim.files, "file")}, ${((report.slim.bytes / Math.max(1, report.unzippedSize)) * 100).toFixed(1)} % of the layer)`,
+        `--slim would save ${formatBytes(report.slim.bytes)} (${count(report.slim.files, "file")}, ${formatPercent(report.slim.bytes, report.unzippedSize)} of the layer)`,
       ),
     );
     for (const row of report.slim.byReason) {

@@ -63,7 +63,7 @@ export const spec: CommandSpec = {
     "pylayer runtime --pip-snippet -r requirements.txt --runtime python3.11 > snippet.py",
   ],
   notes: [
-    "Ship pylayer_runtime.py with the handler and start the handler module with `import pylayer_runtime`. On a cold start it verifies the archive's sha256, extracts it into /tmp/pylayer/<hash>/ atomically and puts it on sys.path where a layer would be; warm starts only check that the folder exists. Use it past the 250 MB layer limit (/tmp holds up to 10 GB).",
+    "Ship pylayer_runtime.py with the handler and start the handler module with `import pylayer_runtime`. On a cold start it verifies the archive's sha256, extracts it into /tmp/pylayer/<hash>/ atomically and puts it on sys.path where a layer would be; warm starts only check that the folder exists. Use it past the 250 MiB layer limit (/tmp holds up to 10 GB).",
   ],
 };
 

@@ -24,7 +24,7 @@ export const PUBLISH_OPTIONS: Record<string, OptionSpec> = {
     multiple: true,
     valueName: "BUCKET",
     description:
-      "Bucket for zips over 50 MB, in the layer's region: BUCKET, REGION=BUCKET, or a name with {region}",
+      "Bucket for zips over 50 MiB, in the layer's region: BUCKET, REGION=BUCKET, or a name with {region}",
   },
   "s3-prefix": { type: "string", valueName: "PREFIX", description: "Key prefix in the bucket" },
   "s3-cleanup": {
