@@ -1,0 +1,140 @@
+/**
+ * Getting pylayer (issue 18, point 18): the npm tarball holds exactly what runs and runs with
+ * production dependencies only; the single executable (Node SEA, scripts/sea.mjs) runs with
+ * no node_modules at all. Both build a layer from a loopback index.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
+import { buildWheel } from "../helpers/wheels.js";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+let server: IndexServer;
+let home: string;
+
+beforeAll(async () => {
+  server = await startIndexServer([
+    buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
+  ]);
+  home = await temporaryFolder();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Builds a layer of `greet` with `command` in a fresh folder whose pylayer.toml names the index (TOML read too). */
+async function buildWith(command: string[]): Promise<Record<string, Uint8Array>> {
+  const cwd = await temporaryFolder();
+  await writeFile(
+    join(cwd, "pylayer.toml"),
+    `runtime = "python3.12"\nindex-url = "${server.url}"\n`,
+  );
+  const [file, ...args] = command;
+  await run(file!, [...args, "build", "greet", "-o", "layer.zip", "--no-check"], {
+    cwd,
+    env: isolatedEnv(home),
+  });
+  return unzipFile(join(cwd, "layer.zip"));
+}
+
+describe("the npm tarball", () => {
+  let tarball: string;
+  let files: string[];
+
+  beforeAll(async () => {
+    const destination = await temporaryFolder();
+    // dist/ is built by the test setup; --ignore-scripts skips prepack's second build.
+    const { stdout } = await run(
+      npm,
+      ["pack", "--ignore-scripts", "--json", "--pack-destination", destination],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    tarball = join(destination, packed!.filename);
+    files = packed!.files.map((file) => file.path);
+  }, 180_000);
+
+  it("builds before packing and holds the bundle, the library and nothing else", async () => {
+    const packageJson = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+      bin: Record<string, string>;
+      exports: Record<string, Record<string, string> | string>;
+    };
+    expect(packageJson.scripts.prepack).toMatch(/npm run build/);
+    expect(files).toContain(packageJson.bin.pylayer);
+    for (const target of Object.values(packageJson.exports).flatMap((entry) =>
+      typeof entry === "string" ? [entry] : Object.values(entry),
+    )) {
+      if (existsSync(join(root, target))) expect(files).toContain(target.replace(/^\.\//, ""));
+    }
+    const unexpected = files.filter(
+      (path) =>
+        !["package.json", "README.md", "LICENSE"].includes(path) &&
+        (!path.startsWith("dist/") ||
+          path.startsWith("dist/cli/") ||
+          path.startsWith("dist/sea/") ||
+          path.endsWith(".map")),
+    );
+    expect(unexpected).toEqual([]);
+  });
+
+  it("runs with production dependencies only: --version and a build from a local index", async () => {
+    const folder = await temporaryFolder();
+    await run("tar", ["-xzf", tarball, "-C", folder]);
+    const installed = join(folder, "package");
+    // The lock file pins what `npx ./pylayer-*.tgz` would resolve; offline, from npm's cache.
+    await copyFile(join(root, "package-lock.json"), join(installed, "package-lock.json"));
+    await run(
+      npm,
+      ["ci", "--omit=dev", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"],
+      { cwd: installed, maxBuffer: 64 * 1024 * 1024 },
+    );
+    for (const devOnly of ["typescript", "vitest", "rolldown", "fflate", "aws-cdk-lib"]) {
+      expect(existsSync(join(installed, "node_modules", devOnly)), devOnly).toBe(false);
+    }
+    const bin = join(installed, "dist", "bundle", "pylayer.js");
+    const { stdout } = await run(process.execPath, [bin, "--version"]);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const layer = await buildWith([process.execPath, bin]);
+    expect(Object.keys(layer)).toContain("python/greet/__init__.py");
+  }, 300_000);
+});
+
+describe.skipIf(process.platform !== "linux" || process.arch !== "x64")(
+  "the single executable for linux x86_64",
+  () => {
+    let executable: string;
+
+    beforeAll(async () => {
+      const url = new URL("../../scripts/sea.mjs", import.meta.url).href;
+      const { buildSea } = (await import(url)) as { buildSea: () => Promise<string> };
+      executable = await buildSea();
+      // Run from elsewhere, away from the repository's node_modules and package.json.
+      const alone = join(await temporaryFolder(), "bin");
+      await mkdir(alone);
+      await copyFile(executable, join(alone, "pylayer"));
+      executable = join(alone, "pylayer");
+      await run("chmod", ["755", executable]);
+    }, 300_000);
+
+    it("prints its version and builds a layer from a local index, with no Node or node_modules", async () => {
+      const packageJson = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+        version: string;
+      };
+      const { stdout, stderr } = await run(executable, ["--version"], { cwd: home });
+      expect(stdout.trim()).toBe(packageJson.version);
+      expect(stderr).toBe("");
+      const layer = await buildWith([executable]);
+      expect(Object.keys(layer)).toContain("python/greet/__init__.py");
+    }, 120_000);
+  },
+);
