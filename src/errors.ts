@@ -63,3 +63,68 @@ export function redactCredentials(text: string): string {
 export function redactUrl(url: string | URL): string {
   return redactCredentials(String(url));
 }
+
+/** The fields Node puts on a failed file-system call. */
+interface SystemError {
+  code: string;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+function systemErrorOf(error: unknown): SystemError | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return current as SystemError;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * A failed local file-system call (in `error` or its causes) as a PylayerError naming
+ * the path: `disk-full` (ENOSPC, EDQUOT), `not-writable` (EROFS), `permission-denied` (EACCES, EPERM),
+ * `not-a-folder` (ENOTDIR: a parent of the path is a file). Undefined for other errors,
+ * which stay what they were. `path` names the file when the error does not.
+ */
+export function fileSystemError(error: unknown, path?: string): PylayerError | undefined {
+  if (error instanceof PylayerError) return undefined;
+  const system = systemErrorOf(error);
+  if (system === undefined) return undefined;
+  const where = system.path ?? path;
+  if (where === undefined) return undefined;
+  const cause = error;
+  switch (system.code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return new PylayerError(
+        "disk-full",
+        `no space left to write ${where} (${system.code}${system.syscall ? ` in ${system.syscall}` : ""})`,
+        {
+          hint: "Free some space on that file system, or point the output (-o), the cache (--cache-dir) or TMPDIR at one with room.",
+          cause,
+        },
+      );
+    case "EROFS":
+      return new PylayerError(
+        "not-writable",
+        `cannot write ${where}: the file system is read-only (EROFS)`,
+        { hint: "Choose a writable location.", cause },
+      );
+    case "EACCES":
+    case "EPERM":
+      return new PylayerError(
+        "permission-denied",
+        `permission denied for ${where} (${system.code}${system.syscall ? ` in ${system.syscall}` : ""})`,
+        { hint: "Choose a location you may write to, or fix the permissions.", cause },
+      );
+    case "ENOTDIR":
+      return new PylayerError(
+        "not-a-folder",
+        `cannot use ${where}: a part of that path is a file, not a folder (ENOTDIR)`,
+        { hint: "Choose a path whose parents are folders.", cause },
+      );
+    default:
+      return undefined;
+  }
+}

@@ -1,5 +1,18 @@
-/** Small file-system helpers shared by the input readers. */
-import { access } from "node:fs/promises";
+/**
+ * Small file-system helpers: `pathExists` for the input readers, and the one way pylayer
+ * writes a user-visible file (zips, runtime archives, lock, export and report files).
+ *
+ * Write contract: every output is written to `.NAME.PID.RANDOM.tmp` in the output's own
+ * folder (same file system) and renamed onto NAME, so a reader, a concurrent build or a
+ * process killed at any instant leaves either the old file or the new one, never a partial
+ * file. A temporary file whose process is gone is removed by the next write to that folder.
+ *
+ * This module imports only Node built-ins.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { constants, createReadStream } from "node:fs";
+import { access, copyFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 
 /** Whether something exists at `path` (any error reads as "no"). */
 export async function pathExists(path: string): Promise<boolean> {
@@ -8,5 +21,107 @@ export async function pathExists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The temporary name beside `path` for a write-then-rename: `.NAME.PID.RANDOM.tmp`, hidden,
+ * in the same folder, carrying the writer's process id for `removeStaleTemporaries`.
+ */
+export function temporarySiblingOf(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+  );
+}
+
+/** `.NAME.PID.RANDOM.tmp`, optionally followed by `.zip` (temporaries that must look like zips). */
+const TEMPORARY_SIBLING = /^\.(.+)\.(\d+)\.([0-9a-f]{12})\.tmp(?:\.zip)?$/;
+
+/** Whether a process with this id is running on this machine (EPERM: it is, under another user). */
+export function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary siblings (`temporarySiblingOf`) in `folder` left by processes that
+ * are no longer running (killed mid-write). Those of live processes, this one's included,
+ * are in use and kept. Errors are ignored: cleaning up is best effort. Returns what it removed.
+ */
+export async function removeStaleTemporaries(folder: string): Promise<string[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY_SIBLING.exec(name);
+    if (match === null || processIsAlive(Number(match[2]))) continue;
+    const path = join(folder, name);
+    await rm(path, { force: true }).then(
+      () => removed.push(path),
+      () => undefined,
+    );
+  }
+  return removed;
+}
+
+/** Writes `data` to `path` through a temporary sibling and a rename (see the module comment). */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  await removeStaleTemporaries(dirname(path));
+  const temporary = temporarySiblingOf(path);
+  try {
+    await writeFile(temporary, data, options.mode === undefined ? {} : { mode: options.mode });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+export interface CopiedFile {
+  size: number;
+  sha256: string;
+  sha256Base64: string;
+}
+
+/**
+ * Copies `source` onto `destination` through a temporary sibling and a rename. The
+ * digest is computed from the bytes of the copy (read back), so it describes what the
+ * destination holds; when it is not `expectedSha256`, the copy is deleted, the
+ * destination is left as it was and the result is null.
+ */
+export async function copyFileVerified(
+  source: string,
+  destination: string,
+  expectedSha256: string,
+): Promise<CopiedFile | null> {
+  await removeStaleTemporaries(dirname(destination));
+  const temporary = temporarySiblingOf(destination);
+  try {
+    await copyFile(source, temporary, constants.COPYFILE_FICLONE);
+    const hash = createHash("sha256");
+    let size = 0;
+    for await (const chunk of createReadStream(temporary)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const digest = hash.digest();
+    if (digest.toString("hex") !== expectedSha256.toLowerCase()) {
+      await rm(temporary, { force: true });
+      return null;
+    }
+    await rename(temporary, destination);
+    return { size, sha256: digest.toString("hex"), sha256Base64: digest.toString("base64") };
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
   }
 }

@@ -5,7 +5,7 @@
  * incompatible change gets a new bucket name, never a migration):
  *
  *   wheels-v1/sha256/<2 hex>/<64 hex>/<wheel filename>   wheels, by the sha256 of their bytes
- *   wheels-v1/.tmp/                                     downloads in progress (renamed into place)
+ *   <bucket>/.tmp/<name>.<pid>-<random>                 writes in progress (renamed into place)
  *   simple-v1/<2 hex>/<sha256 of page URL>.json          index pages with ETag/Last-Modified
  *   metadata-v1/sha256/<2 hex>/<64 hex>.json             METADATA by the wheel's sha256
  *   metadata-v1/url/<2 hex>/<sha256 of wheel URL>.json   METADATA when the wheel's hash is unknown
@@ -16,14 +16,21 @@
  *                                                        inputs, with the pages they read
  *
  * Concurrency contract: every write goes to a uniquely named temporary file (pid +
- * random) on the same file system and is renamed into place, so a reader sees either
- * the old entry, the new entry or nothing, never a partial file. Two builds writing the
- * same key both succeed; the last rename wins and both contents are valid. Readers
- * treat a file that disappears, or an entry that does not parse or does not match its
- * key, as a miss. Callers verify hashes and sizes before calling a `put*` method:
- * nothing unverified is stored.
+ * random) in its bucket's `.tmp` folder (same file system) and is renamed into place, so
+ * a reader sees either the old entry, the new entry or nothing, never a partial file. Two
+ * builds writing the same key both succeed; the last rename wins and both contents are
+ * valid. `prepare` removes the temporary files of processes that are gone (killed
+ * mid-download). Readers treat a file that disappears, or an entry that does not parse
+ * or does not match its key, as a miss. Callers verify hashes and sizes before calling a
+ * `put*` method: nothing unverified is stored.
  *
- * This module imports only Node built-ins (tests load it in child processes).
+ * Integrity contract: what is read back is verified against the hash it is stored under
+ * (wheels by the sha256 in their path, built layers by the sha256 in their record, JSON
+ * entries by their key and checksum); an entry that fails is deleted and reads as a miss,
+ * and the caller is told (`onCorrupt`) so that it can say so.
+ *
+ * This module imports only Node built-ins and `../files.js` (tests load both in child
+ * processes).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
@@ -40,6 +47,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
+import { processIsAlive } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -60,6 +68,8 @@ export const CACHED_LAYERS_KEPT = 8;
 export interface CachedLayer {
   path: string;
   size: number;
+  /** The sha256 of the zip's bytes, recorded when it was stored: copies are checked against it. */
+  sha256: string;
   report: unknown;
 }
 
@@ -139,10 +149,12 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** A unique sibling name for `path`, used for write-then-rename. */
-export function temporarySibling(path: string): string {
-  return `${path}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`;
+/** `<name>.<pid>-<random>`: a cache temporary file, named so that `prepare` knows its writer. */
+function temporaryName(hint: string): string {
+  return `${hint.replace(/[^A-Za-z0-9._-]/g, "_")}.${process.pid}-${randomBytes(6).toString("hex")}`;
 }
+
+const TEMPORARY_NAME = /\.(\d+)-[0-9a-f]{12}$/;
 
 function isErrorCode(error: unknown, ...codes: string[]): boolean {
   return (
@@ -172,19 +184,6 @@ async function moveIntoPlace(source: string, destination: string): Promise<void>
     await rm(source, { force: true });
     throw error;
   }
-}
-
-/** Writes `data` to `path` through a temporary file in the same folder and a rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = temporarySibling(path);
-  try {
-    await writeFile(temporary, data);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await moveIntoPlace(temporary, path);
 }
 
 async function readTextOrNull(path: string): Promise<string | null> {
@@ -249,6 +248,43 @@ export class Cache {
     return join(this.root, CACHE_BUCKETS[bucket]);
   }
 
+  /**
+   * Makes sure the cache can be written (creates the root, writes and removes a probe
+   * file) and removes the temporary files left by processes that are gone. Throws the
+   * file-system error when the cache folder cannot be written.
+   */
+  async prepare(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const probe = join(this.root, `.probe.${process.pid}-${randomBytes(6).toString("hex")}`);
+    await writeFile(probe, "");
+    await rm(probe, { force: true });
+    await Promise.all(
+      Object.keys(CACHE_BUCKETS).map(async (bucket) => {
+        const folder = join(this.bucketPath(bucket as CacheBucket), ".tmp");
+        const names = await readdir(folder).catch(() => [] as string[]);
+        for (const name of names) {
+          const pid = TEMPORARY_NAME.exec(name)?.[1];
+          if (pid !== undefined && !processIsAlive(Number(pid))) {
+            await rm(join(folder, name), { force: true }).catch(() => undefined);
+          }
+        }
+      }),
+    );
+  }
+
+  /** Writes `data` to `path` (inside `bucket`) through the bucket's `.tmp` folder and a rename. */
+  private async writeEntry(bucket: CacheBucket, path: string, data: string): Promise<void> {
+    const temporary = await this.temporaryPath(bucket, "entry");
+    try {
+      await writeFile(temporary, data);
+      await mkdir(dirname(path), { recursive: true });
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await moveIntoPlace(temporary, path);
+  }
+
   /** Where the wheel with this sha256 and filename lives (whether or not it exists). */
   wheelPath(sha256: string, filename: string): string {
     assertSha256(sha256);
@@ -258,12 +294,13 @@ export class Cache {
 
   /**
    * The cached wheel's path, or null. With `verify` (the default) the file is hashed
-   * and a file that does not match its name is deleted and reported as a miss.
+   * and a file that does not match its name (damaged or truncated on disk) is deleted,
+   * reported to `onCorrupt` and read as a miss.
    */
   async getWheel(
     sha256: string,
     filename: string,
-    options: { verify?: boolean } = {},
+    options: { verify?: boolean; onCorrupt?: (path: string, actualSha256: string) => void } = {},
   ): Promise<string | null> {
     const path = this.wheelPath(sha256.toLowerCase(), filename);
     try {
@@ -273,6 +310,7 @@ export class Cache {
         const actual = await sha256File(path);
         if (actual !== sha256.toLowerCase()) {
           await unlink(path).catch(() => undefined);
+          options.onCorrupt?.(path, actual);
           return null;
         }
       }
@@ -290,10 +328,7 @@ export class Cache {
   async temporaryPath(bucket: CacheBucket, hint = "download"): Promise<string> {
     const folder = join(this.bucketPath(bucket), ".tmp");
     await mkdir(folder, { recursive: true });
-    return join(
-      folder,
-      `${hint.replace(/[^A-Za-z0-9._-]/g, "_")}.${process.pid}-${randomBytes(6).toString("hex")}`,
-    );
+    return join(folder, temporaryName(hint));
   }
 
   /**
@@ -313,9 +348,14 @@ export class Cache {
     if (actual !== sha256.toLowerCase()) {
       throw new Error(`refusing to cache ${filename}: sha256 ${actual} is not ${sha256}`);
     }
-    const destination = this.wheelPath(actual, filename);
-    await writeFileAtomic(destination, bytes);
-    return destination;
+    const temporary = await this.temporaryPath("wheels", filename);
+    try {
+      await writeFile(temporary, bytes);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    return this.putWheel(temporary, actual, filename);
   }
 
   private pagePath(url: string): string {
@@ -330,7 +370,7 @@ export class Cache {
   }
 
   async putPage(page: CachedPage): Promise<void> {
-    await writeFileAtomic(this.pagePath(page.url), JSON.stringify(page));
+    await this.writeEntry("simple", this.pagePath(page.url), JSON.stringify(page));
   }
 
   private metadataPath(key: MetadataKey): string {
@@ -361,7 +401,7 @@ export class Cache {
 
   async putMetadata(key: MetadataKey, metadata: string): Promise<void> {
     const entry = { key: metadataKeyString(key), sha256: sha256Hex(metadata), metadata };
-    await writeFileAtomic(this.metadataPath(key), JSON.stringify(entry));
+    await this.writeEntry("metadata", this.metadataPath(key), JSON.stringify(entry));
   }
 
   private layerPaths(key: string): { zip: string; info: string } {
@@ -372,45 +412,73 @@ export class Cache {
 
   /**
    * The layer zip stored under `key` (a sha256 of everything that decides the zip's
-   * bytes), or null. The entry's size is checked against its record, and a hit marks
-   * it as recently used.
+   * bytes), or null. The entry's size is checked against its record here (a damaged or
+   * truncated zip of another size is evicted and reported to `onCorrupt`); its bytes are
+   * checked against the recorded sha256 by whoever copies it (`evictLayer` when they
+   * differ). A hit marks the entry as recently used.
    */
-  async getLayer(key: string): Promise<CachedLayer | null> {
+  async getLayer(
+    key: string,
+    options: { onCorrupt?: (path: string, reason: string) => void } = {},
+  ): Promise<CachedLayer | null> {
     const paths = this.layerPaths(key);
     const text = await readTextOrNull(paths.info);
     if (text === null) return null;
     try {
-      const value = JSON.parse(text) as { key?: unknown; size?: unknown; report?: unknown };
+      const value = JSON.parse(text) as Record<string, unknown>;
       if (value.key !== key || typeof value.size !== "number") return null;
+      if (typeof value.sha256 !== "string" || !SHA256_HEX.test(value.sha256)) return null;
       const info = await stat(paths.zip);
-      if (!info.isFile() || info.size !== value.size) return null;
+      if (!info.isFile()) return null;
+      if (info.size !== value.size) {
+        await this.evictLayer(key);
+        options.onCorrupt?.(paths.zip, `${info.size} bytes, not the ${value.size} recorded`);
+        return null;
+      }
       const now = new Date();
       await utimes(paths.info, now, now).catch(() => undefined);
-      return { path: paths.zip, size: value.size, report: value.report };
+      return { path: paths.zip, size: value.size, sha256: value.sha256, report: value.report };
     } catch (error) {
       if (error instanceof SyntaxError || isErrorCode(error, "ENOENT", "ENOTDIR")) return null;
       throw error;
     }
   }
 
+  /** Deletes the layer stored under `key` (its record first, so no record outlives its zip). */
+  async evictLayer(key: string): Promise<void> {
+    const paths = this.layerPaths(key);
+    await rm(paths.info, { force: true });
+    await rm(paths.zip, { force: true });
+  }
+
   /**
-   * Copies the finished zip at `sourcePath` into the cache under `key` with the report
-   * to hand back on a hit, then drops the least recently used layers beyond
-   * CACHED_LAYERS_KEPT. The record is written after the zip, so a record always has
-   * its zip.
+   * Copies the finished zip at `sourcePath` (whose bytes hash to `sha256`) into the cache
+   * under `key` with the report to hand back on a hit, then drops the least recently used
+   * layers beyond CACHED_LAYERS_KEPT. The copy is hashed before it is renamed into place,
+   * and the record is written after the zip, so a record always has its verified zip.
    */
-  async putLayer(key: string, sourcePath: string, size: number, report: unknown): Promise<void> {
+  async putLayer(
+    key: string,
+    sourcePath: string,
+    size: number,
+    sha256: string,
+    report: unknown,
+  ): Promise<void> {
     const paths = this.layerPaths(key);
     await mkdir(dirname(paths.zip), { recursive: true });
-    const temporary = temporarySibling(paths.zip);
+    const temporary = await this.temporaryPath("layers", `${key}.zip`);
     try {
       await copyFile(sourcePath, temporary, constants.COPYFILE_FICLONE);
+      const actual = await sha256File(temporary);
+      if (actual !== sha256) {
+        throw new Error(`refusing to cache ${sourcePath}: sha256 ${actual} is not ${sha256}`);
+      }
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
     }
     await moveIntoPlace(temporary, paths.zip);
-    await writeFileAtomic(paths.info, JSON.stringify({ key, size, report }));
+    await this.writeEntry("layers", paths.info, JSON.stringify({ key, size, sha256, report }));
     await this.pruneLayers(CACHED_LAYERS_KEPT);
   }
 
@@ -427,11 +495,7 @@ export class Cache {
         })),
     );
     records.sort((a, b) => b.used - a.used || a.key.localeCompare(b.key));
-    for (const { key } of records.slice(keep)) {
-      const paths = this.layerPaths(key);
-      await rm(paths.info, { force: true });
-      await rm(paths.zip, { force: true });
-    }
+    for (const { key } of records.slice(keep)) await this.evictLayer(key);
   }
 
   private planPath(key: string): string {
@@ -457,7 +521,7 @@ export class Cache {
 
   /** Stores a resolution under `key`, keeping the CACHED_PLANS_KEPT most recently used. */
   async putPlan(key: string, plan: unknown): Promise<void> {
-    await writeFileAtomic(this.planPath(key), JSON.stringify({ key, plan }));
+    await this.writeEntry("plans", this.planPath(key), JSON.stringify({ key, plan }));
     const folder = this.bucketPath("plans");
     const names = (await readdir(folder).catch(() => [] as string[])).filter((name) =>
       /^[0-9a-f]{64}\.json$/.test(name),
@@ -507,7 +571,8 @@ export class Cache {
 
   async putLocalHash(path: string, identity: FileIdentity, sha256: string): Promise<void> {
     const { size, mtimeMs, ctimeMs, ino, dev } = identity;
-    await writeFileAtomic(
+    await this.writeEntry(
+      "local",
       this.localHashPath(path),
       JSON.stringify({ path, size, mtimeMs, ctimeMs, ino, dev, sha256 }),
     );

@@ -8,8 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rename, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { writeFileAtomic } from "../cache/index.js";
 import { PylayerError, usageError } from "../errors.js";
+import { removeStaleTemporaries, writeFileAtomic } from "../files.js";
 import { reportPackages } from "../pipeline/apply.js";
 import { buildLayer } from "../pipeline/build.js";
 import type { BuildOptions, BuildPlan, ZipReport } from "../pipeline/types.js";
@@ -196,7 +196,13 @@ export async function buildRuntimeBundle(
   }
   // Validate the sources before resolving, with a placeholder name.
   runtimeSources(runtimeArchiveName("0".repeat(64)), options);
-  const temporary = join(outputDir, `.deps-${randomBytes(6).toString("hex")}.zip`);
+  // A hidden temporary name with this process's id (see src/files.ts), ending in .zip
+  // because that is how an output names one zip; renamed to its hashed name when done.
+  await removeStaleTemporaries(outputDir);
+  const temporary = join(
+    outputDir,
+    `.deps.${process.pid}.${randomBytes(6).toString("hex")}.tmp.zip`,
+  );
   const { outputDir: _outputDir, bundled: _bundled, s3: _s3, url: _url, ...buildOptions } = options;
   const build = await buildLayer({
     ...buildOptions,

@@ -54,9 +54,15 @@ export class WheelDownloader {
     if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
     const expected = file.hashes.sha256?.toLowerCase();
     if (cache !== null && expected !== undefined) {
-      // Cached wheels were verified before they were renamed into their content address;
-      // they are trusted after a size check rather than hashed again on every build.
-      const path = await cache.getWheel(expected, file.filename, { verify: false });
+      // A cached wheel is hashed again before it is used: a file damaged or truncated on
+      // disk is removed, said, and downloaded again.
+      const path = await cache.getWheel(expected, file.filename, {
+        onCorrupt: (corrupt) =>
+          emit({
+            type: "warning",
+            message: `cached wheel ${corrupt} does not match its sha256 (damaged or truncated); removed it, downloading ${file.filename} again`,
+          }),
+      });
       const size = path === null ? 0 : (await stat(path)).size;
       if (path !== null && (file.size === undefined || file.size === size)) {
         emit({ type: "cache-hit", kind: "wheel", url: label });

@@ -3,12 +3,12 @@
  * plan each wheel's installation into the layout, and write one deterministic zip per
  * output. Nothing here decides versions; it only carries out the plan.
  */
-import { constants } from "node:fs";
-import { copyFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { sha256Hex } from "../cache/index.js";
 import type { LocalPython } from "../compile/index.js";
-import { PylayerError } from "../errors.js";
+import { fileSystemError, PylayerError } from "../errors.js";
+import { copyFileVerified } from "../files.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
 import { createEntryReader } from "../slim/layer-files.js";
@@ -60,13 +60,16 @@ export async function applyPlan(
   // there is nothing to download.
   if (context.cache && [...needed].every((filename) => hashes.has(filename))) {
     const zips: ZipReport[] = [];
-    const attempt = { ...work, warnings: [] };
+    const cachedWarnings: string[] = [];
     for (const output of plan.outputs) {
-      const zip = await fromLayerCache(output, attempt, await layerCacheKey(output, attempt));
-      if (zip === null) break;
-      zips.push(zip);
+      const hit = await fromLayerCache(output, work, await layerCacheKey(output, work));
+      if (hit === null) break;
+      zips.push(hit.zip);
+      cachedWarnings.push(...hit.warnings);
     }
-    if (zips.length === plan.outputs.length) return { zips, warnings: attempt.warnings };
+    if (zips.length === plan.outputs.length) {
+      return { zips, warnings: [...work.warnings, ...cachedWarnings] };
+    }
   }
 
   onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
@@ -121,7 +124,10 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   if (cache === null) return writeOutput(output, work);
   const key = await layerCacheKey(output, work);
   const cached = await fromLayerCache(output, work, key);
-  if (cached !== null) return cached;
+  if (cached !== null) {
+    warnings.push(...cached.warnings);
+    return cached.zip;
+  }
   const before = warnings.length;
   const events: BuildEvent[] = [];
   const recordingOnEvent = (event: BuildEvent) => {
@@ -133,7 +139,7 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const report = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
   // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
   await cache
-    .putLayer(key, report.path, report.size, {
+    .putLayer(key, report.path, report.size, report.sha256, {
       zip: report,
       warnings: warnings.slice(before),
       events,
@@ -143,22 +149,44 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
 }
 
 /**
- * Copies the layer stored under `key` to the output path and tells what its build told;
- * null when the cache does not have it (or another build pruned it meanwhile).
+ * Copies the layer stored under `key` to the output path (through a temporary file and
+ * a rename, hashing the copy) and tells what its build told; null when the cache does not
+ * have it (or another build pruned it meanwhile), or when the copy does not hash to the
+ * sha256 recorded with it: the entry is then evicted, a warning says so, and the caller
+ * builds the layer again. The reported digest is the one of the bytes written.
  */
 async function fromLayerCache(
   output: OutputPlan,
   { context, warnings, onEvent }: OutputWork,
   key: string,
-): Promise<ZipReport | null> {
-  const cached = await context.cache?.getLayer(key);
+): Promise<{ zip: ZipReport; warnings: string[] } | null> {
+  const cache = context.cache;
+  if (!cache) return null;
+  const corrupt = (path: string, reason: string) => {
+    const message = `cached layer ${path} was corrupt (${reason}); removed it, building the layer again`;
+    warnings.push(message);
+  };
+  const cached = await cache.getLayer(key, { onCorrupt: corrupt });
   if (cached == null || !isCachedReport(cached.report)) return null;
-  await mkdir(dirname(output.path), { recursive: true });
-  try {
-    await copyFile(cached.path, output.path, constants.COPYFILE_FICLONE);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "ENOENT") return null;
+  await mkdir(dirname(output.path), { recursive: true }).catch((error) => {
     throw writeFailed(output.path, error);
+  });
+  let copied: Awaited<ReturnType<typeof copyFileVerified>>;
+  try {
+    copied = await copyFileVerified(cached.path, output.path, cached.sha256);
+  } catch (error) {
+    if (
+      (error as { code?: unknown }).code === "ENOENT" &&
+      (error as { path?: unknown }).path === cached.path
+    ) {
+      return null;
+    }
+    throw writeFailed(output.path, error);
+  }
+  if (copied === null) {
+    await cache.evictLayer(key);
+    corrupt(cached.path, "its bytes do not match the sha256 recorded with it");
+    return null;
   }
   // What the build reported while assembling (--verbose lists slim removals) is told again.
   for (const event of cached.report.events) onEvent(event);
@@ -167,8 +195,16 @@ async function fromLayerCache(
     type: "detail",
     message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
   });
-  warnings.push(...cached.report.warnings);
-  return { ...cached.report.zip, path: output.path };
+  return {
+    zip: {
+      ...cached.report.zip,
+      path: output.path,
+      size: copied.size,
+      sha256: copied.sha256,
+      sha256Base64: copied.sha256Base64,
+    },
+    warnings: cached.report.warnings,
+  };
 }
 
 /** Bump when the bytes pylayer writes for the same inputs change within one version. */
@@ -225,6 +261,8 @@ function isCachedReport(value: unknown): value is CachedReport {
 
 function writeFailed(path: string, error: unknown): PylayerError {
   if (error instanceof PylayerError) return error;
+  const known = fileSystemError(error, path);
+  if (known !== undefined) return known;
   return new PylayerError("write-failed", `could not write ${path}: ${(error as Error).message}`, {
     hint: "Check that the folder is writable and the disk has room.",
     cause: error,
@@ -286,9 +324,9 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     packages: installs.map((install) => ({ name: install.name, version: install.version })),
   });
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
-  await mkdir(dirname(output.path), { recursive: true });
   let result: Awaited<ReturnType<typeof writeDeterministicZip>>;
   try {
+    await mkdir(dirname(output.path), { recursive: true });
     result = await writeDeterministicZip(output.path, entries, { mtime, comment });
   } catch (error) {
     throw writeFailed(output.path, error);

@@ -4,9 +4,10 @@
  * `pylayer build --lock` of the written pylock.toml selects the same wheels, so it
  * produces the same zip byte for byte.
  */
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../files.js";
 import type { DistributionFile, IndexClient } from "../index/index.js";
 import { stripCredentials } from "../index/index.js";
 import {
@@ -135,7 +136,7 @@ export async function lockLayer(options: LockLayerOptions): Promise<LockLayerRes
   const text = formatPylock(context.targets, packages);
   if (write !== false) {
     await mkdir(folder, { recursive: true });
-    await writeFile(output, text);
+    await writeFileAtomic(output, text);
   }
   return { path: output, text, plan, durationMs: performance.now() - started };
 }

@@ -5,7 +5,7 @@
  */
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { Cache, defaultCacheDir } from "../cache/index.js";
+import type { Cache } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
 import {
   type DistributionFile,
@@ -37,6 +37,7 @@ import {
   RUNTIMES,
   type Target,
 } from "../runtime/index.js";
+import { openCache } from "./cache-folder.js";
 import {
   asCachedResolution,
   type CachedResolution,
@@ -329,9 +330,7 @@ export async function openIndexClient(
     emit({ type: "detail", message: `${setting} from ${origin}` });
   }
   const progress = new ProgressTracker(emit);
-  const cache = options.noCache
-    ? null
-    : new Cache(options.cacheDir ?? defaultCacheDir(env, process.platform, homedir()));
+  const cache = await openCache(options, env);
   const netrcPath = env.NETRC ?? join(env.HOME ?? homedir(), ".netrc");
   const client = new IndexClient({
     settings,

@@ -14,11 +14,12 @@
  * versions, which is why wheel payloads are copied raw instead of recompressed, and only
  * small generated files (RECORD, scripts) go through zlib.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { PylayerError } from "../errors.js";
+import { fileSystemError, PylayerError } from "../errors.js";
+import { removeStaleTemporaries, temporarySiblingOf } from "../files.js";
 import {
   type CentralRecordFields,
   centralHeaderLength,
@@ -143,10 +144,8 @@ export async function writeDeterministicZip(
   }
   const dosDateTime = toDosDateTime(options.mtime ?? DOS_EPOCH);
   const outputEntries = prepareEntries(entries);
-  const temporaryPath = join(
-    dirname(outputPath),
-    `.${basename(outputPath)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-  );
+  await removeStaleTemporaries(dirname(outputPath));
+  const temporaryPath = temporarySiblingOf(outputPath);
   const archiveOrder = new Set<string>();
   for (const entry of outputEntries) {
     if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
@@ -157,6 +156,8 @@ export async function writeDeterministicZip(
     try {
       handle = await open(temporaryPath, "wx");
     } catch (error) {
+      const known = fileSystemError(error, outputPath);
+      if (known !== undefined) throw known;
       throw new PylayerError("zip-write-failed", `cannot create ${outputPath}`, {
         cause: error,
         hint: "Check that its folder exists and is writable.",
@@ -250,6 +251,8 @@ export async function writeDeterministicZip(
     await handle?.close().catch(() => undefined);
     await rm(temporaryPath, { force: true });
     if (error instanceof PylayerError) throw error;
+    const known = fileSystemError(error, outputPath);
+    if (known !== undefined) throw known;
     throw new PylayerError("zip-write-failed", `writing ${outputPath} failed: ${String(error)}`, {
       cause: error,
       hint: "Check free disk space and that the source archives are still in place.",

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -171,21 +171,29 @@ describe("Cache", () => {
     expect(bodies).toContain(await cache.getMetadata(key));
     expect(await cache.getWheel(sha256, "demo-1.0-py3-none-any.whl")).not.toBeNull();
     // No temporary files are left behind.
-    const leftovers = (await findFiles(root)).filter((path) => path.endsWith(".tmp"));
+    const leftovers = (await findFiles(root)).filter(
+      (path) => path.endsWith(".tmp") || path.includes("/.tmp/"),
+    );
     expect(leftovers).toEqual([]);
   });
 
   it("keeps a valid entry when two processes write the same keys", async () => {
-    // The cache module imports only Node built-ins, so a transpiled copy runs in plain node.
-    const source = await readFile(
-      join(dirname(fileURLToPath(import.meta.url)), "../../src/cache/index.ts"),
-      "utf8",
-    );
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText;
-    const modulePath = join(root, "cache-module.mjs");
-    await writeFile(modulePath, compiled);
+    // The cache module imports only Node built-ins and ../files.js, so transpiled copies
+    // run in plain node.
+    const transpiled = join(root, "transpiled");
+    await mkdir(join(transpiled, "cache"), { recursive: true });
+    await writeFile(join(transpiled, "package.json"), '{"type":"module"}');
+    for (const name of ["cache/index", "files"]) {
+      const source = await readFile(
+        join(dirname(fileURLToPath(import.meta.url)), `../../src/${name}.ts`),
+        "utf8",
+      );
+      const compiled = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      await writeFile(join(transpiled, `${name}.js`), compiled);
+    }
+    const modulePath = join(transpiled, "cache", "index.js");
     const cacheRoot = join(root, "cache");
     const writer = join(root, "writer.mjs");
     await writeFile(

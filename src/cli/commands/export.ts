@@ -1,7 +1,8 @@
 /** `pylayer export`: pinned requirements with hashes, for pip. */
-import { writeFile } from "node:fs/promises";
+
 import { isAbsolute, resolve } from "node:path";
 import { usageError } from "../../errors.js";
+import { writeFileAtomic } from "../../files.js";
 import type { CommandSpec } from "../args.js";
 import { stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
@@ -67,7 +68,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
     process.stdout.write(result.text);
   } else {
     const path = isAbsolute(output) ? output : resolve(context.cwd, output);
-    await writeFile(path, result.text);
+    await writeFileAtomic(path, result.text);
     if (ui.json) ui.outJson({ ok: true, path, warnings: result.plan.warnings });
     else ui.info(`wrote ${output}`);
   }

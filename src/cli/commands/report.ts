@@ -1,7 +1,7 @@
 /** `pylayer report`: what takes the room in a layer zip, against Lambda's 250 MiB limit. */
-import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PylayerError, usageError } from "../../errors.js";
+import { writeFileAtomic } from "../../files.js";
 import { analyzeLayer, type LayerReport, renderReportHtml } from "../../report/index.js";
 import { SLIM_REASONS } from "../../slim/index.js";
 import { count, formatPercent } from "../../strings.js";
@@ -66,7 +66,7 @@ export async function run(context: CommandContext): Promise<number> {
   if (htmlOption !== undefined) {
     htmlPath = resolve(context.cwd, htmlOption);
     try {
-      await writeFile(htmlPath, renderReportHtml(report));
+      await writeFileAtomic(htmlPath, renderReportHtml(report));
     } catch (error) {
       throw new PylayerError("write-failed", `could not write ${htmlPath}`, {
         hint: "Check that the folder exists and is writable.",

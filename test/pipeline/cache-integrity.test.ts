@@ -1,0 +1,193 @@
+/**
+ * Issue 19, points 1, 2 and 5: what is read from the cache is verified against the hash
+ * it is stored under; a damaged entry is evicted, said, and fetched or built again; the
+ * reported sha256 is the one of the bytes written; temporary files of dead processes go.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
+import { ZipReader } from "../../src/zip/index.js";
+import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { buildWheel } from "../helpers/wheels.js";
+
+let server: IndexServer;
+
+beforeAll(async () => {
+  server = await startIndexServer([
+    buildWheel({ name: "app", version: "1.0", requires: ["helper"] }),
+    buildWheel({
+      name: "helper",
+      version: "2.0",
+      files: { "helper/__init__.py": `VALUE = ${JSON.stringify("x".repeat(5000))}\n` },
+    }),
+  ]);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function build(home: string, options: Partial<BuildOptions> = {}) {
+  const cwd = await temporaryFolder();
+  const events: BuildEvent[] = [];
+  const result = await buildLayer({
+    requirements: ["app"],
+    runtimes: ["python3.12"],
+    index: { indexUrl: server.url },
+    env: isolatedEnv(home),
+    cwd,
+    check: false,
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
+  const zip = result.zips[0]!;
+  const bytes = await readFile(zip.path);
+  return { result, zip, events, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+/** Reads every entry of the zip (inflated and CRC-checked by ZipReader). */
+async function readsCleanly(path: string): Promise<void> {
+  const reader = await ZipReader.open(path);
+  try {
+    for (const entry of reader.entries) if (!entry.isDirectory) await reader.read(entry);
+  } finally {
+    await reader.close();
+  }
+}
+
+const cachedLayerZip = async (home: string) => {
+  const folder = join(home, "cache", "layers-v1");
+  const name = (await readdir(folder)).find((entry) => /^[0-9a-f]{64}\.zip$/.test(entry))!;
+  return join(folder, name);
+};
+
+async function findWheel(home: string, filename: string): Promise<string> {
+  const root = join(home, "cache", "wheels-v1", "sha256");
+  for (const prefix of await readdir(root)) {
+    for (const digest of await readdir(join(root, prefix))) {
+      const path = join(root, prefix, digest, filename);
+      if (existsSync(path)) return path;
+    }
+  }
+  throw new Error(`${filename} is not cached`);
+}
+
+async function flipByte(path: string, at: (size: number) => number): Promise<void> {
+  const bytes = await readFile(path);
+  const offset = at(bytes.length);
+  bytes[offset] = bytes[offset]! ^ 0x01;
+  await writeFile(path, bytes);
+}
+
+const wheelDownloads = (filename: string) =>
+  server.requests.filter((request) => request.path.endsWith(filename)).length;
+
+describe("cache integrity", () => {
+  it("evicts a cached layer whose bytes changed, says so, and builds it again (point 1)", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home);
+    await flipByte(await cachedLayerZip(home), (size) => Math.floor(size / 3));
+
+    const second = await build(home);
+    expect(second.result.warnings.join("\n")).toMatch(
+      /cached layer .*layers-v1.* was corrupt .*sha256.*building the layer again/,
+    );
+    // Rebuilt, not copied: the same bytes as the clean build, and the report tells their hash.
+    expect(second.sha256).toBe(first.zip.sha256);
+    expect(second.zip.sha256).toBe(second.sha256);
+    await readsCleanly(second.zip.path);
+    // The rebuilt layer went back into the cache, and the next build copies it cleanly.
+    const third = await build(home);
+    expect(third.result.warnings).toEqual([]);
+    expect(third.sha256).toBe(first.zip.sha256);
+  });
+
+  it("evicts a cached layer of the wrong size (truncated)", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home);
+    const cached = await cachedLayerZip(home);
+    await truncate(cached, 100);
+    const second = await build(home);
+    expect(second.result.warnings.join("\n")).toMatch(/was corrupt \(100 bytes, not the/);
+    expect(second.sha256).toBe(first.zip.sha256);
+  });
+
+  it("reports the sha256 of the bytes written on a cache hit", async () => {
+    const home = await temporaryFolder();
+    await build(home);
+    const hit = await build(home);
+    expect(hit.events.some((event) => /same inputs as cached layer/.test(event.message))).toBe(
+      true,
+    );
+    expect(hit.zip.sha256).toBe(hit.sha256);
+    expect(hit.zip.size).toBe(hit.bytes.length);
+    expect(hit.zip.sha256Base64).toBe(Buffer.from(hit.sha256, "hex").toString("base64"));
+  });
+
+  for (const [damage, change] of [
+    ["a flipped bit", (path: string) => flipByte(path, (size) => Math.floor(size / 2))],
+    ["truncation (point 2)", (path: string) => truncate(path, 200)],
+  ] as const) {
+    it(`evicts a cached wheel damaged by ${damage} and downloads it again`, async () => {
+      const home = await temporaryFolder();
+      const first = await build(home);
+      const filename = first.zip.packages.find((item) => item.name === "helper")!.wheel;
+      await change(await findWheel(home, filename));
+      // No built layer to copy: the wheels are read again.
+      await rm(join(home, "cache", "layers-v1"), { recursive: true });
+      const downloadsBefore = wheelDownloads(filename);
+
+      const second = await build(home);
+      expect(second.events.map((event) => event.message).join("\n")).toMatch(
+        new RegExp(`cached wheel .*${filename} does not match its sha256.*downloading .* again`),
+      );
+      expect(wheelDownloads(filename)).toBe(downloadsBefore + 1);
+      expect(second.sha256).toBe(first.zip.sha256);
+      await readsCleanly(second.zip.path);
+      // The download replaced the damaged file: the next build uses it without a word.
+      await rm(join(home, "cache", "layers-v1"), { recursive: true });
+      const third = await build(home);
+      expect(third.events.some((event) => /does not match its sha256/.test(event.message))).toBe(
+        false,
+      );
+      expect(wheelDownloads(filename)).toBe(downloadsBefore + 1);
+    });
+  }
+});
+
+describe("temporary files of killed processes (point 5)", () => {
+  /** A process id that is not running: a child that has exited. */
+  const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid!;
+
+  it("removes the temporaries of dead processes beside the output and in the cache", async () => {
+    const home = await temporaryFolder();
+    const cwd = await temporaryFolder();
+    const dead = deadPid();
+    const alive = process.ppid;
+    const outputLeftover = join(cwd, `.layer.zip.${dead}.0123456789ab.tmp`);
+    const liveOutput = join(cwd, `.layer.zip.${alive}.0123456789ab.tmp`);
+    const wheelsTemporary = join(home, "cache", "wheels-v1", ".tmp");
+    const downloadLeftover = join(
+      wheelsTemporary,
+      `helper-2.0-py3-none-any.whl.${dead}-0123456789ab`,
+    );
+    const liveDownload = join(wheelsTemporary, `helper-2.0-py3-none-any.whl.${alive}-0123456789ab`);
+    const unrelated = join(cwd, ".layer.zip.notes.tmp");
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(wheelsTemporary, { recursive: true });
+    for (const path of [outputLeftover, liveOutput, downloadLeftover, liveDownload, unrelated]) {
+      await writeFile(path, "partial");
+    }
+    await build(home, { cwd });
+    expect(existsSync(outputLeftover)).toBe(false);
+    expect(existsSync(downloadLeftover)).toBe(false);
+    // Files of running processes, and files not named like pylayer's temporaries, stay.
+    expect(existsSync(liveOutput)).toBe(true);
+    expect(existsSync(liveDownload)).toBe(true);
+    expect(existsSync(unrelated)).toBe(true);
+  });
+});
