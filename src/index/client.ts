@@ -64,6 +64,12 @@ export interface IndexClientOptions {
   maxRetryDelayMs?: number;
   /** Injectable for tests. */
   sleep?: (milliseconds: number) => Promise<void>;
+  /**
+   * Indexes (URLs as configured; credentials and a trailing slash do not matter) that
+   * may be skipped when they cannot be reached. Any other unreachable index fails the
+   * lookup of a project it is asked about before an answer (see `lookUpProject`).
+   */
+  allowUnreachable?: readonly string[];
 }
 
 interface SourceState {
@@ -72,6 +78,10 @@ interface SourceState {
   /** Redacted, for messages, events and `DistributionFile.index`. */
   label: string;
   unreachable: boolean;
+  /** The system error code that made it unreachable (`ECONNREFUSED`…). */
+  unreachableReason?: string;
+  /** Listed in `allowUnreachable`: skipped with a warning when it cannot be reached. */
+  mayBeSkipped: boolean;
   /** Settles after the first request to this source, which runs alone. */
   firstContact: Promise<void> | undefined;
 }
@@ -103,10 +113,12 @@ export class IndexClient {
       if (event.type === "warning") this.warnings.push(event.message);
       listener?.(event);
     };
+    const allowed = new Set((options.allowUnreachable ?? []).map(sourceKey));
     const toState = (url: string): SourceState => ({
       url,
       label: redactUrl(url),
       unreachable: false,
+      mayBeSkipped: allowed.has(sourceKey(url)),
       firstContact: undefined,
     });
     const indexUrls = this.settings.noIndex
@@ -215,11 +227,14 @@ export class IndexClient {
       if (error instanceof PylayerError && error.code === "network-unreachable") {
         if (!source.unreachable) {
           source.unreachable = true;
-          const reason = String(error.details?.errorCode ?? "unreachable");
-          this.emit({
-            type: "warning",
-            message: `${kind} ${source.label} cannot be reached (${reason}); it is skipped for the rest of this run.`,
-          });
+          source.unreachableReason = String(error.details?.errorCode ?? "unreachable");
+          // An index that may not be skipped fails the lookup instead (lookUpProject).
+          if (source.mayBeSkipped || kind !== "Index") {
+            this.emit({
+              type: "warning",
+              message: `${kind} ${source.label} cannot be reached (${source.unreachableReason}); it is skipped for the rest of this run.`,
+            });
+          }
         }
         return UNREACHABLE;
       }
@@ -235,12 +250,14 @@ export class IndexClient {
     findLinksResults.catch(() => undefined);
 
     const unreachable: string[] = [];
+    let blocking: SourceState | undefined;
     let winner: SourceState | undefined;
     let indexFiles: DistributionFile[] = [];
     for (const source of this.indexes) {
       const result = await this.withSource(source, "Index", () => this.readIndexPage(source, name));
       if (result === UNREACHABLE) {
         unreachable.push(source.label);
+        if (!source.mayBeSkipped) blocking ??= source;
         continue;
       }
       if (result === null) continue;
@@ -248,6 +265,10 @@ export class IndexClient {
       indexFiles = result;
       break;
     }
+    // Outage policy: an index asked before the one that answered (or before finding
+    // nothing) may hold the project; answering from the next one would turn an outage
+    // of a private index into a public package of the same name (dependency confusion).
+    if (blocking !== undefined) throw this.indexUnreachable(blocking, name, winner);
     const findLinksFiles = (await findLinksResults)
       .flat()
       .filter((file) => projectNameFromFilename(file.filename) === name);
@@ -265,6 +286,37 @@ export class IndexClient {
       else otherFiles.push(file.filename);
     }
     return { project: name, files, otherFiles, index: winner?.label };
+  }
+
+  private indexUnreachable(
+    source: SourceState,
+    name: string,
+    winner: SourceState | undefined,
+  ): PylayerError {
+    const reason = source.unreachableReason ?? "unreachable";
+    const message =
+      winner === undefined
+        ? `Index ${source.label} cannot be reached (${reason}) and no other index has "${name}": it may be the one that has it.`
+        : `Index ${source.label} cannot be reached (${reason}); it is asked before ${winner.label}, which has "${name}", so taking ${name} from there could install another project of the same name (dependency confusion).`;
+    return new PylayerError("index-unreachable", message, {
+      hint: `Check the network, the URL and its credentials. If builds may go on without it, allow it: --allow-unreachable-index ${source.label} (or allow-unreachable-index in [tool.pylayer]).`,
+      details: {
+        index: source.label,
+        project: name,
+        errorCode: reason,
+        ...(winner === undefined ? {} : { answeredBy: winner.label }),
+      },
+    });
+  }
+
+  /**
+   * Labels of the sources that could not be reached in this run (indexes allowed to be
+   * skipped, find-links locations): a resolution made without them is not to be reused.
+   */
+  unreachableSources(): string[] {
+    return [...this.indexes, ...this.findLinks]
+      .filter((source) => source.unreachable)
+      .map((source) => source.label);
   }
 
   private projectNotFound(name: string, unreachable: string[]): PylayerError {
@@ -389,4 +441,15 @@ export class IndexClient {
         index: source.label,
       }));
   }
+}
+
+/** A source URL compared without credentials, fragment or trailing slash. */
+function sourceKey(url: string): string {
+  let text = url;
+  try {
+    text = stripCredentials(url);
+  } catch {
+    // Not a URL (a find-links path): compared as written.
+  }
+  return text.replace(/#.*$/, "").replace(/\/+$/, "");
 }

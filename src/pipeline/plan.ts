@@ -231,7 +231,14 @@ export async function planBuild(
   }
   const outputs = planOutputs(targetPlans, targets, layout, options.output, cwd);
   const plan: BuildPlan = { targets: targetPlans, outputs, warnings };
-  if (resolutionCacheKey !== null && cache !== null && storable(files.values())) {
+  // A resolution made while a source was unreachable is not reused: once the source is
+  // back, the same inputs may resolve differently.
+  if (
+    resolutionCacheKey !== null &&
+    cache !== null &&
+    storable(files.values()) &&
+    client.unreachableSources().length === 0
+  ) {
     const resolution: CachedResolution = {
       pages: client.consultedPages(),
       plan: { targets: targetPlans, outputs: [], warnings },
@@ -337,6 +344,7 @@ export async function openIndexClient(
     cache,
     netrcPath,
     refresh: options.refresh === true,
+    allowUnreachable: options.index?.allowUnreachableIndexes ?? [],
     onEvent: (event) => progress.handle(event),
   });
   const others = new Map<string, IndexClient>();

@@ -16,6 +16,12 @@ export interface IndexOptions {
   extraIndexUrls?: string[];
   findLinks?: string[];
   noIndex?: boolean;
+  /**
+   * Indexes that may be skipped when they cannot be reached (with a warning). Any other
+   * index that cannot be reached fails the build when it is asked about a project before
+   * the index that has it (outage policy: no silent fallback to the next index).
+   */
+  allowUnreachableIndexes?: string[];
 }
 
 export interface BuildOptions {

@@ -34,6 +34,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   "extra-index-url": { kind: "list" },
   "find-links": { kind: "list", path: "path-or-url" },
   "no-index": { kind: "boolean" },
+  "allow-unreachable-index": { kind: "list" },
   pre: { kind: "boolean" },
   "resolver-budget": { kind: "number" },
   "cache-dir": { kind: "string", path: "path" },

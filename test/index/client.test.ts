@@ -169,12 +169,44 @@ describe("listing", () => {
   });
 });
 
-describe("unreachable indexes", () => {
-  it("warns once, skips the index for the client's life, and uses the others", async () => {
+describe("unreachable indexes (outage policy)", () => {
+  it("fails when an index asked before the one that has the project cannot be reached", async () => {
+    const deadIndex = `http://127.0.0.1:${await refusedPort()}/simple/`;
+    const server = await serve();
+    const { client, events } = makeClient({ indexUrl: server.url, extraIndexUrls: [deadIndex] });
+    const error = await client.getFiles("alpha").catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: "index-unreachable",
+      message: expect.stringContaining(
+        `Index ${deadIndex} cannot be reached (ECONNREFUSED); it is asked before ${server.url}, which has "alpha"`,
+      ),
+      hint: expect.stringContaining(`--allow-unreachable-index ${deadIndex}`),
+      details: { index: deadIndex, project: "alpha", answeredBy: server.url },
+    });
+    // Not a silent fallback: no warning that suggests the build went on.
+    expect(events.filter((event) => event.type === "warning")).toEqual([]);
+    expect(client.unreachableSources()).toEqual([deadIndex]);
+  });
+
+  it("fails when no index has the project and one could not be asked", async () => {
+    const deadIndex = `http://127.0.0.1:${await refusedPort()}/simple/`;
+    const server = await serve();
+    const { client } = makeClient({ indexUrl: deadIndex, extraIndexUrls: [server.url] });
+    await expect(client.getFiles("nowhere")).rejects.toMatchObject({
+      code: "index-unreachable",
+      message: expect.stringContaining("no other index has"),
+    });
+  });
+
+  it("an index allowed to be unreachable is warned about once, skipped, and the others used", async () => {
     const port = await refusedPort();
     const deadIndex = `http://127.0.0.1:${port}/simple/`;
     const server = await serve();
-    const { client, events } = makeClient({ indexUrl: server.url, extraIndexUrls: [deadIndex] });
+    const { client, events } = makeClient(
+      { indexUrl: server.url, extraIndexUrls: [deadIndex] },
+      // Compared without the trailing slash (and credentials).
+      { allowUnreachable: [`http://127.0.0.1:${port}/simple`] },
+    );
     await Promise.all([client.getFiles("alpha"), client.getFiles("beta-pkg")]);
     await client.getFiles("big");
     const toDead = events.filter(
@@ -184,6 +216,7 @@ describe("unreachable indexes", () => {
     expect(client.warnings).toHaveLength(1);
     expect(client.warnings[0]).toContain(deadIndex);
     expect(events.filter((event) => event.type === "warning")).toHaveLength(1);
+    expect(client.unreachableSources()).toEqual([deadIndex]);
 
     const error = await client.getFiles("nowhere").catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "project-not-found" });

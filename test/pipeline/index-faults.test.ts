@@ -3,8 +3,8 @@
  * dependency cannot be found, end to end through buildLayer against loopback indexes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
+import { type IndexServer, refusedPort, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel, type WheelSpec } from "../helpers/wheels.js";
 
@@ -87,5 +87,84 @@ describe("the resolver's search budget (point 11)", () => {
     await expect(plan({ requirements: ["helper"], resolverBudget: budget })).rejects.toMatchObject({
       code: "usage",
     });
+  });
+});
+
+describe("index outage policy (point 6)", () => {
+  // The private index is asked first (--extra-index-url); the public one also has "app".
+  async function outage() {
+    const privateIndex = `http://127.0.0.1:${await refusedPort()}/simple/`;
+    const cacheDir = await temporaryFolder();
+    const run = (allow: string[]) => {
+      const events: BuildEvent[] = [];
+      const result = buildLayer({
+        index: {
+          indexUrl: server.url,
+          extraIndexUrls: [privateIndex],
+          allowUnreachableIndexes: allow,
+        },
+        env: isolatedEnv(home),
+        runtimes: ["python3.12"],
+        requirements: ["app"],
+        dryRun: true,
+        cacheDir,
+        onEvent: (event) => events.push(event),
+      });
+      return { result, events };
+    };
+    return { privateIndex, run };
+  }
+
+  it("fails naming the unreachable index instead of taking the project from the next one", async () => {
+    const { privateIndex, run } = await outage();
+    await expect(run([]).result).rejects.toMatchObject({
+      code: "index-unreachable",
+      message: expect.stringContaining(`Index ${privateIndex} cannot be reached`),
+      hint: expect.stringContaining(`--allow-unreachable-index ${privateIndex}`),
+    });
+  });
+
+  it("goes on with a warning when allowed, and does not cache that resolution", async () => {
+    const { privateIndex, run } = await outage();
+    const first = run([privateIndex]);
+    const result = await first.result;
+    expect(result.plan.targets[0]!.packages.map((item) => item.name)).toEqual(["app", "helper"]);
+    expect(first.events).toContainEqual({
+      type: "warning",
+      message: expect.stringContaining(`Index ${privateIndex} cannot be reached`),
+    });
+    const second = run([privateIndex]);
+    await second.result;
+    const reused = (events: BuildEvent[]) =>
+      events.some(
+        (event) => event.type === "detail" && event.message.startsWith("Resolution reused"),
+      );
+    expect(reused(second.events)).toBe(false);
+  });
+
+  it("a resolution made with every index reachable is reused (the control)", async () => {
+    const empty = await startIndexServer([]);
+    try {
+      const cacheDir = await temporaryFolder();
+      const run = async () => {
+        const events: BuildEvent[] = [];
+        await buildLayer({
+          index: { indexUrl: server.url, extraIndexUrls: [empty.url] },
+          env: isolatedEnv(home),
+          runtimes: ["python3.12"],
+          requirements: ["app"],
+          dryRun: true,
+          cacheDir,
+          onEvent: (event) => events.push(event),
+        });
+        return events.some(
+          (event) => event.type === "detail" && event.message.startsWith("Resolution reused"),
+        );
+      };
+      expect(await run()).toBe(false);
+      expect(await run()).toBe(true);
+    } finally {
+      await empty.close();
+    }
   });
 });

@@ -22,6 +22,13 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
     description: "Folder or page of wheels to consider too",
   },
   "no-index": { type: "boolean", description: "Use only --find-links locations" },
+  "allow-unreachable-index": {
+    type: "string",
+    multiple: true,
+    valueName: "URL",
+    description:
+      "An index the build may skip when it cannot be reached (otherwise an unreachable index asked before the one that has a project fails the build)",
+  },
   pre: { type: "boolean", description: "Allow pre-release versions" },
   "resolver-budget": {
     type: "string",

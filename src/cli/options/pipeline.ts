@@ -40,6 +40,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       extraIndexUrls: listOption(values, "extra-index-url", false),
       findLinks: listOption(values, "find-links", false),
       noIndex: booleanOption(values, "no-index"),
+      allowUnreachableIndexes: listOption(values, "allow-unreachable-index", false),
     },
     pre: booleanOption(values, "pre"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
