@@ -3,6 +3,7 @@ import { usageError } from "../errors.js";
 import { pathExists } from "../files.js";
 import { lockFormatFromName } from "../lock/names.js";
 import { isTable, readTomlFile } from "../pyproject/index.js";
+import { type LambdaRuntime, RUNTIMES } from "../runtime/index.js";
 import { absolute, type PlanContext, planBuild } from "./plan.js";
 import type { BuildInput, BuildOptions, BuildPlan } from "./types.js";
 
@@ -61,6 +62,7 @@ export async function planLayer(
 ): Promise<{ plan: BuildPlan; context: PlanContext }> {
   const cwd = options.cwd ?? process.cwd();
   const emit = options.onEvent ?? (() => {});
+  await refuseFileAsRequirement(options.requirements ?? [], cwd);
   const named =
     options.lock !== undefined ||
     options.pyproject !== undefined ||
@@ -112,8 +114,59 @@ export async function planLayer(
       ? await (await import("./lock-plan.js")).planFromLock({ ...effective, lock: effective.lock })
       : await planBuild(effective);
   const { input: planned, ...rest } = plan;
+  // In the result's warnings, which every command prints (and --json carries).
+  rest.warnings = [...rest.warnings, ...deprecationWarnings(plan)];
   return {
     plan: { input: { ...(planned ?? input), discovered: input.discovered }, ...rest },
     context,
   };
+}
+
+/**
+ * `pylayer build requirements.txt` (without -r) would look up a project named
+ * "requirements-txt": a requirement that names an existing input file is refused with the
+ * flag it needs.
+ */
+async function refuseFileAsRequirement(
+  requirements: readonly string[],
+  cwd: string,
+): Promise<void> {
+  for (const requirement of requirements) {
+    const base = requirement.split(/[\\/]/).pop() ?? requirement;
+    const flag =
+      LOCK_FILES.has(base) || base.endsWith(".lock")
+        ? "--lock"
+        : base === "pyproject.toml"
+          ? "--pyproject"
+          : /\.(txt|in)$/.test(base)
+            ? "-r"
+            : undefined;
+    if (flag === undefined || !(await pathExists(join(cwd, requirement)))) continue;
+    throw usageError(
+      `"${requirement}" is a file, not a requirement`,
+      `Did you mean ${flag} ${requirement}? (pylayer build with no input also uses requirements.txt, pyproject.toml or a lock file it finds in the current folder.)`,
+    );
+  }
+}
+
+/** A warning per runtime of the plan that Lambda has deprecated (the date is data in runtime/). */
+function deprecationWarnings(plan: BuildPlan, now = new Date()): string[] {
+  const today = now.toISOString().slice(0, 10);
+  const runtimes = [...new Set(plan.targets.map((target) => target.runtime))];
+  const warnings: string[] = [];
+  for (const name of runtimes) {
+    const runtime = RUNTIMES.find((candidate) => candidate.name === name);
+    if (runtime?.deprecationDate === undefined || runtime.deprecationDate > today) continue;
+    const replacement = newestSupportedRuntime(today);
+    warnings.push(
+      `${name} was deprecated by Lambda on ${runtime.deprecationDate}: functions on it get no security patches and, later, can no longer be created or updated${replacement === undefined ? "" : `; move to ${replacement.name} (--runtime ${replacement.name})`}`,
+    );
+  }
+  return warnings;
+}
+
+function newestSupportedRuntime(today: string): LambdaRuntime | undefined {
+  return RUNTIMES.filter(
+    (runtime) => runtime.deprecationDate === undefined || runtime.deprecationDate > today,
+  ).at(-1);
 }

@@ -17,7 +17,10 @@ export function printCheckResult(
   if (!options.compact) ui.out(bold(`${result.path}: checked for ${result.targets.join(", ")}`));
   const groups = new Map<string, Finding[]>();
   for (const finding of result.findings) {
-    if (options.compact && finding.severity === "info") continue;
+    // After a build only problems are shown, and a skipped import test the user asked for
+    // (--check-imports on a target this machine cannot run), so that it is never silent.
+    if (options.compact && finding.severity === "info" && finding.code !== "import-test-skipped")
+      continue;
     const key = `${finding.severity}|${finding.code}|${finding.package ?? ""}|${finding.target ?? ""}`;
     const group = groups.get(key) ?? [];
     group.push(finding);
