@@ -164,6 +164,8 @@ export interface ExistingVersion {
   codeSha256: string | undefined;
   runtimes: readonly string[];
   architectures: readonly string[];
+  description?: string;
+  license?: string;
 }
 
 export interface PublishDecision {
@@ -210,6 +212,27 @@ export function decidePublish(
     action: "skip",
     reason: `version ${latest.version} has the same CodeSha256 and compatibility`,
   };
+}
+
+/**
+ * When nothing is published, the settings given that the existing version does not have
+ * (layer versions are immutable, so they were not applied): a warning saying so and how
+ * to get them, or undefined.
+ */
+export function unappliedSettings(
+  latest: ExistingVersion,
+  wanted: { description?: string | undefined; license?: string | undefined },
+): string | undefined {
+  const differing = [
+    ...(wanted.description !== undefined && wanted.description !== (latest.description ?? "")
+      ? [`--description "${wanted.description}"`]
+      : []),
+    ...(wanted.license !== undefined && wanted.license !== (latest.license ?? "")
+      ? [`--license "${wanted.license}"`]
+      : []),
+  ];
+  if (differing.length === 0) return undefined;
+  return `nothing was published (version ${latest.version} has the same content), so ${differing.join(" and ")} ${differing.length === 1 ? "was" : "were"} not applied: layer versions cannot be changed; publish again with --force to make a new version with ${differing.length === 1 ? "it" : "them"}`;
 }
 
 export interface PermissionRequest {

@@ -34,6 +34,7 @@ export {
   s3KeyFor,
   UNZIPPED_LIMIT,
   type UploadRoute,
+  unappliedSettings,
 } from "./decisions.js";
 export { isWrongRegionError, mapAwsError } from "./errors.js";
 export {

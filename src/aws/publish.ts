@@ -37,6 +37,7 @@ import {
   resolveCompatibility,
   s3KeyFor,
   type UploadRoute,
+  unappliedSettings,
   validateBucketSpecs,
 } from "./decisions.js";
 import { mapAwsError } from "./errors.js";
@@ -238,6 +239,8 @@ async function publishInRegion(
     );
     emit({ type: "detail", message: `${region}: ${decision.action} — ${decision.reason}` });
     if (decision.action === "skip" && latest !== undefined) {
+      const unapplied = unappliedSettings(latest, context.options);
+      if (unapplied !== undefined) emit({ type: "warning", message: `${region}: ${unapplied}` });
       await grantPermissions(client, sdk, latest.version, region, context, permissions);
       return {
         region,
@@ -367,6 +370,8 @@ async function newestVersion(
     codeSha256: details.Content?.CodeSha256,
     runtimes: details.CompatibleRuntimes ?? [],
     architectures: details.CompatibleArchitectures ?? [],
+    ...(details.Description === undefined ? {} : { description: details.Description }),
+    ...(details.LicenseInfo === undefined ? {} : { license: details.LicenseInfo }),
   };
 }
 

@@ -14,6 +14,7 @@ import {
   resolveCompatibility,
   s3KeyFor,
   UNZIPPED_LIMIT,
+  unappliedSettings,
 } from "../../src/aws/index.js";
 import { isPylayerError } from "../../src/errors.js";
 import type { LayerManifest } from "../../src/layer/index.js";
@@ -88,6 +89,26 @@ describe("decidePublish", () => {
     const decision = decidePublish(latest, target, force);
     expect(decision.action).toBe(action);
     expect(decision.reason).toMatch(reason);
+  });
+});
+
+describe("unappliedSettings (issue 18, point 7)", () => {
+  const latest = { ...LATEST, description: "old", license: "MIT" };
+  it.each([
+    [{}, undefined],
+    [{ description: "old", license: "MIT" }, undefined],
+    [
+      { description: "new" },
+      /--description "new" was not applied: .* --force to make a new version with it$/,
+    ],
+    [
+      { description: "new", license: "Apache-2.0" },
+      /--description "new" and --license "Apache-2.0" were not applied/,
+    ],
+  ] as const)("%j → %s", (wanted, expected) => {
+    const message = unappliedSettings(latest, wanted);
+    if (expected === undefined) expect(message).toBeUndefined();
+    else expect(message).toMatch(expected);
   });
 });
 

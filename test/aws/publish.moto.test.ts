@@ -103,8 +103,24 @@ describe.skipIf(moto === undefined)("publishLayer on moto", () => {
   it("skips an unchanged layer, publishes with --force, and publishes changed content", async () => {
     const name = uniqueName("skip");
     const first = await publishLayer({ zipPath: smallZip, name, regions: ["us-east-1"], aws });
-    const second = await publishLayer({ zipPath: smallZip, name, regions: ["us-east-1"], aws });
+    const events: string[] = [];
+    const second = await publishLayer({
+      zipPath: smallZip,
+      name,
+      regions: ["us-east-1"],
+      aws,
+      description: "a new description",
+      onEvent: (event) => {
+        if (event.type === "warning") events.push(event.message);
+      },
+    });
     expect(first.regions[0]?.status).toBe("published");
+    // Issue 18, point 7: the description of a skipped publish is not dropped silently.
+    expect(events).toEqual([
+      expect.stringMatching(
+        /^us-east-1: nothing was published \(version 1 has the same content\), so --description "a new description" was not applied: .* --force/,
+      ),
+    ]);
     expect(second.regions[0]).toMatchObject({
       status: "unchanged",
       version: 1,
