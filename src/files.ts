@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { access, copyFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Whether something exists at `path` (any error reads as "no"). */
@@ -123,5 +123,17 @@ export async function copyFileVerified(
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * The nearest existing ancestor of `path` that is not a folder (a file where a folder
+ * must be created), or undefined when every existing ancestor is a folder.
+ */
+export async function fileInTheWay(path: string): Promise<string | undefined> {
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    const info = await stat(folder).catch(() => null);
+    if (info !== null) return info.isDirectory() ? undefined : folder;
+    if (dirname(folder) === folder) return undefined;
   }
 }

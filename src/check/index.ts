@@ -6,7 +6,7 @@
  * Works on any zip, including ones built by other tools; when the zip carries pylayer's
  * manifest (its comment), the targets default to the ones it was built for.
  */
-import { usageError } from "../errors.js";
+import { isPylayerError, usageError } from "../errors.js";
 import {
   describeMissingInterpreter,
   findInterpreter,
@@ -18,7 +18,7 @@ import { makeTargets, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
 import { type LayerFiles, readLayerFiles } from "./layer-files.js";
-import { checkLayout } from "./layout.js";
+import { checkLayout, forEachLimited } from "./layout.js";
 import { checkNative, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
 import { checkSizes, measureSizes } from "./sizes.js";
@@ -47,6 +47,22 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
     const findings: Finding[] = [];
     const targets = chooseTargets(path, reader.comment, options, findings);
     progress(`Reading ${path}`);
+    const corrupt = await verifyEntries(reader, progress);
+    if (corrupt.length > 0) {
+      // Nothing else can be trusted in a damaged zip: report the damage alone.
+      findings.push(...corrupt);
+      return {
+        path,
+        targets: targets.map((target) => target.id),
+        ok: false,
+        counts: { error: corrupt.length, warning: 0, info: 0 },
+        findings: corrupt,
+        sizes: measureSizes({ reader }),
+        importTests: [],
+        elfFiles: 0,
+        durationMs: performance.now() - started,
+      };
+    }
     const files = await readLayerFiles(reader);
     const scanned = await scanNativeFiles(files, (done, total) =>
       progress(`Reading native code ${done}/${total}`),
@@ -91,6 +107,35 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * Inflates every entry and checks its length and CRC-32, as Lambda's unzip will: one
+ * `corrupt-entry` error per damaged entry, naming it.
+ */
+async function verifyEntries(
+  reader: ZipReader,
+  progress: (message: string) => void,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const entries = reader.entries.filter((entry) => !entry.isDirectory);
+  let done = 0;
+  await forEachLimited(entries, 4, async (entry) => {
+    try {
+      await reader.read(entry);
+    } catch (error) {
+      if (!isPylayerError(error)) throw error;
+      findings.push({
+        code: FINDING_CODES.corruptEntry,
+        severity: "error",
+        message: error.message,
+        hint: "The zip is damaged: build or download it again. Lambda would refuse to extract it.",
+        file: entry.name,
+      });
+    }
+    if (++done % 500 === 0) progress(`Verifying entries ${done}/${entries.length}`);
+  });
+  return findings.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
 }
 
 /** The extracted layer, made on first use and shared by every target's import test. */

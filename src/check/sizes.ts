@@ -17,7 +17,7 @@ export const UNZIPPED_LIMIT = 262_144_000;
 /** Above this share of the unzipped limit, little room is left for the function's own code. */
 export const UNZIPPED_WARNING_SHARE = 0.8;
 
-export function measureSizes(files: LayerFiles): SizeReport {
+export function measureSizes(files: Pick<LayerFiles, "reader">): SizeReport {
   const zipped = files.reader.size;
   const unzipped = files.reader.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
   return {

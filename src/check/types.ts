@@ -11,6 +11,8 @@ export type Severity = "error" | "warning" | "info";
  * Grouped by the part of the check that produces them.
  */
 export const FINDING_CODES = {
+  // The zip itself: every entry inflates to its recorded length and CRC-32.
+  corruptEntry: "corrupt-entry",
   // Layout (where files sit in the zip).
   layoutRootPackage: "layout-root-package",
   layoutOtherPythonVersion: "layout-other-python-version",

@@ -115,6 +115,13 @@ export function listOption(values: ParsedValues, name: string, splitCommas = tru
   const value = values[name];
   if (value === undefined || typeof value === "boolean") return [];
   const list = Array.isArray(value) ? value : [value];
+  // `--runtime ""` (an unset shell variable, say) is a mistake, not a request for the default.
+  if (list.some((item) => item.trim() === "")) {
+    throw usageError(
+      `--${name} was given an empty value`,
+      `Give --${name} a value, or leave the option out.`,
+    );
+  }
   return splitCommas
     ? list
         .flatMap((item) => item.split(","))

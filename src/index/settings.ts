@@ -19,7 +19,7 @@
 import { readFile as readFileFromDisk } from "node:fs/promises";
 import { isAbsolute, posix, resolve, win32 } from "node:path";
 import { pathToFileURL } from "node:url";
-import { PylayerError, redactUrl } from "../errors.js";
+import { PylayerError, redactUrl, usageError } from "../errors.js";
 import type { IndexSettings } from "./types.js";
 
 export const PYPI_SIMPLE_URL = "https://pypi.org/simple/";
@@ -275,11 +275,37 @@ async function fromPipConfigFiles(
   return settings;
 }
 
-/** A URL stays as is; a path (relative to `cwd`) becomes a `file://` URL. */
+/** `user:token@host/path` without a scheme, as `***@host/path`; anything else as `redactUrl` shows it. */
+function redactLocation(location: string): string {
+  const credentials = /^[^/\\\s@:]+:[^/\\\s@]*@(?=[^/\\\s@]+)/.exec(location);
+  return credentials === null
+    ? redactUrl(location)
+    : `***@${location.slice(credentials[0].length)}`;
+}
+
+/**
+ * A URL stays as is; a path (relative to `cwd`) becomes a `file://` URL. Usage errors,
+ * with credentials hidden: a scheme other than http, https and file (`htp://` would
+ * otherwise read as a folder), and credentials without a scheme (`user:token@host/simple`
+ * is a mistyped URL, not a path; its token would be printed as a path).
+ */
 export function locationToUrl(location: string, cwd: string, homeDir?: string): string {
   const trimmed = location.trim();
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(trimmed) || /^file:/i.test(trimmed)) {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !["http", "https", "file"].includes(scheme)) {
+    throw usageError(
+      `${redactUrl(trimmed)} has the scheme "${scheme}://", which pylayer cannot read`,
+      "Index and find-links locations are https://, http://, file:// URLs or local paths.",
+    );
+  }
+  if (scheme !== undefined || /^file:/i.test(trimmed)) {
     return new URL(trimmed).href;
+  }
+  if (redactLocation(trimmed) !== redactUrl(trimmed)) {
+    throw usageError(
+      `${redactLocation(trimmed)} has credentials but no scheme`,
+      "Write the full URL: https://USER:TOKEN@HOST/simple/ (or keep the credentials in ~/.netrc).",
+    );
   }
   // pip expands a leading `~` in find-links paths.
   const expanded =
@@ -336,9 +362,18 @@ export async function resolveIndexSettings(
     try {
       return root ? indexRootUrl(location, cwd, homeDir) : locationToUrl(location, cwd, homeDir);
     } catch (error) {
+      if (error instanceof PylayerError) {
+        // An unknown scheme, or credentials without one: a usage error when given as a flag.
+        const fromFlag = origin === "flag";
+        throw new PylayerError(
+          fromFlag ? "usage" : "invalid-config",
+          `${setting} (from ${origin}): ${error.message}`,
+          { cause: error, exitCode: fromFlag ? 2 : 1, ...(error.hint ? { hint: error.hint } : {}) },
+        );
+      }
       throw new PylayerError(
         "invalid-config",
-        `${setting} "${redactUrl(location)}" (from ${origin}) is not a valid URL or path.`,
+        `${setting} "${redactLocation(location)}" (from ${origin}) is not a valid URL or path.`,
         {
           cause: error,
           hint: "Use an absolute URL such as https://pypi.org/simple/ or a folder path.",

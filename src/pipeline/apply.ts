@@ -7,8 +7,8 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { sha256Hex } from "../cache/index.js";
 import type { LocalPython } from "../compile/index.js";
-import { fileSystemError, PylayerError } from "../errors.js";
-import { copyFileVerified } from "../files.js";
+import { fileSystemError, PylayerError, usageError } from "../errors.js";
+import { copyFileVerified, fileInTheWay } from "../files.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
 import { createEntryReader } from "../slim/layer-files.js";
@@ -25,6 +25,15 @@ export async function applyPlan(
   onEvent: (event: BuildEvent) => void = () => {},
   transform: TransformOptions = {},
 ): Promise<{ zips: ZipReport[]; warnings: string[] }> {
+  for (const output of plan.outputs) {
+    const file = await fileInTheWay(output.path);
+    if (file !== undefined) {
+      throw usageError(
+        `cannot write ${output.path}: ${file} is a file, not a folder`,
+        "Choose an output (-o) whose folders are folders.",
+      );
+    }
+  }
   const pythons = await findCompilers(transform, context.targets, context.env);
   const needed = new Set<string>();
   // The sha256 the index announced; a download verifies it (and fills in missing ones).
@@ -308,6 +317,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
       ),
     onEvent,
   );
+  for (const install of installs) warnings.push(...install.warnings);
   for (const conflict of conflicts) {
     warnings.push(
       `${conflict.path} is written by ${conflict.packages.join(" and ")}; the file of ${conflict.packages[0]} is kept`,

@@ -181,7 +181,7 @@ export async function planBuild(
         target: target.id,
         ...(options.resolverBudget === undefined ? {} : { budget: options.resolverBudget }),
       }).catch((error: unknown) => {
-        throw withTargetHint(error, target);
+        throw withRequirementSource(withTargetHint(error, target), inputs);
       });
       for (const warning of resolution.warnings) {
         const event: BuildEvent = { type: "warning", message: `${target.id}: ${warning}` };
@@ -255,6 +255,34 @@ export async function planBuild(
  * When wheels were refused for the target's glibc or CPU, names the targets where they
  * would run: the nearest fix is often "python3.12" or "--arch arm64", not a version pin.
  */
+/**
+ * An error about a project that a requirements or constraints file names directly says
+ * which file and line (`requirements.txt:3: No project named …`); the file as included,
+ * so a `-r ../../x.txt` is found again. Requirements given on the command line are left
+ * as they are.
+ */
+export function withRequirementSource(
+  error: unknown,
+  inputs: { requirements: readonly RequirementLine[]; constraints: readonly RequirementLine[] },
+): unknown {
+  if (!(error instanceof PylayerError)) return error;
+  const project = error.details?.project;
+  if (typeof project !== "string") return error;
+  const line = [...inputs.requirements, ...inputs.constraints].find(
+    (candidate) =>
+      normalizeName(candidate.requirement.name) === normalizeName(project) &&
+      !candidate.source.file.startsWith("<"),
+  );
+  if (line === undefined) return error;
+  const { file, line: lineNumber } = line.source;
+  return new PylayerError(error.code, `${file}:${lineNumber}: ${error.message}`, {
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    exitCode: error.exitCode,
+    cause: error,
+    details: { ...error.details, source: { file, line: lineNumber } },
+  });
+}
+
 export function withTargetHint(error: unknown, target: Target): unknown {
   if (!(error instanceof PylayerError) || error.code !== "no-matching-distribution") return error;
   const versions = (error.details?.versions ?? []) as { version: string; reason: string }[];

@@ -28,6 +28,8 @@ export interface InstallPlan {
   skipped: { path: string; reason: string }[];
   /** Top-level importable names (packages and modules), sorted. */
   topLevel: string[];
+  /** What the user should be told (a script skipped for its name). */
+  warnings: string[];
 }
 
 /** Files of the wheel's dist-info that pylayer writes itself or drops. */
@@ -170,6 +172,7 @@ export async function planWheelInstall(
       ? []
       : parseScriptEntryPoints(entryPointsText, `${wheelFilename}: ${distInfo}/entry_points.txt`);
   const scriptNames = new Set<string>();
+  const warnings: string[] = [];
   for (const entryPoint of entryPoints) {
     if (!isSafeScriptName(entryPoint.name)) {
       throw new PylayerError(
@@ -177,6 +180,14 @@ export async function planWheelInstall(
         `${wheelFilename} declares a script named "${entryPoint.name}" in ${distInfo}/entry_points.txt`,
         { hint: "Script names must be plain file names; report it to the package's maintainers." },
       );
+    }
+    if (!SCRIPT_NAME.test(entryPoint.name)) {
+      const shown = JSON.stringify(entryPoint.name);
+      skipped.push({ path: `${distInfo}/entry_points.txt`, reason: `script ${shown} skipped` });
+      warnings.push(
+        `${wheelFilename}: the ${entryPoint.group} entry ${shown} was skipped: a script name must be letters, digits, "_", ".", "+" or "-" (no spaces or shell metacharacters)`,
+      );
+      continue;
     }
     const name = posix.join(layout.binDir, entryPoint.name);
     if (scriptNames.has(name)) {
@@ -248,6 +259,7 @@ export async function planWheelInstall(
     distInfo: siteDistInfo,
     entries,
     skipped,
+    warnings,
     topLevel:
       topLevelText === undefined
         ? deriveTopLevel(entries, layout.siteDir, distInfo, dataFolder)
@@ -318,6 +330,15 @@ function checkDuplicates(entries: readonly ZipEntry[], wheelFilename: string): v
   }
 }
 
+/**
+ * The script names installed into `bin/`: letters and digits of any script, `_`, `.`, `+`
+ * and `-`, not starting with `.`, `+` or `-`. A name with shell metacharacters (`x;id`,
+ * `$(id)`), spaces or control characters would be a trap for anyone who lists, completes
+ * or scripts over `bin/`; such entries are skipped with a warning.
+ */
+const SCRIPT_NAME = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M}_.+-]*$/u;
+
+/** Names that would escape `bin/`: refused with the wheel, like any other escaping path. */
 function isSafeScriptName(name: string): boolean {
   return (
     name !== "" &&

@@ -266,6 +266,51 @@ describe("planWheelInstall: modes and scripts", () => {
   });
 });
 
+describe("planWheelInstall: console-script names (issue 19, point 16)", () => {
+  // The entry points spec allows nearly any name; a layer's bin/ gets only plain file names.
+  it.each([
+    ["x;id", false],
+    ["$(id)", false],
+    ["`id`", false],
+    ["a b", false],
+    ["x|y", false],
+    ["x&y", false],
+    ["x>y", false],
+    ["-rf", false],
+    [".hidden", false],
+    ["tab\tname", false],
+    ["quote'd", false],
+    ["star*", false],
+    ["tooly", true],
+    ["django-admin", true],
+    ["pip3.11", true],
+    ["easy_install-3.8", true],
+    ["c++filt", true],
+    ["café", true],
+  ])("%j is installed: %s", async (name, installed) => {
+    const folder = await temporaryFolder();
+    const { plan } = await installWheel(folder, {
+      name: "tooly",
+      version: "1.0",
+      consoleScripts: { [name]: "tooly:main", keep: "tooly:main" },
+    });
+    const scripts = plan.entries
+      .map((entry) => entry.name)
+      .filter((path) => path.startsWith("bin/"))
+      .sort();
+    expect(scripts).toEqual(installed ? [`bin/${name}`, "bin/keep"].sort() : ["bin/keep"]);
+    if (installed) {
+      expect(plan.warnings).toEqual([]);
+    } else {
+      expect(plan.warnings).toHaveLength(1);
+      expect(plan.warnings[0]).toContain(
+        `console_scripts entry ${JSON.stringify(name)} was skipped`,
+      );
+      expect(plan.warnings[0]).toContain("tooly-1.0-py3-none-any.whl");
+    }
+  });
+});
+
 describe("planWheelInstall: dist-info files", () => {
   it("adds INSTALLER (overridable), drops RECORD signatures and an INSTALLER from the wheel", async () => {
     const folder = await temporaryFolder();
