@@ -5,10 +5,28 @@
  * node_modules (imported as they are), so the AWS SDK still loads only in the commands
  * that use it. The bundle sits two folders below the package root like dist/cli/, so
  * paths relative to the module (../../package.json) hold in both.
+ *
+ * The Python programs of src/ (`*.py`, see src/python-sources.ts) are inlined as
+ * `PYLAYER_PYTHON_SOURCES`, keyed by their path under src/, so the bundle reads no .py file.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const sourceFolder = fileURLToPath(new URL("./src/", import.meta.url));
+const pythonSources = Object.fromEntries(
+  readdirSync(sourceFolder, { recursive: true })
+    .filter((path) => path.endsWith(".py"))
+    .sort()
+    .map((path) => [path.replaceAll("\\", "/"), readFileSync(sourceFolder + path, "utf8")]),
+);
+
+/** The `define` that inlines the Python programs (also used by scripts/sea.mjs). */
+export const pythonSourcesDefine = { PYLAYER_PYTHON_SOURCES: JSON.stringify(pythonSources) };
+
 export default {
   input: { pylayer: "dist/cli/bin.js" },
   platform: "node",
   external: [/^[^./]/],
+  transform: { define: pythonSourcesDefine },
   output: { dir: "dist/bundle", format: "esm", entryFileNames: "[name].js", cleanDir: true },
 };

@@ -1,17 +1,33 @@
 #!/usr/bin/env node
 /**
- * Bundles the compiled command line (dist/cli/bin.js, from tsc) into dist/bundle/ with the
- * options in rolldown.config.mjs, quietly: `npm run build` runs it after tsc, and the test
- * suite's global setup before the tests. Run after tsc; errors go to stderr and exit 1.
+ * Completes dist/ after tsc, quietly: copies the Python programs of src/ (`*.py`, which tsc
+ * does not copy) next to the compiled JavaScript, where the library reads them (see
+ * src/python-sources.ts), then bundles the compiled command line (dist/cli/bin.js) into
+ * dist/bundle/ with the options in rolldown.config.mjs. `npm run build` runs it after tsc,
+ * and the test suite's global setup before the tests. Errors go to stderr and exit 1.
  * The entries stay executable (mode 755).
  */
-import { chmod } from "node:fs/promises";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { chmod, copyFile, mkdir, readdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { rolldown } from "rolldown";
 import config from "../rolldown.config.mjs";
 
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export async function copyPythonSources() {
+  const paths = (await readdir(join(root, "src"), { recursive: true })).filter((path) =>
+    path.endsWith(".py"),
+  );
+  for (const path of paths) {
+    const destination = join(root, "dist", path);
+    await mkdir(dirname(destination), { recursive: true });
+    await copyFile(join(root, "src", path), destination);
+  }
+}
+
 export async function bundle() {
+  await copyPythonSources();
   const { output, ...input } = config;
   const build = await rolldown(input);
   try {

@@ -8,8 +8,8 @@
  * modules, so rolldown bundles the command line with all of its dependencies (the AWS SDK
  * included) into one CommonJS file with the lazy command imports inlined. What reads files
  * next to the module at run time is replaced at bundle time: pylayer's version (read from
- * package.json) becomes a constant, and smol-toml (loaded lazily with createRequire) an
- * import. The blob is made by `node --experimental-sea-config` and injected with postject.
+ * package.json) becomes a constant, smol-toml (loaded lazily with createRequire) an
+ * import, and the Python programs of src/ are inlined as in the bundle (rolldown.config.mjs). The blob is made by `node --experimental-sea-config` and injected with postject.
  *
  * The executable is for the platform of the Node that runs this script (linux x86_64 on
  * CI); README "Single executable" says how to build it for another one.
@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { rolldown } from "rolldown";
+import { pythonSourcesDefine } from "../rolldown.config.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const folder = join(root, "dist", "sea");
@@ -77,6 +78,7 @@ export async function buildSea() {
     input: join(root, "dist", "cli", "bin.js"),
     platform: "node",
     plugins: [seaPlugin(version)],
+    transform: { define: pythonSourcesDefine },
     // Optional peers of the library's integrations; the command line never loads them.
     external: [/^node:/, "aws-cdk-lib", "constructs", "serverless"],
     logLevel: "warn",

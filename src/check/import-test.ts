@@ -14,11 +14,11 @@ import { join } from "node:path";
 import {
   extractLayer,
   type Interpreter,
-  LAMBDA_SYS_PATH_PRELUDE,
   lambdaLibraryPath,
-  pythonString,
+  lambdaPythonProgram,
 } from "../invoke/environment.js";
 import { RUNTIME_PROVIDED_PACKAGES } from "../pipeline/types.js";
+import { pythonAssignments, pythonSource, withParameters } from "../python-sources.js";
 import type { Target } from "../runtime/index.js";
 import { type LayerFiles, label, lambdaSiteDirs, topLevelNames } from "./layer-files.js";
 import { forEachLimited } from "./layout.js";
@@ -75,24 +75,20 @@ export async function prepareSandbox(
 
 const RESULT_MARKER = "__PYLAYER_IMPORT_RESULT__";
 
-/** The probe: Lambda's sys.path, then import one module and report as JSON on stdout. */
+/** The probe (`import_probe.py`): Lambda's sys.path, then import one module, report as JSON on stdout. */
 function probeSource(taskRoot: string, optDir: string, module: string): string {
-  return `TASK_ROOT = ${pythonString(taskRoot)}
-OPT_DIR = ${pythonString(optDir)}
-PYTHON_PATH_EXTRA = []
-${LAMBDA_SYS_PATH_PRELUDE}
-import importlib, json, os, traceback
-try:
-    importlib.import_module(${pythonString(module)})
-    result = {"ok": True}
-except BaseException as error:
-    lines = [line.strip() for line in traceback.format_exception_only(type(error), error) if line.strip()]
-    result = {"ok": False, "error": lines[-1] if lines else type(error).__name__}
-sys.stdout.flush()
-sys.stdout.write("\\n${RESULT_MARKER}" + json.dumps(result) + "\\n")
-sys.stdout.flush()
-os._exit(0)
-`;
+  return lambdaPythonProgram(
+    withParameters(
+      pythonSource("check/import_probe.py"),
+      pythonAssignments({
+        TASK_ROOT: taskRoot,
+        OPT_DIR: optDir,
+        PYTHON_PATH_EXTRA: [],
+        MODULE: module,
+        RESULT_MARKER,
+      }),
+    ),
+  );
 }
 
 export async function importModule(

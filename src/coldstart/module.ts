@@ -1,10 +1,11 @@
 /**
- * `pylayer_runtime.py`: the template plus one configuration block describing the archive.
- * The output depends only on the configuration, so regenerating for the same archive gives
- * the same bytes.
+ * `pylayer_runtime.py` for one archive: the module's source (`pylayer_runtime.py` in this
+ * folder, a stdlib-only program for CPython 3.9–3.14) with its configuration block replaced
+ * by the archive's facts. The output depends only on the configuration, so regenerating for
+ * the same archive gives the same bytes.
  */
+import { pythonLiteral, pythonSource, withParameters } from "../python-sources.js";
 import type { Architecture } from "../runtime/index.js";
-import { RUNTIME_MODULE_TEMPLATE } from "./module-template.js";
 
 export const RUNTIME_MODULE_NAME = "pylayer_runtime.py";
 
@@ -34,18 +35,6 @@ export interface RuntimeModuleConfig {
   packages: { name: string; version: string }[];
 }
 
-/**
- * A Python literal for a string, or a list or dict of strings. JSON string escapes are valid
- * in Python string literals; the separators follow Python's usual style.
- */
-function pythonLiteral(value: string | string[] | Record<string, string>): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((item) => JSON.stringify(item)).join(", ")}]`;
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${JSON.stringify(key)}: ${JSON.stringify(item)}`)
-    .join(", ")}}`;
-}
-
 export function renderRuntimeModule(config: RuntimeModuleConfig): string {
   if (!/^[0-9a-f]{64}$/.test(config.sha256)) {
     throw new Error(`renderRuntimeModule: ${config.sha256} is not a hex sha256`);
@@ -70,5 +59,5 @@ export function renderRuntimeModule(config: RuntimeModuleConfig): string {
     `TARGET_ARCHITECTURE = ${pythonLiteral(config.architecture)}`,
     `PACKAGES = ${pythonLiteral(packages)}`,
   ];
-  return RUNTIME_MODULE_TEMPLATE.replace("__PYLAYER_CONFIGURATION__", lines.join("\n"));
+  return withParameters(pythonSource("coldstart/pylayer_runtime.py"), lines);
 }

@@ -14,8 +14,11 @@
  *
  * Talking to pylayer: JSON lines on file descriptor 3 (`init-done`, then `result` or
  * `error`), so that the function's own output on stdout and stderr stays log output.
+ *
+ * The program is `bootstrap.py` in this folder; this module fills in its parameters.
  */
-import { LAMBDA_SYS_PATH_PRELUDE, pythonString } from "./environment.js";
+import { pythonAssignments, pythonSource, withParameters } from "../python-sources.js";
+import { lambdaPythonProgram } from "./environment.js";
 
 export interface BootstrapParameters {
   taskRoot: string;
@@ -30,170 +33,22 @@ export interface BootstrapParameters {
   ensureAscii: boolean;
 }
 
+/** The program for `python3.X -I -S -B -c`: bootstrap.py with this invocation's parameters. */
 export function bootstrapSource(parameters: BootstrapParameters): string {
-  return `TASK_ROOT = ${pythonString(parameters.taskRoot)}
-OPT_DIR = ${pythonString(parameters.optDir)}
-PYTHON_PATH_EXTRA = [${parameters.pythonPathExtra.map(pythonString).join(", ")}]
-HANDLER = ${pythonString(parameters.handler)}
-EVENT_PATH = ${pythonString(parameters.eventPath)}
-REQUEST_ID = ${pythonString(parameters.requestId)}
-INVOKED_FUNCTION_ARN = ${pythonString(parameters.invokedFunctionArn)}
-TIMEOUT_MS = ${Math.round(parameters.timeoutMs)}
-ENSURE_ASCII = ${parameters.ensureAscii ? "True" : "False"}
-${LAMBDA_SYS_PATH_PRELUDE}
-${RUNTIME_SOURCE}`;
+  return lambdaPythonProgram(
+    withParameters(
+      pythonSource("invoke/bootstrap.py"),
+      pythonAssignments({
+        TASK_ROOT: parameters.taskRoot,
+        OPT_DIR: parameters.optDir,
+        PYTHON_PATH_EXTRA: parameters.pythonPathExtra,
+        HANDLER: parameters.handler,
+        EVENT_PATH: parameters.eventPath,
+        REQUEST_ID: parameters.requestId,
+        INVOKED_FUNCTION_ARN: parameters.invokedFunctionArn,
+        TIMEOUT_MS: Math.round(parameters.timeoutMs),
+        ENSURE_ASCII: parameters.ensureAscii,
+      }),
+    ),
+  );
 }
-
-const RUNTIME_SOURCE = `
-import decimal, importlib, json, logging, os, time, traceback
-
-_control = os.fdopen(3, "w", encoding="utf-8")
-
-
-def _send(message):
-    _control.write(json.dumps(message) + "\\n")
-    _control.flush()
-
-
-def _finish(message):
-    sys.stdout.flush()
-    sys.stderr.flush()
-    _send(message)
-    os._exit(0)
-
-
-class LambdaContext:
-    """The context object of the Python runtime: same attribute names and types."""
-
-    def __init__(self, deadline_ms):
-        self.aws_request_id = REQUEST_ID
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.invoked_function_arn = INVOKED_FUNCTION_ARN
-        self.client_context = None
-        self.identity = None
-        self.tenant_id = None
-        self._deadline_ms = deadline_ms
-
-    def get_remaining_time_in_millis(self):
-        return max(int(self._deadline_ms - time.time() * 1000), 0)
-
-    def log(self, message):
-        sys.stdout.write(str(message))
-
-    def __repr__(self):
-        return (
-            "LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
-            "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
-            "invoked_function_arn=%s,client_context=None,identity=None])"
-            % (
-                self.aws_request_id,
-                self.log_group_name,
-                self.log_stream_name,
-                self.function_name,
-                self.memory_limit_in_mb,
-                self.function_version,
-                self.invoked_function_arn,
-            )
-        )
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record):
-        record.aws_request_id = REQUEST_ID
-        return True
-
-
-def _configure_logging():
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(
-        "[%(levelname)s]\\t%(asctime)s.%(msecs)03dZ\\t%(aws_request_id)s\\t%(message)s\\n",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    handler.terminator = ""
-    handler.addFilter(_RequestIdFilter())
-    logging.getLogger().addHandler(handler)
-
-
-def _frames(tb):
-    return [line for line in traceback.format_list(traceback.extract_tb(tb))]
-
-
-def _error(error_type, message, stack=None):
-    return {
-        "errorMessage": message,
-        "errorType": error_type,
-        "requestId": REQUEST_ID,
-        "stackTrace": stack or [],
-    }
-
-
-def _load_handler():
-    try:
-        module_name, function_name = HANDLER.rsplit(".", 1)
-    except ValueError as error:
-        return None, _error("Runtime.MalformedHandlerName", "Bad handler '%s': %s" % (HANDLER, error))
-    if module_name.split(".")[0] in sys.builtin_module_names:
-        return None, _error(
-            "Runtime.BuiltInModuleConflict",
-            "Cannot use built-in module %s as a handler module" % module_name,
-        )
-    try:
-        module = importlib.import_module(module_name.replace("/", "."))
-    except ImportError as error:
-        return None, _error(
-            "Runtime.ImportModuleError",
-            "Unable to import module '%s': %s" % (module_name, error),
-        )
-    except SyntaxError as error:
-        stack = ['  File "%s" Line %s\\n    %s' % (error.filename, error.lineno, error.text)]
-        return None, _error(
-            "Runtime.UserCodeSyntaxError",
-            "Syntax error in module '%s': %s" % (module_name, error),
-            stack,
-        )
-    except BaseException as error:
-        return None, _error(type(error).__name__, str(error), _frames(error.__traceback__))
-    function = getattr(module, function_name, None)
-    if function is None:
-        return None, _error(
-            "Runtime.HandlerNotFound",
-            "Handler '%s' missing on module '%s'" % (function_name, module_name),
-        )
-    return function, None
-
-
-def _default(value):
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
-
-
-def _main():
-    _configure_logging()
-    init_started = time.time()
-    handler, failure = _load_handler()
-    _send({"type": "init-done", "durationMs": (time.time() - init_started) * 1000})
-    if failure is not None:
-        _finish({"type": "error", "error": failure})
-    with open(EVENT_PATH, "rb") as source:
-        event = json.loads(source.read().decode("utf-8"))
-    context = LambdaContext(time.time() * 1000 + TIMEOUT_MS)
-    try:
-        result = handler(event, context)
-    except BaseException as error:
-        _finish({"type": "error", "error": _error(type(error).__name__, str(error), _frames(error.__traceback__.tb_next))})
-    try:
-        payload = json.dumps(result, default=_default, ensure_ascii=ENSURE_ASCII)
-    except (TypeError, ValueError) as error:
-        _finish({"type": "error", "error": _error("Runtime.MarshalError", "Unable to marshal response: %s" % error)})
-    _finish({"type": "result", "payload": payload})
-
-
-_main()
-`;

@@ -18,6 +18,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { PylayerError } from "../errors.js";
+import { pythonSource } from "../python-sources.js";
 import type { Architecture, LambdaRuntime } from "../runtime/index.js";
 import type { ZipEntry, ZipReader } from "../zip/index.js";
 
@@ -278,22 +279,13 @@ export async function extractLayer(reader: ZipReader, destination: string): Prom
 }
 
 /**
- * Python source that arranges sys.path like Lambda's python3.X. Run it with
- * `-I -S -B`: no environment variables, no host site-packages, no bytecode writes.
- * Expects the names TASK_ROOT, OPT_DIR and PYTHON_PATH_EXTRA (a list, from a user's
- * PYTHONPATH: with one set, the runtime does not add the /opt folders) to be defined.
+ * A program for `python3.X -I -S -B -c` in Lambda's sys.path order: `lambda_sys_path.py`
+ * (which defines `arrange_sys_path`) followed by `program`, which calls it before its other
+ * imports. -I -S -B: no environment variables, no host site-packages, no bytecode writes.
  */
-export const LAMBDA_SYS_PATH_PRELUDE = `
-import site, sys
-_stdlib = [entry for entry in sys.path if entry]
-_minor = "%d.%d" % sys.version_info[:2]
-sys.path[:] = [TASK_ROOT] + list(PYTHON_PATH_EXTRA)
-if not PYTHON_PATH_EXTRA:
-    site.addsitedir(OPT_DIR + "/python/lib/python" + _minor + "/site-packages")
-    site.addsitedir(OPT_DIR + "/python")
-sys.path.extend([_entry for _entry in _stdlib if _entry not in sys.path])
-del _stdlib, _minor
-`;
+export function lambdaPythonProgram(program: string): string {
+  return `${pythonSource("invoke/lambda_sys_path.py")}\n${program}`;
+}
 
 /** `LD_LIBRARY_PATH` with the emulated /var/task, /var/task/lib and /opt/lib, as on Lambda. */
 export function lambdaLibraryPath(
@@ -304,9 +296,4 @@ export function lambdaLibraryPath(
   return [hostValue, taskRoot, join(taskRoot, "lib"), join(optDir, "lib")]
     .filter((item) => item !== undefined && item !== "")
     .join(":");
-}
-
-/** A Python string literal for `value` (JSON string syntax is valid Python for this use). */
-export function pythonString(value: string): string {
-  return JSON.stringify(value);
 }

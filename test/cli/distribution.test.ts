@@ -31,18 +31,21 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Builds a layer of `greet` with `command` in a fresh folder whose pylayer.toml names the index (TOML read too). */
-async function buildWith(command: string[]): Promise<Record<string, Uint8Array>> {
+/** Runs `command build greet …options` in a fresh folder whose pylayer.toml names the index (TOML read too); returns the folder. */
+async function buildGreet(command: string[], options: string[]): Promise<string> {
   const cwd = await temporaryFolder();
   await writeFile(
     join(cwd, "pylayer.toml"),
     `runtime = "python3.12"\nindex-url = "${server.url}"\n`,
   );
   const [file, ...args] = command;
-  await run(file!, [...args, "build", "greet", "-o", "layer.zip", "--no-check"], {
-    cwd,
-    env: isolatedEnv(home),
-  });
+  await run(file!, [...args, "build", "greet", ...options], { cwd, env: isolatedEnv(home) });
+  return cwd;
+}
+
+/** Builds a layer of `greet` with `command`. */
+async function buildWith(command: string[]): Promise<Record<string, Uint8Array>> {
+  const cwd = await buildGreet(command, ["-o", "layer.zip", "--no-check"]);
   return unzipFile(join(cwd, "layer.zip"));
 }
 
@@ -135,6 +138,13 @@ describe.skipIf(process.platform !== "linux" || process.arch !== "x64")(
       expect(stderr).toBe("");
       const layer = await buildWith([executable]);
       expect(Object.keys(layer)).toContain("python/greet/__init__.py");
+    }, 120_000);
+
+    it("writes the runtime-mode module, whose Python source it carries inlined", async () => {
+      const cwd = await buildGreet([executable], ["--mode", "runtime", "-o", "task"]);
+      const module = await readFile(join(cwd, "task", "pylayer_runtime.py"), "utf8");
+      expect(module).toMatch(/^"""Loads this function's Python dependencies/);
+      expect(module).toContain('TARGET_PYTHON = "3.12"\n');
     }, 120_000);
   },
 );

@@ -9,8 +9,8 @@ import {
   runtimeModeTarget,
   runtimeSources,
 } from "../../src/coldstart/index.js";
-import { RUNTIME_MODULE_TEMPLATE } from "../../src/coldstart/module-template.js";
 import { isPylayerError } from "../../src/errors.js";
+import { pythonSource } from "../../src/python-sources.js";
 import { ZipReader } from "../../src/zip/index.js";
 import { DEMO_WHEELS } from "./fixtures.js";
 import { bundleFromWheels } from "./helpers.js";
@@ -179,13 +179,12 @@ describe("runtimeSources", () => {
   });
 });
 
-describe("the module template", () => {
+describe("the module's source", () => {
   it("documents every environment variable it reads", () => {
-    const [docstring] = RUNTIME_MODULE_TEMPLATE.split('"""\n\nimport', 1);
+    const source = pythonSource("coldstart/pylayer_runtime.py");
+    const [docstring] = source.split('"""\n\nimport', 1);
     const read = new Set(
-      [...RUNTIME_MODULE_TEMPLATE.matchAll(/os\.environ\.get\("([A-Z_0-9]+)"/g)].map(
-        (match) => match[1]!,
-      ),
+      [...source.matchAll(/os\.environ\.get\("([A-Z_0-9]+)"/g)].map((match) => match[1]!),
     );
     const ownVariables = [...read].filter((name) => name.startsWith("PYLAYER_"));
     expect(ownVariables.length).toBeGreaterThanOrEqual(7);

@@ -1,14 +1,4 @@
-/**
- * The source of `pylayer_runtime.py`, the stdlib-only module that runtime mode ships
- * next to the handler. It lives in a TypeScript string so that it is compiled into
- * `dist/` with the rest of the package. `renderRuntimeModule` replaces the
- * `__PYLAYER_CONFIGURATION__` line with the archive's facts.
- *
- * Contract of the module (README, "Runtime mode"): it supports CPython 3.9–3.14, imports
- * nothing outside the standard library except boto3 for `s3://` sources, and the text below
- * contains no backtick and no dollar-brace sequence (it sits in a template literal).
- */
-export const RUNTIME_MODULE_TEMPLATE = String.raw`"""Loads this function's Python dependencies into /tmp at cold start.
+"""Loads this function's Python dependencies into /tmp at cold start.
 
 Written by pylayer (runtime mode). Import it before any module that needs the
 dependencies, e.g. as the first line of the handler module:
@@ -51,7 +41,22 @@ import threading
 import time
 import zipfile
 
-__PYLAYER_CONFIGURATION__
+# BEGIN PYLAYER CONFIGURATION
+# pylayer replaces this block, from the BEGIN line to the END line, with the facts of one
+# archive: the same names, in this order, as Python literals (renderRuntimeModule in
+# src/coldstart/module.ts). The values here are placeholders that let this file be
+# compiled and tested as it is.
+ARCHIVE_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+ARCHIVE_NAME = "deps-0000000000000000.zip"
+ARCHIVE_SIZE = 0
+UNZIPPED_SIZE = 0
+DISK_SIZE = 0
+FILE_COUNT = 0
+SOURCES = []
+TARGET_PYTHON = "3.12"
+TARGET_ARCHITECTURE = "x86_64"
+PACKAGES = {}
+# END PYLAYER CONFIGURATION
 
 __all__ = [
     "ArchiveFetchError",
@@ -688,4 +693,3 @@ def _log(message):
 
 if os.environ.get("PYLAYER_AUTOLOAD", "1") != "0":
     load()
-`;
