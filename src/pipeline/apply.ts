@@ -4,7 +4,7 @@
  * output. Nothing here decides versions; it only carries out the plan.
  */
 import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { sha256Hex } from "../cache/index.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
@@ -303,6 +303,18 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
       }),
   );
   assertNoEntries(installs);
+  const skipped = droppedFiles(installs);
+  if (skipped.length > 0) {
+    warnings.push(
+      `${skipped.length === 1 ? "1 file" : `${skipped.length} files`} of the wheels not installed in ${basename(output.path)} (Lambda does not use them: ${[...new Set(skipped.map((file) => file.reason))].join("; ")}); -v or --json lists them`,
+    );
+    for (const file of skipped) {
+      onEvent({
+        type: "detail",
+        message: `not installed: ${file.path} (${file.package}): ${file.reason}`,
+      });
+    }
+  }
   const assembled = assembleLayer(installs);
   const { conflicts } = assembled;
   const { entries, report: transformReport } = await transformEntries(
@@ -353,7 +365,21 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     layout: output.layout,
     ...reportPackages(first.packages),
     ...transformReport,
+    ...(skipped.length === 0 ? {} : { skipped }),
   };
+}
+
+/**
+ * Files of the wheels that the layer leaves out (C headers, signatures of the rewritten
+ * RECORD, scripts replaced by entry points): reported, never dropped silently. RECORD and
+ * INSTALLER are rewritten, not left out, so they are not listed.
+ */
+function droppedFiles(installs: readonly InstallPlan[]): NonNullable<ZipReport["skipped"]> {
+  return installs.flatMap((install) =>
+    install.skipped
+      .filter((file) => !/\.dist-info\/(RECORD|INSTALLER)$/.test(file.path))
+      .map((file) => ({ package: `${install.name} ${install.version}`, ...file })),
+  );
 }
 
 /** A target's planned packages as a zip report lists them: installed, and left out with why. */

@@ -163,6 +163,8 @@ export interface ZipReport {
   layout: LayoutKind;
   packages: { name: string; version: string; wheel: string; tag: string }[];
   excluded: { name: string; version: string; reason: string }[];
+  /** Files of the wheels not installed because Lambda does not use them (C headers, …). */
+  skipped?: { package: string; path: string; reason: string }[];
   /** What `slim` removed. */
   slim?: {
     files: number;

@@ -1,6 +1,7 @@
 /**
- * What a new user hits first (issue 18): a file given as a requirement (point 4), a skipped
- * import test (point 8), a deprecated runtime (point 9) — each said, never silent.
+ * What a new user hits first (issue 18): files of wheels not installed (point 5), a file given
+ * as a requirement (point 4), a skipped import test (point 8), a deprecated runtime (point 9)
+ * — each said, never silent.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +17,12 @@ let home: string;
 beforeAll(async () => {
   server = await startIndexServer([
     buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
+    buildWheel({
+      name: "native-ish",
+      version: "2.0",
+      files: { "native_ish/__init__.py": "" },
+      data: { headers: { "native_ish.h": "int f(void);\n" } },
+    }),
   ]);
   home = await temporaryFolder();
 });
@@ -110,5 +117,44 @@ describe("a runtime past its deprecation date (point 9)", () => {
       { cwd, env: isolatedEnv(home) },
     );
     expect(result.stderr).not.toContain("deprecated");
+  });
+});
+
+describe("files of a wheel the layer leaves out (point 5)", () => {
+  it("are summed up in one warning, listed with -v and in --json", async () => {
+    const cwd = await temporaryFolder();
+    const plain = await runCli(["build", "native-ish", "-i", server.url, "--no-check"], {
+      cwd,
+      env: isolatedEnv(home),
+    });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(
+      /warning: 1 file of the wheels not installed in layer\.zip \(Lambda does not use them: C headers are not needed at run time\); -v or --json lists them/,
+    );
+    const verbose = await runCli(["build", "native-ish", "-i", server.url, "--no-check", "-v"], {
+      cwd,
+      env: isolatedEnv(home),
+    });
+    expect(verbose.stderr).toContain(
+      "not installed: native_ish-2.0.data/headers/native_ish.h (native-ish 2.0): C headers are not needed at run time",
+    );
+    const json = await runCli(["build", "native-ish", "-i", server.url, "--no-check", "--json"], {
+      cwd,
+      env: isolatedEnv(home),
+    });
+    const parsed = JSON.parse(json.stdout) as {
+      warnings: string[];
+      zips: { skipped?: { package: string; path: string; reason: string }[] }[];
+    };
+    expect(parsed.zips[0]?.skipped).toEqual([
+      {
+        package: "native-ish 2.0",
+        path: "native_ish-2.0.data/headers/native_ish.h",
+        reason: "C headers are not needed at run time",
+      },
+    ]);
+    expect(parsed.warnings).toEqual([
+      expect.stringContaining("1 file of the wheels not installed"),
+    ]);
   });
 });
