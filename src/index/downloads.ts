@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PylayerError, redactUrl } from "../errors.js";
+import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -92,13 +92,20 @@ export class WheelDownloader {
           const totalBytes = Number.isFinite(declared) ? declared : file.size;
           emit({ type: "download-start", filename: file.filename, url: label, totalBytes });
           const hashers = hashersFor(file);
-          const handle = await open(temporary, "w");
+          // A local write failure (full disk, read-only cache) is said as such: the
+          // request's error handling would otherwise report it as a network failure.
+          const local = (error: unknown) => fileSystemError(error, temporary) ?? error;
+          const handle = await open(temporary, "w").catch((error: unknown) => {
+            throw local(error);
+          });
           let bytesDone = 0;
           let reported = 0;
           try {
             await readBody(response, context, async (chunk) => {
               for (const hasher of hashers.values()) hasher.update(chunk);
-              await handle.write(chunk);
+              await handle.write(chunk).catch((error: unknown) => {
+                throw local(error);
+              });
               bytesDone += chunk.length;
               if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
                 reported = bytesDone;
