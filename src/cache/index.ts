@@ -56,6 +56,8 @@ export const CACHE_BUCKETS = {
   local: "local-v1",
   layers: "layers-v1",
   plans: "plans-v1",
+  /** Wheels built from sdists and local projects (src/pep517), with their build logs. */
+  built: "built-v1",
 } as const;
 
 /** How many resolutions the cache keeps; the least recently used ones go first. */

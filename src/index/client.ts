@@ -278,14 +278,18 @@ export class IndexClient {
     }
     const files: DistributionFile[] = [];
     const otherFiles: string[] = [];
+    const sdists: DistributionFile[] = [];
     const seen = new Set<string>();
     for (const file of [...indexFiles, ...findLinksFiles]) {
       if (seen.has(file.filename)) continue;
       seen.add(file.filename);
       if (isWheelFilename(file.filename)) files.push(file);
-      else otherFiles.push(file.filename);
+      else {
+        otherFiles.push(file.filename);
+        if (isSourceDistributionFilename(file.filename)) sdists.push(file);
+      }
     }
-    return { project: name, files, otherFiles, index: winner?.label };
+    return { project: name, files, otherFiles, sdists, index: winner?.label };
   }
 
   private indexUnreachable(

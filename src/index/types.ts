@@ -39,6 +39,8 @@ export interface ProjectListing {
   files: DistributionFile[];
   /** Filenames of listed files that are not wheels (sdists…), for "why no candidate" messages. */
   otherFiles: string[];
+  /** Source distributions (`.tar.gz`, `.zip`) among them, for source builds. */
+  sdists: DistributionFile[];
   /** Redacted index URL that provided the project, if any. */
   index: string | undefined;
 }

@@ -1,6 +1,7 @@
 /** `buildLayer`: plan (resolve, or read a lock), then apply (download, install, zip). */
 
 import type { CheckResult } from "../check/types.js";
+import { PylayerError } from "../errors.js";
 import { applyPlan } from "./apply.js";
 import { planLayer } from "./inputs.js";
 import type { BuildOptions, BuildResult, ZipReport } from "./types.js";
@@ -12,22 +13,56 @@ import type { BuildOptions, BuildResult, ZipReport } from "./types.js";
 export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const { plan, context } = await planLayer(options);
-  if (options.dryRun) {
-    return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
+  try {
+    if (options.dryRun) {
+      return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
+    }
+    const { zips, warnings } = await applyPlan(plan, context, options.onEvent, {
+      slim: options.slim,
+      slimPatterns: options.slimPatterns,
+      compile: options.compile,
+    });
+    // Compiled code built on this machine is checked against the runtime (glibc and
+    // libstdc++ symbol versions, machine, linked libraries) whether or not --check was given.
+    const nativeBuilt = zips.filter((zip) =>
+      plan.targets.some(
+        (target) =>
+          zip.targets.includes(target.id) &&
+          target.packages.some(
+            (item) => item.source !== undefined && !item.pure && item.excluded === undefined,
+          ),
+      ),
+    );
+    const checks = options.check ? await checkZips(zips, options) : undefined;
+    const nativeChecks =
+      checks ?? (nativeBuilt.length > 0 ? await checkZips(nativeBuilt, options) : []);
+    const failed = nativeChecks.filter(
+      (check) => !check.ok && nativeBuilt.some((zip) => zip.path === check.path),
+    );
+    if (failed.length > 0) {
+      const findings = failed.flatMap((check) =>
+        check.findings
+          .filter((finding) => finding.severity === "error")
+          .map((finding) => finding.message),
+      );
+      throw new PylayerError(
+        "native-sdist-check-failed",
+        `compiled code built from source does not fit the runtime:\n${findings.join("\n")}`,
+        {
+          hint: "Build on a machine whose glibc is not newer than the runtime's (e.g. the runtime's container image), or use a release with manylinux wheels.",
+        },
+      );
+    }
+    return {
+      plan,
+      zips,
+      warnings: [...plan.warnings, ...warnings],
+      durationMs: performance.now() - started,
+      ...(checks === undefined ? {} : { checks }),
+    };
+  } finally {
+    await context.sources?.dispose().catch(() => undefined);
   }
-  const { zips, warnings } = await applyPlan(plan, context, options.onEvent, {
-    slim: options.slim,
-    slimPatterns: options.slimPatterns,
-    compile: options.compile,
-  });
-  const checks = options.check ? await checkZips(zips, options) : undefined;
-  return {
-    plan,
-    zips,
-    warnings: [...plan.warnings, ...warnings],
-    durationMs: performance.now() - started,
-    ...(checks === undefined ? {} : { checks }),
-  };
 }
 
 /** Checks each written zip for the targets it was built for (the check is loaded only when asked for). */

@@ -28,6 +28,7 @@ import {
   type RequirementLine,
   type RequirementsOptions,
 } from "../requirements/index.js";
+import { locationRequirement } from "../requirements/location.js";
 import { DEFAULT_RESOLVER_BUDGET, resolve } from "../resolver/index.js";
 import {
   DEFAULT_ARCHITECTURE,
@@ -46,6 +47,8 @@ import {
 } from "./plan-cache.js";
 import { ProgressTracker } from "./progress.js";
 import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
+import { createSourceBuilds, prepareDirectReferences, sourcePackage } from "./source-plan.js";
+import type { SourceBuilds } from "./sources.js";
 import {
   type BuildEvent,
   type BuildOptions,
@@ -71,6 +74,8 @@ export interface PlanContext {
   lockedFiles?: Map<string, DistributionFile[]>;
   /** Where built layers are kept and looked up; null or absent: always build. */
   cache?: Cache | null;
+  /** Source builds of this plan; `dispose` removes their scratch folders once applied. */
+  sources?: SourceBuilds;
   targets: Target[];
   layout: LayoutKind;
   cwd: string;
@@ -106,7 +111,15 @@ export async function planBuild(
   );
 
   const hashes = collectHashes(inputs.requirements);
-  if (fileOptions.requireHashes && hashes.size === 0) {
+  const sources = createSourceBuilds(
+    options,
+    { client, cache, targets, env, cwd, emit },
+    fileOptions,
+  );
+  const directs = await prepareDirectReferences(inputs, sources, emit, {
+    hashChecking: fileOptions.requireHashes || hashes.size > 0,
+  });
+  if (fileOptions.requireHashes && hashes.size === 0 && directs.size === 0) {
     throw new PylayerError(
       "hashes-required",
       "--require-hashes is set but no requirement has a --hash",
@@ -123,7 +136,7 @@ export async function planBuild(
   });
   const excluded = excludedNames(options);
   const resolutionCacheKey =
-    cache === null || settings.findLinks.length > 0
+    cache === null || settings.findLinks.length > 0 || directs.size > 0
       ? null
       : await resolutionKey({
           requirements: inputs.requirements.map((line) => requirementToString(line.requirement)),
@@ -131,7 +144,9 @@ export async function planBuild(
           hashes: [...hashes].map(([name, digests]) => [name, [...digests].sort()]).sort(),
           allowPrereleases,
           onlyBinary: [...fileOptions.onlyBinary].sort(),
-          noBinary: [...fileOptions.noBinary].sort(),
+          noBinary: [...sources.policy.noBinary].sort(),
+          onlyBinaryPolicy: [...sources.policy.onlyBinary].sort(),
+          allowNative: [...sources.policy.allowNative].sort(),
           requireHashes: fileOptions.requireHashes,
           targets: targets.map((target) => target.id),
           exclude: [...excluded].sort(),
@@ -156,6 +171,7 @@ export async function planBuild(
         context: {
           client,
           cache,
+          sources,
           files: new Map(cached.files.map((file) => [file.filename, file])),
           targets,
           layout,
@@ -167,13 +183,19 @@ export async function planBuild(
   }
   const resolutionEvents: BuildEvent[] = [];
   const files = new Map<string, DistributionFile>();
+  const told = new Set<string>();
+  const tellOnce = (message: string) => {
+    if (told.has(message)) return;
+    told.add(message);
+    emit({ type: "info", message });
+  };
   const targetPlans = await Promise.all(
     targets.map(async (target): Promise<TargetPlan> => {
       const environment = markerEnvironment(target);
       const applies = (line: RequirementLine) =>
         line.requirement.marker === undefined ||
         evaluateMarker(line.requirement.marker, environment);
-      const provider = new TargetProvider(client, target, { hashes });
+      const provider = new TargetProvider(client, target, { hashes, sources, directs });
       const resolution = await resolve(provider, {
         requirements: inputs.requirements.filter(applies).map((line) => line.requirement),
         constraints: inputs.constraints.filter(applies).map((line) => line.requirement),
@@ -188,27 +210,38 @@ export async function planBuild(
         resolutionEvents.push(event);
         emit(event);
       }
-      const packages = resolution.packages
-        .filter((resolved) => resolved.name !== PYTHON_PROJECT)
-        .map((resolved): PlannedPackage => {
-          const candidate: WheelCandidate = resolved.candidate;
-          files.set(candidate.file.filename, candidate.file);
-          const reason = excluded.get(resolved.name);
-          return {
-            name: resolved.name,
-            version: candidate.version.text,
-            filename: candidate.file.filename,
-            url: redactUrl(candidate.file.url),
-            ...(candidate.file.hashes.sha256 === undefined
-              ? {}
-              : { sha256: candidate.file.hashes.sha256 }),
-            ...(candidate.file.size === undefined ? {} : { size: candidate.file.size }),
-            tag: candidate.tag,
-            pure: candidate.pure,
-            requiredBy: [...resolved.requiredBy],
-            ...(reason === undefined ? {} : { excluded: reason }),
-          };
-        });
+      const packages = await Promise.all(
+        resolution.packages
+          .filter((resolved) => resolved.name !== PYTHON_PROJECT)
+          .map(async (resolved): Promise<PlannedPackage> => {
+            const candidate: WheelCandidate = resolved.candidate;
+            const reason = excluded.get(resolved.name);
+            const common = {
+              name: resolved.name,
+              version: candidate.version.text,
+              requiredBy: [...resolved.requiredBy],
+              ...(reason === undefined ? {} : { excluded: reason }),
+            };
+            if (candidate.kind === "wheel") {
+              files.set(candidate.file.filename, candidate.file);
+              return {
+                ...common,
+                filename: candidate.file.filename,
+                url: redactUrl(candidate.file.url),
+                ...(candidate.file.hashes.sha256 === undefined
+                  ? {}
+                  : { sha256: candidate.file.hashes.sha256 }),
+                ...(candidate.file.size === undefined ? {} : { size: candidate.file.size }),
+                tag: candidate.tag,
+                pure: candidate.pure,
+              };
+            }
+            const fromSource = await sourcePackage(candidate, sources, target, tellOnce);
+            files.set(fromSource.filename, fromSource.file);
+            const { file: _file, ...planned } = fromSource;
+            return { ...common, ...planned };
+          }),
+      );
       if (hashes.size > 0) requireHashes(packages, hashes, target);
       return {
         id: target.id,
@@ -236,6 +269,7 @@ export async function planBuild(
   if (
     resolutionCacheKey !== null &&
     cache !== null &&
+    !sources.used &&
     storable(files.values()) &&
     client.unreachableSources().length === 0
   ) {
@@ -248,7 +282,7 @@ export async function planBuild(
     // A cache that cannot be written costs the next build time, not this one.
     await cache.putPlan(resolutionCacheKey, resolution).catch(() => undefined);
   }
-  return { plan, context: { client, cache, files, targets, layout, cwd, env } };
+  return { plan, context: { client, cache, sources, files, targets, layout, cwd, env } };
 }
 
 /**
@@ -460,21 +494,10 @@ async function readInputs(
 ): Promise<ParsedRequirements> {
   const parts: ParsedRequirements[] = [];
   const direct: RequirementLine[] = (options.requirements ?? []).map((text, index) => ({
-    requirement: parseRequirement(text),
+    requirement: locationRequirement(text, cwd) ?? parseRequirement(text),
     hashes: [],
     source: { file: "<command line>", line: index + 1 },
   }));
-  for (const line of direct) {
-    if (line.requirement.url !== undefined) {
-      throw new PylayerError(
-        "unsupported-requirement",
-        `"${line.requirement.text}" is a direct URL reference`,
-        {
-          hint: "pylayer installs from package indexes; put the wheel in a folder and pass --find-links FOLDER.",
-        },
-      );
-    }
-  }
   parts.push({
     requirements: [...projectLines, ...direct],
     constraints: [],
@@ -496,16 +519,6 @@ async function readInputs(
     throw usageError(
       "nothing to build: no requirements given",
       'Pass requirements, e.g. "pylayer build requests", or -r requirements.txt.',
-    );
-  }
-  const noBinary = merged.options.noBinary.filter((name) => name !== ":none:");
-  if (noBinary.length > 0) {
-    throw new PylayerError(
-      "unsupported-option",
-      `--no-binary ${noBinary.join(",")} cannot be honoured`,
-      {
-        hint: "pylayer installs wheels only (there is no source build for Lambda without Docker); remove --no-binary.",
-      },
     );
   }
   return merged;
@@ -556,7 +569,10 @@ function requireHashes(
   hashes: Map<string, Set<string>>,
   target: Target,
 ): void {
-  const missing = packages.filter((item) => !hashes.has(item.name));
+  // Direct references were checked against their own hashes before resolution.
+  const missing = packages.filter(
+    (item) => !hashes.has(item.name) && (item.source === undefined || item.source.kind === "sdist"),
+  );
   if (missing.length > 0) {
     throw new PylayerError(
       "hashes-required",

@@ -21,7 +21,8 @@ import type {
 } from "../resolver/index.js";
 import { type MarkerEnvironment, markerEnvironment, type Target } from "../runtime/index.js";
 import { isWheelFilename, parseWheelFilename, TagSelector, tagToString } from "../tags/index.js";
-import { parseCoreMetadata } from "../wheel/index.js";
+import { type CoreMetadata, parseCoreMetadata } from "../wheel/index.js";
+import { type DirectArtifact, localWheelFile, type SourceBuilds } from "./sources.js";
 
 /**
  * The pseudo-project standing for the target's interpreter. Its name cannot be a real
@@ -46,7 +47,13 @@ function interpreterRequirement(requiresPython: string): Requirement {
 }
 
 export interface WheelCandidate extends Candidate {
+  /**
+   * `wheel`: an index wheel (`file`); `sdist`: an index sdist to build (`file`);
+   * `direct`: what a direct reference named (`direct`; `file` is its wheel).
+   */
+  readonly kind: "wheel" | "sdist" | "direct";
   readonly file: DistributionFile;
+  readonly direct?: DirectArtifact;
   readonly tag: string;
   readonly pure: boolean;
   readonly yanked: boolean;
@@ -55,6 +62,10 @@ export interface WheelCandidate extends Candidate {
 export interface TargetProviderOptions {
   /** Allowed sha256 digests per normalized project name (pip's `--hash`). */
   hashes?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Source builds; without it only wheels are candidates. */
+  sources?: SourceBuilds;
+  /** Projects named by a direct reference: their only candidate. */
+  directs?: ReadonlyMap<string, DirectArtifact>;
 }
 
 /** What resolution needs of a wheel's METADATA. */
@@ -73,6 +84,8 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   private readonly environment: MarkerEnvironment;
   private readonly pythonVersion: Version;
   private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>;
+  private readonly sources: SourceBuilds | undefined;
+  private readonly directs: ReadonlyMap<string, DirectArtifact>;
   private readonly candidatesByName = new Map<string, Promise<CandidateList<WheelCandidate>>>();
   /** Candidates whose dependencies were fetched ahead of the resolver (`speculate`). */
   private readonly speculated = new Set<string>();
@@ -85,6 +98,8 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     this.environment = markerEnvironment(target);
     this.pythonVersion = Version.parse(target.runtime.pythonFullVersion);
     this.hashes = options.hashes ?? new Map();
+    this.sources = options.sources;
+    this.directs = options.directs ?? new Map();
   }
 
   findCandidates(name: string): Promise<CandidateList<WheelCandidate>> {
@@ -99,6 +114,24 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   }
 
   private async computeCandidates(name: string): Promise<CandidateList<WheelCandidate>> {
+    const direct = this.directs.get(name);
+    if (direct !== undefined) {
+      return {
+        candidates: [
+          {
+            name,
+            version: direct.version,
+            kind: "direct",
+            file: localWheelFile(direct.wheel),
+            direct,
+            tag: direct.wheel.tags[0] ?? "",
+            pure: direct.wheel.pure,
+            yanked: false,
+          },
+        ],
+        rejected: [],
+      };
+    }
     let listing: Awaited<ReturnType<IndexClient["getProject"]>>;
     try {
       listing = await this.client.getProject(name);
@@ -110,7 +143,9 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
       }
       throw error;
     }
-    const { files, otherFiles } = listing;
+    const { otherFiles } = listing;
+    const wheelsAllowed = this.sources?.wheelsAllowed(name) ?? true;
+    const files = wheelsAllowed ? listing.files : [];
     const rejected: Rejection[] = [];
     const bestByVersion = new Map<
       string,
@@ -176,6 +211,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
       const candidate: WheelCandidate = {
         name,
         version,
+        kind: "wheel",
         file,
         tag: tagToString(compatibility.tag),
         pure: compatibility.tag.platform === "any",
@@ -195,10 +231,81 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     const candidates = [...bestByVersion.values()]
       .map((entry) => entry.candidate)
       .sort((a, b) => Number(a.yanked) - Number(b.yanked) || b.version.compare(a.version));
+    // Versions with a compatible wheel come first, even when a newer version has only an
+    // sdist: a source build is the fallback (pip's --prefer-binary, pylayer's default).
+    const sdistCandidates =
+      this.sources?.sdistsAllowed(name) === true
+        ? this.sdistCandidates(name, listing.sdists, sdistOnlyVersions, rejected)
+        : [];
+    for (const candidate of sdistCandidates) sdistOnlyVersions.delete(candidate.version.public);
     for (const version of sdistOnlyVersions) {
-      rejected.push({ version, reason: SDIST_ONLY_REASON, remedy: sdistOnlyRemedy(name) });
+      rejected.push({
+        version,
+        reason:
+          this.sources === undefined ? SDIST_ONLY_BUILD_REQUIREMENT : sdistExcludedReason(name),
+        remedy: sdistOnlyRemedy(name),
+      });
     }
-    return { candidates, rejected };
+    return { candidates: [...candidates, ...sdistCandidates], rejected };
+  }
+
+  /** One candidate per sdist-only version (the first `.tar.gz`, else `.zip`), newest first. */
+  private sdistCandidates(
+    name: string,
+    sdists: readonly DistributionFile[],
+    versions: ReadonlySet<string>,
+    rejected: Rejection[],
+  ): WheelCandidate[] {
+    const allowedHashes = this.hashes.get(name);
+    const byVersion = new Map<string, WheelCandidate>();
+    for (const file of sdists) {
+      const text = sdistVersion(file.filename, name);
+      const version = text === undefined ? null : Version.tryParse(text);
+      if (version === null || !versions.has(version.public)) continue;
+      if (file.requiresPython !== undefined && file.requiresPython !== "") {
+        try {
+          if (
+            !SpecifierSet.parse(file.requiresPython).contains(this.pythonVersion, {
+              prereleases: true,
+            })
+          ) {
+            rejected.push({
+              version: version.text,
+              file: file.filename,
+              reason: `requires Python ${file.requiresPython}, ${this.target.runtime.name} is ${this.target.runtime.pythonFullVersion}`,
+            });
+            continue;
+          }
+        } catch {
+          // Unparseable Requires-Python is ignored, as for wheels.
+        }
+      }
+      if (allowedHashes !== undefined) {
+        const sha256 = file.hashes.sha256;
+        if (sha256 === undefined || !allowedHashes.has(sha256.toLowerCase())) {
+          rejected.push({
+            version: version.text,
+            file: file.filename,
+            reason: "its sha256 is not among the --hash values given",
+          });
+          continue;
+        }
+      }
+      const previous = byVersion.get(version.text);
+      if (previous !== undefined && !/\.zip$/i.test(previous.file.filename)) continue;
+      byVersion.set(version.text, {
+        name,
+        version,
+        kind: "sdist",
+        file,
+        tag: "",
+        pure: false,
+        yanked: file.yanked !== false,
+      });
+    }
+    return [...byVersion.values()].sort(
+      (a, b) => Number(a.yanked) - Number(b.yanked) || b.version.compare(a.version),
+    );
   }
 
   async getDependencies(
@@ -231,8 +338,15 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     const key = candidate.file.url || candidate.file.filename;
     let parsed = this.metadataByFile.get(key);
     if (parsed === undefined) {
-      parsed = this.client.getMetadata(candidate.file).then((text) => {
-        const metadata = parseCoreMetadata(text, candidate.file.filename);
+      const read: Promise<CoreMetadata> =
+        candidate.kind === "direct"
+          ? Promise.resolve(candidate.direct!.metadata)
+          : candidate.kind === "sdist"
+            ? this.sources!.sdistMetadata(candidate.file)
+            : this.client
+                .getMetadata(candidate.file)
+                .then((text) => parseCoreMetadata(text, candidate.file.filename));
+      parsed = read.then((metadata) => {
         if (
           normalizeName(metadata.name) !== candidate.name ||
           !Version.parse(metadata.version).equals(candidate.version)
@@ -250,7 +364,9 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
           ...(requiresPython === ""
             ? {}
             : { interpreter: interpreterRequirement(metadata.requiresPython!) }),
-          requiresDist: metadata.requiresDist.map((line) => parseRequirement(line)),
+          requiresDist: metadata.requiresDist.map((line) =>
+            this.withoutKnownUrl(parseRequirement(line)),
+          ),
           providesExtra: new Set(metadata.providesExtra.map(normalizeName)),
         };
       });
@@ -259,10 +375,22 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     return parsed;
   }
 
+  /**
+   * A dependency on a project that a direct reference already provides is resolved to
+   * that reference: its URL is dropped so that the resolver sees a plain requirement.
+   */
+  private withoutKnownUrl(requirement: Requirement): Requirement {
+    if (requirement.url === undefined || !this.directs.has(requirement.normalizedName))
+      return requirement;
+    const { url: _url, ...rest } = requirement;
+    return rest;
+  }
+
   private interpreterCandidate(): WheelCandidate {
     return {
       name: PYTHON_PROJECT,
       version: this.pythonVersion,
+      kind: "wheel",
       file: { filename: "", url: "", hashes: {}, yanked: false, coreMetadata: false, index: "" },
       tag: "",
       pure: true,
@@ -312,9 +440,14 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
  * Versions published only as a source distribution: the reason and the remedy shown
  * when nothing else is left. The one place that says what to do about an sdist.
  */
-const SDIST_ONLY_REASON = "only a source distribution is published (pylayer installs wheels only)";
+/** Build requirements are resolved without source builds (a backend would need a build itself). */
+const SDIST_ONLY_BUILD_REQUIREMENT =
+  "only a source distribution is published, and build requirements must be wheels";
+function sdistExcludedReason(name: string): string {
+  return `only a source distribution is published, and --only-binary excludes ${name} from source builds`;
+}
 function sdistOnlyRemedy(name: string): string {
-  return `${name} publishes no wheel for these versions: pin a version of ${name} that has a manylinux wheel, or build the wheel on Linux (pip wheel ${name} --no-deps -w wheels/) and pass --find-links wheels/.`;
+  return `${name} publishes no wheel for these versions: allow its source build (drop --only-binary for it), pin a version of ${name} that has a manylinux wheel, or build the wheel on Linux (pip wheel ${name} --no-deps -w wheels/) and pass --find-links wheels/.`;
 }
 
 /** The version of an sdist file name of `name`, if it looks like one. */

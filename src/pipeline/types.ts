@@ -85,6 +85,51 @@ export interface BuildOptions {
   check?: boolean;
   /** With `check`, also import the layer's modules in a local interpreter (default false). */
   checkImports?: boolean;
+  /**
+   * pip's `--no-binary`: normalized names or `:all:` whose wheels are ignored (built from
+   * the sdist instead). Merged with those of requirements files.
+   */
+  noBinary?: string[];
+  /** pip's `--only-binary`: names or `:all:` never built from an sdist. */
+  onlyBinary?: string[];
+  /**
+   * pip's `--prefer-binary`. Accepted for compatibility: pylayer always prefers a version
+   * with a compatible wheel over a newer one that would need a source build.
+   */
+  preferBinary?: boolean;
+  /**
+   * Names (or `:all:`) whose wheels built here from source may contain compiled code:
+   * used only when this machine and the build Python match the target.
+   */
+  allowNativeSdist?: string[];
+  /** The Python that runs build backends (default: found on PATH). */
+  buildPython?: string;
+  /** `--config-settings KEY=VALUE` for build backends (a repeated key makes a list). */
+  configSettings?: Record<string, string | string[]>;
+}
+
+/** Where a package that is not an index wheel came from. */
+export interface PackageSource {
+  /**
+   * `sdist`: an index sdist built here; `directory`: a local project folder; `archive`: a
+   * direct URL or path of an sdist; `wheel-url`: a direct URL or path of a wheel; `vcs`: a
+   * git repository.
+   */
+  kind: "sdist" | "directory" | "archive" | "wheel-url" | "vcs";
+  /** Credentials redacted; for `vcs`, pinned to the commit. */
+  url: string;
+  /** Asked for with `-e`: installed as a regular wheel (Lambda has no editable installs). */
+  editable?: boolean;
+  /** The commit a `vcs` reference resolved to. */
+  commit?: string;
+  /** The branch, tag or commit the reference named. */
+  requestedRevision?: string;
+  /** sha256 of the sdist or archive (or wheel) it came from. */
+  sha256?: string;
+  /** The index sdist's file name. */
+  sdist?: string;
+  /** `python3.11.7 (/usr/bin/python3.11)` when built here. */
+  builtWith?: string;
 }
 
 export type BuildEvent =
@@ -115,6 +160,8 @@ export interface PlannedPackage {
   requiredBy: string[];
   /** Why the package is left out of the zip, when it is. */
   excluded?: string;
+  /** Set when the wheel was built from source or named by a direct reference. */
+  source?: PackageSource;
 }
 
 export interface TargetPlan {

@@ -1,12 +1,10 @@
 /**
- * pip's requirements-file format (pip reference, "Requirements File Format"), as far as
- * pylayer can honour it: requirements by name from indexes and find-links folders, with
- * hashes, nested `-r`/`-c` files and the index/binary options. Lines that need a source
- * build, a version-control checkout or a local project are rejected with a reason.
+ * pip's requirements-file format (pip reference, "Requirements File Format"): requirements
+ * by name, direct references (`name @ URL`, bare paths, URLs and `git+` URLs, `-e`; made
+ * absolute against the file's folder by `location.ts`), hashes, nested `-r`/`-c` files and
+ * the index/binary options.
  *
  * Decisions where pip is lenient or pylayer differs:
- * - `name @ https://…/file.whl` and bare archive URLs are rejected: pylayer resolves only
- *   from indexes and `--find-links` locations, so such a wheel belongs in one of those.
  * - A file included (by `-r` or `-c`) from a constraints file contributes constraints
  *   (pip reads a `-r` there as requirements).
  * - Options other than `--hash` after a requirement are errors (pip ignores them silently),
@@ -19,6 +17,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isPylayerError, PylayerError } from "../errors.js";
 import { normalizeName, parseRequirement, type Requirement } from "../pep508/index.js";
 import { type LogicalLine, logicalLines, splitShellWords } from "./lines.js";
+import { locationRequirement } from "./location.js";
 
 export interface RequirementLine {
   requirement: Requirement;
@@ -26,6 +25,8 @@ export interface RequirementLine {
   hashes: string[];
   /** The file as included (joined onto the including file's folder) and its 1-based line. */
   source: { file: string; line: number };
+  /** `-e`: installed as a regular wheel all the same (Lambda has no editable installs). */
+  editable?: boolean;
 }
 
 export interface RequirementsOptions {
@@ -175,8 +176,8 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
 const SUPPORTED_OPTIONS_HINT =
   "Requirements files may use -r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, --no-index, --pre, --only-binary, --no-binary, --prefer-binary, --trusted-host, --require-hashes, and --hash after a requirement.";
 
-const WHEELS_ONLY_HINT =
-  "pylayer installs wheels from package indexes and --find-links folders only: build a wheel (python -m build, or pip wheel), put it in a folder, add `--find-links <folder>` and require the project by name and version.";
+const PER_REQUIREMENT_BUILD_HINT =
+  "Give build settings for every source build on the command line (--config-settings KEY=VALUE).";
 
 interface ParsedOption {
   readonly spec: OptionSpec;
@@ -192,10 +193,8 @@ const HASH_LENGTHS: ReadonlyMap<string, number> = new Map([
   ["sha512", 128],
 ]);
 
-const VCS_URL = /^(git|hg|svn|bzr)\+/i;
 const FILE_URL = /^file:/i;
 const URL_WITH_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]+:\/\//;
-const ARCHIVE_NAME = /\.(whl|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tar|zip)$/i;
 
 class RequirementsReader {
   readonly result: ParsedRequirements = {
@@ -247,8 +246,8 @@ class RequirementsReader {
         } else if (option.spec.key === "global-option" || option.spec.key === "config-settings") {
           throw new PylayerError(
             "unsupported-requirement",
-            `${where}: ${option.written} configures a source build, which pylayer never runs`,
-            { hint: WHEELS_ONLY_HINT },
+            `${where}: ${option.written} on a requirement line is not supported`,
+            { hint: PER_REQUIREMENT_BUILD_HINT },
           );
         } else {
           throw new PylayerError(
@@ -260,7 +259,7 @@ class RequirementsReader {
           );
         }
       }
-      const requirement = readRequirement(requirementText, line, where);
+      const requirement = readRequirement(requirementText, where, dirname(file));
       if (constraint && requirement.extras.length > 0) {
         throw new PylayerError(
           "invalid-requirement",
@@ -298,12 +297,24 @@ class RequirementsReader {
           stack,
         );
         return;
-      case "editable":
-        throw new PylayerError(
-          "unsupported-requirement",
-          `${where}: "${line.written}" is an editable install, which needs a source build`,
-          { hint: WHEELS_ONLY_HINT },
-        );
+      case "editable": {
+        const requirement = locationRequirement(option.value, dirname(file));
+        if (requirement === undefined) {
+          throw new PylayerError(
+            "invalid-requirement",
+            `${where}: -e ${option.value} is neither a local project path nor a VCS URL`,
+            { hint: "Write -e ./path/to/project or -e git+https://host/repo.git@REV#egg=NAME." },
+          );
+        }
+        const entry: RequirementLine = {
+          requirement,
+          hashes: [],
+          source: { file, line: line.line },
+          editable: true,
+        };
+        (constraint ? this.result.constraints : this.result.requirements).push(entry);
+        return;
+      }
       case "index-url":
         settings.indexUrl = option.value;
         return;
@@ -353,8 +364,8 @@ class RequirementsReader {
       case "config-settings":
         throw new PylayerError(
           "unsupported-requirement",
-          `${where}: ${option.written} configures a source build, which pylayer never runs`,
-          { hint: WHEELS_ONLY_HINT },
+          `${where}: ${option.written} in a requirements file is not supported`,
+          { hint: PER_REQUIREMENT_BUILD_HINT },
         );
     }
   }
@@ -486,12 +497,10 @@ function parseHash(value: string, where: string): string {
   return `${algorithm}:${digest}`;
 }
 
-/** Parses one requirement line after rejecting the forms pylayer cannot install. */
-function readRequirement(text: string, line: LogicalLine, where: string): Requirement {
-  rejectUnsupportedLocation(text, line, where);
-  let requirement: Requirement;
+/** Parses one requirement line: a location (made absolute) or a PEP 508 requirement. */
+function readRequirement(text: string, where: string, baseDir: string): Requirement {
   try {
-    requirement = parseRequirement(text);
+    return locationRequirement(text, baseDir) ?? parseRequirement(text);
   } catch (error) {
     if (!isPylayerError(error)) throw error;
     throw new PylayerError(error.code, `${where}: ${error.message}`, {
@@ -500,46 +509,6 @@ function readRequirement(text: string, line: LogicalLine, where: string): Requir
       ...(error.details === undefined ? {} : { details: error.details }),
     });
   }
-  if (requirement.url !== undefined) rejectUnsupportedLocation(requirement.url, line, where);
-  return requirement;
-}
-
-/**
- * Rejects version-control URLs, local paths and direct file URLs, whether the line is
- * the location itself (as pip allows) or `name @ location`. Uses pip's test for a path:
- * the part before any `;` or `@` contains a slash or starts with a dot, or names an archive.
- */
-function rejectUnsupportedLocation(location: string, line: LogicalLine, where: string): void {
-  const unsupported = (what: string): never => {
-    throw new PylayerError(
-      "unsupported-requirement",
-      `${where}: "${line.written}" ${what}, which pylayer cannot install`,
-      { hint: WHEELS_ONLY_HINT },
-    );
-  };
-  if (VCS_URL.test(location)) unsupported("is a version-control URL");
-  if (FILE_URL.test(location)) unsupported("is a local file URL");
-  if (URL_WITH_SCHEME.test(location)) {
-    throw new PylayerError(
-      "unsupported-requirement",
-      `${where}: "${line.written}" is a direct URL to a file; pylayer resolves requirements from indexes and --find-links locations only`,
-      {
-        hint: "Put the wheel on an index or in a folder (or web page) named by --find-links, and require the project by name and version.",
-      },
-    );
-  }
-  const head = location.split(/[;@]/)[0]!.trim();
-  if (
-    head.startsWith(".") ||
-    head.startsWith("/") ||
-    head.startsWith("~") ||
-    head.includes("/") ||
-    head.includes("\\") ||
-    /^[A-Za-z]:/.test(head)
-  ) {
-    unsupported("is a local path");
-  }
-  if (ARCHIVE_NAME.test(head)) unsupported("is a local archive");
 }
 
 /** pip's `--no-binary`/`--only-binary` rules: each excludes the other for the names given. */

@@ -1,0 +1,21 @@
+/** PEP 517/518 source builds and PEP 643 static sdist metadata. */
+export {
+  type BuildRequirementInstaller,
+  type BuildSystem,
+  type BuiltWheel,
+  hashTree,
+  LEGACY_BACKEND,
+  listTree,
+  readBuildSystem,
+  type SourceBuildEvent,
+  SourceBuilder,
+  type SourceBuilderOptions,
+} from "./builder.js";
+export {
+  type BuildPython,
+  type FindBuildPythonOptions,
+  findBuildPython,
+  probePython,
+} from "./python.js";
+export { parseSdistFilename, sdistPkgInfo, staticMetadata } from "./sdist.js";
+export { type ArchiveFile, extractArchive, readArchive, readTar, topFolder } from "./tar.js";
