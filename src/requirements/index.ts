@@ -302,7 +302,7 @@ class RequirementsReader {
         if (requirement === undefined) {
           throw new PylayerError(
             "invalid-requirement",
-            `${where}: -e ${option.value} is neither a local project path nor a VCS URL`,
+            `${where}: "${line.written}" is neither a local project path nor a VCS URL`,
             { hint: "Write -e ./path/to/project or -e git+https://host/repo.git@REV#egg=NAME." },
           );
         }

@@ -401,7 +401,7 @@ describe("requirements files", () => {
 
   it("names the file and line of a requirement it cannot honour", async () => {
     const cwd = await temporaryFolder();
-    await writeFile(join(cwd, "requirements.txt"), "helper\n-e ./local-package\n");
+    await writeFile(join(cwd, "requirements.txt"), "helper\nlocal-package --global-option=x\n");
     await expect(build({ cwd, requirementFiles: ["requirements.txt"] })).rejects.toMatchObject({
       code: "unsupported-requirement",
       message: expect.stringContaining("requirements.txt:2"),

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildLayer } from "../../src/pipeline/index.js";
+import { type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
@@ -44,8 +44,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function plan(requirements: string[], runtime = "python3.12") {
+async function plan(
+  requirements: string[],
+  runtime = "python3.12",
+  options: Pick<BuildOptions, "onlyBinary"> = {},
+) {
   const result = await buildLayer({
+    ...options,
     requirements,
     runtimes: [runtime],
     index: { indexUrl: server.url },
@@ -73,12 +78,21 @@ describe("TargetProvider", () => {
     expect(await plan(["only-yanked"])).toEqual(["only-yanked==1.0"]);
   });
 
-  it("says when a project only publishes source distributions", async () => {
-    await expect(plan(["sdist-only"])).rejects.toMatchObject({
+  it("says when a project only publishes source distributions and --only-binary forbids builds", async () => {
+    await expect(
+      plan(["sdist-only"], "python3.12", { onlyBinary: [":all:"] }),
+    ).rejects.toMatchObject({
       code: "no-matching-distribution",
       message: expect.stringContaining("only a source distribution"),
       // Issue 18, point 14: what to do about it.
       hint: expect.stringMatching(/pin a version of sdist-only .* --find-links wheels\//),
+    });
+  });
+
+  it("falls back to the sdist when no wheel exists (and reads it: a broken one is named)", async () => {
+    await expect(plan(["sdist-only"])).rejects.toMatchObject({
+      code: "invalid-sdist",
+      message: expect.stringContaining("sdist_only-1.0.tar.gz"),
     });
   });
 

@@ -58,6 +58,28 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return name
 `;
 
+const hasGcc = (() => {
+  try {
+    execFileSync("gcc", ["--version"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** A setuptools project with one C extension module; `body` is the C code of its function. */
+const extensionProject = (name: string, body: string) => ({
+  "setup.py": `from setuptools import Extension, setup\nsetup(name="${name}", version="1.0", packages=["${name}"], ext_modules=[Extension("${name}._speed", ["${name}/_speed.c"])])\n`,
+  [`${name}/__init__.py`]: "",
+  [`${name}/_speed.c`]: `#include <Python.h>
+#include <stdlib.h>
+static PyObject *value(PyObject *self, PyObject *args) { ${body} }
+static PyMethodDef methods[] = {{"value", value, METH_NOARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
+`,
+});
+
 const setuptoolsProject = (name: string, version: string, extra: Record<string, string> = {}) => ({
   "pyproject.toml": `[build-system]\nrequires = ["setuptools>=40.8"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "${name}"\nversion = "${version}"\ndependencies = ["helper>=1"]\n`,
   [`${name.replace(/-/g, "_")}/__init__.py`]: `VALUE = "${name} ${version}"\n`,
@@ -102,6 +124,17 @@ beforeAll(async () => {
       }),
       // A wheel exists for 1.0; the sdist is used only with --no-binary.
       sdist({ name: "both", version: "1.0", files: setuptoolsProject("both", "1.0") }),
+      // C extensions: one needing nothing new of glibc, one calling arc4random (glibc 2.36).
+      sdist({
+        name: "nat",
+        version: "1.0",
+        files: extensionProject("nat", "return PyLong_FromLong(42);"),
+      }),
+      sdist({
+        name: "natnew",
+        version: "1.0",
+        files: extensionProject("natnew", "return PyLong_FromUnsignedLong(arc4random());"),
+      }),
       sdist({
         name: "broken",
         version: "1.0",
@@ -339,5 +372,61 @@ describe.skipIf(missing !== undefined)("local projects and direct references", (
     await expect(build({ cwd, requirementFiles: ["requirements.txt"] })).rejects.toMatchObject({
       code: "hashes-required",
     });
+  });
+});
+
+describe.skipIf(missing !== undefined || !hasGcc)("sdists with compiled code", () => {
+  it("refuses a native wheel built here unless --allow-native-sdist names it", async () => {
+    const error = await build({ requirements: ["nat"], runtimes: ["python3.11"] }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: "native-sdist-refused" });
+    expect((error as Error).message).toMatch(
+      /^nat 1\.0 was built from source into nat-1\.0-cp311-cp311-linux_x86_64\.whl, which contains compiled code for this machine; it is used only with --allow-native-sdist nat/,
+    );
+    expect((error as { hint: string }).hint).toMatch(
+      /manylinux wheels for python3\.11-x86_64.*another index.*container build/,
+    );
+  });
+
+  it("refuses it for a runtime whose Python differs from the build Python, even when opted in", async () => {
+    const error = await build({
+      requirements: ["nat"],
+      runtimes: ["python3.12"],
+      buildPython: "python3.11",
+      allowNativeSdist: ["nat"],
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "native-sdist-refused" });
+    expect((error as Error).message).toContain(
+      "it cannot be used for python3.12-x86_64: the build Python is 3.11, the runtime is Python 3.12",
+    );
+  });
+
+  it("accepts it with the opt-in on a matching host, then checks it against the runtime's glibc", async () => {
+    const { result, messages } = await build({
+      requirements: ["nat"],
+      runtimes: ["python3.11"],
+      allowNativeSdist: ["nat"],
+    });
+    const planned = result.plan.targets[0]!.packages[0]!;
+    expect(planned).toMatchObject({ pure: false, tag: "cp311-cp311-linux_x86_64" });
+    expect(
+      messages.some((message) => message.includes("has compiled code built on this machine")),
+    ).toBe(true);
+    const entries = Object.keys(await unzipFile(result.zips[0]!.path));
+    expect(
+      entries.some((entry) =>
+        /^python\/nat\/_speed\.cpython-311-x86_64-linux-gnu\.so$/.test(entry),
+      ),
+    ).toBe(true);
+
+    // arc4random needs GLIBC_2.36; python3.11's Amazon Linux 2 has glibc 2.26.
+    const error = await build({
+      requirements: ["natnew"],
+      runtimes: ["python3.11"],
+      allowNativeSdist: [":all:"],
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "native-sdist-check-failed" });
+    expect((error as Error).message).toMatch(/GLIBC_2\.36/);
   });
 });

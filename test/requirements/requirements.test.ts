@@ -179,75 +179,78 @@ describe("parseRequirementsText: options", () => {
   });
 });
 
-describe("parseRequirementsText: lines pylayer rejects", () => {
-  it.each<[string, string, string, number, string]>([
-    // [title, text, code, line, part of the message]
-    ["editable path", "ok\n-e ./pkg", "unsupported-requirement", 2, "editable install"],
+// pip's "Requirements File Format": local paths, archives, URLs and VCS URLs, bare or as
+// PEP 508 `name @ URL`, made absolute against the file's folder (here /p).
+describe("parseRequirementsText: direct references", () => {
+  it.each<[string, string, { name: string; url: string; editable?: boolean; extras?: string[] }]>([
+    ["editable path", "-e ./pkg", { name: "", url: "file:///p/pkg", editable: true }],
     [
       "editable VCS",
       "--editable=git+https://git.example.com/o/r.git#egg=r",
-      "unsupported-requirement",
-      1,
-      "editable",
+      { name: "r", url: "git+https://git.example.com/o/r.git#egg=r", editable: true },
     ],
     [
       "bare VCS URL",
       "git+https://git.example.com/o/r.git@v1#egg=r",
-      "unsupported-requirement",
-      1,
-      "version-control URL",
+      { name: "r", url: "git+https://git.example.com/o/r.git@v1#egg=r" },
     ],
     [
       "named VCS URL",
       "r @ git+ssh://git@github.com/o/r.git",
-      "unsupported-requirement",
-      1,
-      "version-control URL",
+      { name: "r", url: "git+ssh://git@github.com/o/r.git" },
     ],
     [
-      "hg URL",
-      "hg+https://hg.example/r#egg=r",
-      "unsupported-requirement",
-      1,
-      "version-control URL",
+      "relative git+file URL",
+      "r @ git+file:repo@abc",
+      { name: "r", url: "git+file:///p/repo@abc" },
     ],
-    ["relative path", "./pkg", "unsupported-requirement", 1, "local path"],
-    ["parent path", "../pkg[extra]", "unsupported-requirement", 1, "local path"],
-    ["dot", ".", "unsupported-requirement", 1, "local path"],
-    ["absolute path", "/abs/path", "unsupported-requirement", 1, "local path"],
+    ["relative path", "./pkg", { name: "", url: "file:///p/pkg" }],
+    [
+      "parent path with extras",
+      "../pkg[Extra_One]",
+      { name: "", url: "file:///pkg", extras: ["extra-one"] },
+    ],
+    ["dot", ".", { name: "", url: "file:///p" }],
+    ["absolute path", "/abs/path", { name: "", url: "file:///abs/path" }],
     [
       "wheel path",
       "./downloads/numpy-1.9.2-cp34-none-win32.whl",
-      "unsupported-requirement",
-      1,
-      "local path",
+      { name: "numpy", url: "file:///p/downloads/numpy-1.9.2-cp34-none-win32.whl" },
     ],
-    ["archive name", "pkg-1.0.tar.gz", "unsupported-requirement", 1, "local archive"],
+    ["archive name", "pkg-1.0.tar.gz", { name: "", url: "file:///p/pkg-1.0.tar.gz" }],
     [
       "file URL",
       "file:///abs/pkg-1.0-py3-none-any.whl",
-      "unsupported-requirement",
-      1,
-      "local file URL",
+      { name: "pkg", url: "file:///abs/pkg-1.0-py3-none-any.whl" },
     ],
-    ["named file URL", "pkg @ file:///abs/pkg", "unsupported-requirement", 1, "local file URL"],
-    ["named relative path", "pkg @ ./pkg", "unsupported-requirement", 1, "local path"],
+    ["named file URL", "pkg @ file:///abs/pkg", { name: "pkg", url: "file:///abs/pkg" }],
+    ["named relative file URL", "pkg @ file:./pkg", { name: "pkg", url: "file:///p/pkg" }],
     [
-      "named wheel URL",
-      "pkg @ https://example.org/pkg-1.0-py3-none-any.whl",
-      "unsupported-requirement",
-      1,
-      "direct URL",
+      "named wheel URL with hash",
+      "pkg @ https://example.org/pkg-1.0-py3-none-any.whl#sha256=ab",
+      { name: "pkg", url: "https://example.org/pkg-1.0-py3-none-any.whl#sha256=ab" },
     ],
     [
       "bare archive URL",
       "https://example.org/pkg-1.0.tar.gz",
-      "unsupported-requirement",
-      1,
-      "direct URL",
+      { name: "", url: "https://example.org/pkg-1.0.tar.gz" },
     ],
-    ["build option", "pkg --global-option=--no-ext", "unsupported-requirement", 1, "source build"],
-    ["config settings", "pkg -C key=value", "unsupported-requirement", 1, "source build"],
+  ])("%s", async (_title, text, expected) => {
+    const parsed = await parseRequirementsText(text, "/p/requirements.txt", { env: {} });
+    const [line] = parsed.requirements;
+    expect(line!.requirement.name).toBe(expected.name);
+    expect(line!.requirement.url).toBe(expected.url);
+    expect(line!.requirement.extras).toEqual(expected.extras ?? []);
+    expect(line!.editable).toBe(expected.editable);
+  });
+});
+
+describe("parseRequirementsText: lines pylayer rejects", () => {
+  it.each<[string, string, string, number, string]>([
+    // [title, text, code, line, part of the message]
+    ["build option", "pkg --global-option=--no-ext", "unsupported-requirement", 1, "not supported"],
+    ["config settings", "pkg -C key=value", "unsupported-requirement", 1, "not supported"],
+    ["editable by name", "-e pkg==1", "invalid-requirement", 1, "neither a local project path"],
     ["unknown option", "a\nb\n--frobnicate", "unknown-option", 3, "unknown option --frobnicate"],
     ["unknown short option", "-x value", "unknown-option", 1, "unknown option -x"],
     ["abbreviated option", "--index https://x", "unknown-option", 1, "--index"],
@@ -303,7 +306,7 @@ describe("parseRequirementsText: lines pylayer rejects", () => {
 
   it("quotes the line as written, not with expanded secrets", async () => {
     const error = await failure(
-      parseRequirementsText("pkg @ git+https://git.example.com/o/r.git?token=${TOKEN}", "r.txt", {
+      parseRequirementsText("-e pkg==${TOKEN}", "r.txt", {
         env: { TOKEN: "hunter2" },
       }),
     );
@@ -415,9 +418,9 @@ describe("nested files", () => {
   });
 
   it("names the nested file and line of an unsupported requirement", async () => {
-    await write({ "r.txt": "-r sub/dev.txt\n", "sub/dev.txt": "six\n-e .\n" });
+    await write({ "r.txt": "-r sub/dev.txt\n", "sub/dev.txt": "six\n-e six\n" });
     const error = await failure(parseRequirementsFile(join(folder, "r.txt"), { env: {} }));
-    expect(error.code).toBe("unsupported-requirement");
+    expect(error.code).toBe("invalid-requirement");
     expect(error.message).toContain(`${join(folder, "sub/dev.txt")}:2: `);
   });
 });

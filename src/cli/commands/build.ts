@@ -10,6 +10,7 @@ import { DRY_RUN_OPTIONS, EXCLUDE_OPTIONS, SLIM_OPTIONS } from "../options/outpu
 import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
 import { buildOptionsFromArgs } from "../options/pipeline.js";
 import { checkPublishFlags, PUBLISH_OPTIONS, publishFlagsFromArgs } from "../options/publish.js";
+import { SOURCE_BUILD_OPTIONS } from "../options/source-build.js";
 import { TARGET_OPTIONS } from "../options/targets.js";
 import { printCheckResult } from "../print/check.js";
 import { showAwsEvents, showBuildEvents } from "../print/events.js";
@@ -45,6 +46,7 @@ export const spec: CommandSpec = {
     },
     ...EXCLUDE_OPTIONS,
     ...INDEX_OPTIONS,
+    ...SOURCE_BUILD_OPTIONS,
     ...CACHE_OPTIONS,
     ...DRY_RUN_OPTIONS,
     ...SLIM_OPTIONS,
@@ -86,8 +88,11 @@ export const spec: CommandSpec = {
     "pylayer build -r requirements.txt --exclude-runtime-provided --json > build.json",
     "pylayer build -r requirements.txt --runtime python3.11 --slim --compile -o layer.zip",
     "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
+    "pylayer build ./libs/common 'tool @ git+https://github.com/org/tool@v1.2' --runtime python3.12",
+    "pylayer build -r requirements.txt --runtime python3.11 --allow-native-sdist mypkg --build-python python3.11",
   ],
   notes: [
+    "Source builds: a project with no compatible wheel is built from its sdist (said per package); local projects (-e ./path, name @ file:./path), direct URLs and git+ URLs are built too. Building runs the project's PEP 517 backend, so it is the one thing that needs Python on this machine (--build-python, else python3.X of the runtime or python3 on PATH); the backend's requirements are resolved by pylayer from the same indexes. A wheel with compiled code built here is refused unless --allow-native-sdist names it and this machine matches the runtime (Linux, architecture, Python version).",
     "With no requirements, --pyproject or --lock, the current folder is searched for pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml, then requirements.txt; the file used is named. Lock files are installed as locked (hashes verified), never re-resolved.",
     'Defaults for every option can be kept in pylayer.toml or [tool.pylayer] of pyproject.toml, keyed by option name (e.g. runtime = ["python3.12"], exclude-runtime-provided = true); flags override them.',
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",

@@ -9,6 +9,7 @@ import type { CommandContext } from "../main.js";
 import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
 import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
 import { buildOptionsFromArgs } from "../options/pipeline.js";
+import { SOURCE_BUILD_OPTIONS } from "../options/source-build.js";
 import { TARGET_OPTIONS } from "../options/targets.js";
 import { showBuildEvents } from "../print/events.js";
 import { withProjectDefaults } from "../project-defaults.js";
@@ -30,6 +31,7 @@ export const spec: CommandSpec = {
     ...PROJECT_FILE_OPTIONS,
     ...TARGET_OPTIONS,
     ...INDEX_OPTIONS,
+    ...SOURCE_BUILD_OPTIONS,
     ...CACHE_OPTIONS,
     output: {
       type: "string",

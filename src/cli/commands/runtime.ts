@@ -10,6 +10,7 @@ import { REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
 import { DRY_RUN_OPTIONS, EXCLUDE_OPTIONS, SLIM_OPTIONS } from "../options/output.js";
 import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
 import { buildOptionsFromArgs } from "../options/pipeline.js";
+import { SOURCE_BUILD_OPTIONS } from "../options/source-build.js";
 import { TARGET_OPTIONS } from "../options/targets.js";
 import { showBuildEvents } from "../print/events.js";
 import { runRuntimeMode } from "../runtime-mode.js";
@@ -28,6 +29,7 @@ export const spec: CommandSpec = {
     ...TARGET_OPTIONS,
     ...EXCLUDE_OPTIONS,
     ...INDEX_OPTIONS,
+    ...SOURCE_BUILD_OPTIONS,
     ...CACHE_OPTIONS,
     ...DRY_RUN_OPTIONS,
     ...SLIM_OPTIONS,

@@ -7,6 +7,7 @@ import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
 import { booleanOption, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { projectFileOptions } from "./inputs.js";
+import { sourceBuildOptionsFromArgs } from "./source-build.js";
 
 export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
   const { values, positionals } = context;
@@ -44,6 +45,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     },
     pre: booleanOption(values, "pre"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
+    ...sourceBuildOptionsFromArgs(values),
     ...(cacheDir === undefined ? {} : { cacheDir }),
     noCache: booleanOption(values, "no-cache"),
     refresh: booleanOption(values, "refresh"),
