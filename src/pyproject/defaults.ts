@@ -37,6 +37,13 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   "allow-unreachable-index": { kind: "list" },
   pre: { kind: "boolean" },
   "resolver-budget": { kind: "number" },
+  // Source builds
+  "no-binary": { kind: "list" },
+  "only-binary": { kind: "list" },
+  "prefer-binary": { kind: "boolean" },
+  "allow-native-sdist": { kind: "list" },
+  "build-python": { kind: "string" },
+  "config-settings": { kind: "list" },
   "cache-dir": { kind: "string", path: "path" },
   "no-cache": { kind: "boolean" },
   "no-check": { kind: "boolean" },
