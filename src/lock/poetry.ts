@@ -63,6 +63,7 @@ const PackageSchema = z.object({
   "python-versions": z.string().default("*"),
   groups: z.array(z.string()).optional(),
   category: z.string().optional(),
+  develop: z.boolean().optional(),
   markers: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   files: z.array(FileSchema).optional(),
   dependencies: z.record(z.string(), z.unknown()).default({}),
@@ -72,6 +73,8 @@ const PackageSchema = z.object({
       type: z.string(),
       url: z.string().optional(),
       reference: z.string().optional(),
+      resolved_reference: z.string().optional(),
+      subdirectory: z.string().optional(),
     })
     .optional(),
 });
@@ -500,10 +503,27 @@ function toLockedPackage(
     requiredBy: parents,
   };
   const source = entry.source;
-  if (source !== undefined && (source.type === "git" || source.type === "directory")) {
+  if (source !== undefined && source.type === "git" && source.url !== undefined) {
+    const revision = source.resolved_reference ?? source.reference;
+    const subdirectory =
+      source.subdirectory === undefined ? "" : `#subdirectory=${source.subdirectory}`;
+    const repository = /^[a-z][a-z0-9+.-]*:\/\//i.test(source.url)
+      ? source.url
+      : locationToUrl(source.url, folder);
     return {
       ...base,
-      unsupported: `a ${source.type === "git" ? "git checkout" : "local directory"} (${source.url ?? ""}), which needs a source build`,
+      direct: {
+        url: `git+${repository}${revision === undefined ? "" : `@${revision}`}${subdirectory}`,
+      },
+    };
+  }
+  if (source !== undefined && source.type === "directory" && source.url !== undefined) {
+    return {
+      ...base,
+      direct: {
+        url: locationToUrl(source.url, folder),
+        ...(entry.develop === true ? { editable: true } : {}),
+      },
     };
   }
   if (
@@ -512,10 +532,13 @@ function toLockedPackage(
     source.url !== undefined
   ) {
     const filename = filenameFromLocation(source.url);
-    if (!isWheelFilename(filename)) {
-      return { ...base, unsupported: `a source archive (${filename}), which needs a source build` };
-    }
     const recorded = files.find((file) => file.filename === filename) ?? files[0];
+    if (!isWheelFilename(filename) && recorded?.hashes.sha256 !== undefined) {
+      return {
+        ...base,
+        direct: { url: `${locationToUrl(source.url, folder)}#sha256=${recorded.hashes.sha256}` },
+      };
+    }
     if (recorded === undefined) {
       throw new PylayerError(
         "lock-missing-hash",

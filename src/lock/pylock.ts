@@ -229,32 +229,44 @@ function toLockedPackage(item: ParsedPackage, path: string, folder: string): Loc
       { hint: "vcs, directory and archive exclude every other source (PEP 751)." },
     );
   }
-  if (entry.vcs !== undefined) {
-    return {
-      ...base,
-      unsupported: `a version-control checkout (${String(entry.vcs.url ?? entry.vcs.path ?? "vcs")}), which needs a source build`,
-    };
-  }
+  if (entry.vcs !== undefined)
+    return { ...base, direct: { url: vcsUrl(entry.vcs, path, folder, where) } };
   if (entry.directory !== undefined) {
+    const location = entry.directory.path;
+    if (typeof location !== "string") {
+      throw new PylayerError("invalid-lock", `${path}: ${where}.directory has no path`, {
+        hint: LOCK_HINT,
+      });
+    }
+    const subdirectory =
+      typeof entry.directory.subdirectory === "string" ? entry.directory.subdirectory : undefined;
     return {
       ...base,
-      unsupported: `a local directory (${String(entry.directory.path)}), which needs a source build`,
+      direct: {
+        url: locationToUrl(
+          subdirectory === undefined ? location : `${location}/${subdirectory}`,
+          folder,
+        ),
+        ...(entry.directory.editable === true ? { editable: true } : {}),
+      },
     };
   }
   if (entry.archive !== undefined) {
     const file = toLockedFile(entry.archive, path, folder, `${where}.archive`);
-    if (!isWheelFilename(file.filename)) {
-      return {
-        ...base,
-        unsupported: `a source archive (${file.filename}), which needs a source build`,
-      };
-    }
+    if (!isWheelFilename(file.filename)) return { ...base, direct: { url: withSha256(file) } };
     return { ...base, wheels: [file] };
   }
   if (entry.version === undefined) {
     throw new PylayerError("invalid-lock", `${path}: ${where} has wheels but no version`, {
       hint: LOCK_HINT,
     });
+  }
+  if ((entry.wheels ?? []).length === 0 && entry.sdist !== undefined) {
+    // Only an sdist is locked: it is built, its hash checked on download.
+    return {
+      ...base,
+      direct: { url: withSha256(toLockedFile(entry.sdist, path, folder, `${where}.sdist`)) },
+    };
   }
   return {
     ...base,
@@ -286,4 +298,40 @@ function toLockedFile(
     hashes: normalizeHashes(file.hashes),
     ...(file.size === undefined ? {} : { size: file.size }),
   };
+}
+
+/** An archive's URL with the `#sha256=` its download is checked against. */
+function withSha256(file: LockedFile): string {
+  const sha256 = file.hashes.sha256;
+  return sha256 === undefined ? file.url : `${file.url}#sha256=${sha256}`;
+}
+
+/** PEP 751 `[packages.vcs]`: `type` git, `url` or `path`, `commit-id`, `subdirectory`. */
+function vcsUrl(vcs: Record<string, unknown>, path: string, folder: string, where: string): string {
+  if (vcs.type !== "git") {
+    throw new PylayerError(
+      "lock-unsupported-source",
+      `${path}: ${where}.vcs is ${String(vcs.type)}; only git is supported`,
+      {
+        hint: "Lock the package from an index or as a git repository.",
+      },
+    );
+  }
+  const location =
+    typeof vcs.url === "string"
+      ? vcs.url
+      : typeof vcs.path === "string"
+        ? locationToUrl(vcs.path, folder)
+        : undefined;
+  const commit = vcs["commit-id"];
+  if (location === undefined || typeof commit !== "string") {
+    throw new PylayerError(
+      "invalid-lock",
+      `${path}: ${where}.vcs needs url (or path) and commit-id`,
+      { hint: LOCK_HINT },
+    );
+  }
+  const subdirectory =
+    typeof vcs.subdirectory === "string" ? `#subdirectory=${vcs.subdirectory}` : "";
+  return `git+${location}@${commit}${subdirectory}`;
 }

@@ -37,8 +37,16 @@ export interface LockedPackage {
   /** Non-wheel files (sdists) by name, for "no wheel fits" messages. */
   otherFiles: string[];
   indexLookup?: IndexLookup;
-  /** Why the package cannot go into a layer (git, editable, local directory…). */
+  /** Why the package cannot go into a layer. */
   unsupported?: string;
+  /**
+   * A package the lock records by its source rather than by wheels: a local project
+   * folder, a git commit or an archive, as an absolute direct-reference URL (`file://`,
+   * `git+…@COMMIT#subdirectory=…`, an archive URL with `#sha256=`). Built at build time.
+   */
+  direct?: { url: string; editable?: boolean };
+  /** A uv `virtual` project: not built or installed itself (its dependencies are). */
+  virtual?: boolean;
   /** Who needs it: parent package names, or the lock section. */
   requiredBy: string[];
 }

@@ -1,4 +1,5 @@
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { PylayerError } from "../errors.js";
 import { pathExists } from "../files.js";
@@ -346,7 +347,7 @@ export function parseUvLock(
           );
         }
         byPackageName.set(node.name, node);
-        result.push(toLockedPackage(node, [...parents].sort(), path, folder, members));
+        result.push(toLockedPackage(node, [...parents].sort(), path, folder));
       }
       return result;
     },
@@ -363,7 +364,6 @@ function toLockedPackage(
   parents: string[],
   path: string,
   folder: string,
-  members: Set<string>,
 ): LockedPackage {
   const { entry } = node;
   const source = entry.source;
@@ -375,17 +375,19 @@ function toLockedPackage(
     otherFiles: [],
     requiredBy: parents,
   };
-  if (kind === "editable" || kind === "directory" || kind === "virtual") {
-    const location = source.editable ?? source.directory ?? source.virtual;
+  if (kind === "virtual") return { ...base, virtual: true };
+  if (kind === "editable" || kind === "directory") {
+    const location = (source.editable ?? source.directory)!;
     return {
       ...base,
-      unsupported: members.has(node.name)
-        ? `a workspace member (${location}), which is a local project that needs a build`
-        : `a local ${kind} project (${location}), which needs a build`,
+      direct: {
+        url: pathToFileURL(resolve(folder, location)).href,
+        ...(kind === "editable" ? { editable: true } : {}),
+      },
     };
   }
   if (kind === "git") {
-    return { ...base, unsupported: `a git checkout (${source.git}), which needs a source build` };
+    return { ...base, direct: { url: uvGitUrl(source.git!) } };
   }
   // Wheels of a local registry (a --find-links folder) are relative to that folder.
   const registryFolder =
@@ -583,4 +585,20 @@ function describeDifferences(
     if (!fromProject.has(key))
       differences.push(`${what}: ${key} is in the lock but not in pyproject.toml`);
   return differences;
+}
+
+/**
+ * uv records a git source as `URL?rev=REV&subdirectory=DIR#COMMIT` (also `tag=`,
+ * `branch=`); the direct reference pins the commit.
+ */
+export function uvGitUrl(recorded: string): string {
+  const hash = recorded.indexOf("#");
+  const commit = hash < 0 ? "" : recorded.slice(hash + 1);
+  const withoutCommit = hash < 0 ? recorded : recorded.slice(0, hash);
+  const question = withoutCommit.indexOf("?");
+  const repository = question < 0 ? withoutCommit : withoutCommit.slice(0, question);
+  const query = new URLSearchParams(question < 0 ? "" : withoutCommit.slice(question + 1));
+  const revision = commit || query.get("rev") || query.get("tag") || query.get("branch") || "";
+  const subdirectory = query.get("subdirectory");
+  return `git+${repository}${revision === "" ? "" : `@${revision}`}${subdirectory ? `#subdirectory=${subdirectory}` : ""}`;
 }

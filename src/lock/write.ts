@@ -30,6 +30,11 @@ export interface LockPackageInput {
   wheels: LockWheelInput[];
   /** Normalized names of its dependencies (informational, PEP 751 `dependencies`). */
   dependencies?: string[];
+  /**
+   * Recorded instead of `wheels` for a package built from source (PEP 751 `vcs`,
+   * `directory`, `archive`, or `sdist` without wheels): the table's keys as written.
+   */
+  source?: { key: "vcs" | "directory" | "archive" | "sdist"; table: Record<string, unknown> };
 }
 
 function compareText(a: string, b: string): number {
@@ -67,6 +72,10 @@ export function formatPylock(
       if (marker !== undefined) entry.marker = marker;
       if (item.dependencies !== undefined && item.dependencies.length > 0) {
         entry.dependencies = [...new Set(item.dependencies)].sort().map((name) => ({ name }));
+      }
+      if (item.source !== undefined) {
+        entry[item.source.key] = item.source.table;
+        return entry;
       }
       entry.wheels = uniqueWheels(item.wheels).map((wheel) => ({
         name: wheel.filename,

@@ -14,6 +14,7 @@ import {
   type LockFile,
   readLockFile,
 } from "../lock/index.js";
+import { Version } from "../pep440/index.js";
 import { normalizeName } from "../pep508/index.js";
 import {
   DEFAULT_ARCHITECTURE,
@@ -24,6 +25,8 @@ import {
 } from "../runtime/index.js";
 import { isWheelFilename, parseWheelFilename, tagToString } from "../tags/index.js";
 import { absolute, excludedNames, openIndexClient, type PlanContext, planOutputs } from "./plan.js";
+import { createSourceBuilds, sourcePackage } from "./source-plan.js";
+import { localWheelFile, type SourceBuilds } from "./sources.js";
 import type { BuildOptions, BuildPlan, PlannedPackage, TargetPlan } from "./types.js";
 import { RUNTIME_PROVIDED_PACKAGES } from "./types.js";
 
@@ -60,7 +63,20 @@ export async function planFromLock(
     extras: (options.extras ?? []).map(normalizeName),
     groups: (options.groups ?? []).map(normalizeName),
   };
-  const selections = targets.map((target) => ({ target, packages: lock.select(target, request) }));
+  const selections = targets.map((target) => ({
+    target,
+    // A uv `virtual` project is not installed itself; its dependencies are selected already.
+    packages: lock.select(target, request).filter((item) => item.virtual !== true),
+  }));
+  const sources = selections.some(({ packages }) =>
+    packages.some((item) => item.direct !== undefined),
+  )
+    ? createSourceBuilds(
+        options,
+        { client, cache, targets, env, cwd, emit },
+        { noBinary: [], onlyBinary: [] },
+      )
+    : undefined;
   for (const warning of lock.warnings) emit({ type: "warning", message: warning });
   const unsupported = new Map<string, LockedPackage>();
   for (const { packages } of selections) {
@@ -89,6 +105,12 @@ export async function planFromLock(
   }
 
   const files = new Map<string, DistributionFile>();
+  const told = new Set<string>();
+  const tellOnce = (message: string) => {
+    if (told.has(message)) return;
+    told.add(message);
+    emit({ type: "info", message });
+  };
   const clients = new Map<string, IndexClient>();
   const lockedFiles = new Map<string, DistributionFile[]>();
   const excluded = excludedNames(options);
@@ -100,6 +122,20 @@ export async function planFromLock(
     selections.map(async ({ target, packages }): Promise<TargetPlan> => {
       const planned = await Promise.all(
         packages.map(async (item): Promise<PlannedPackage> => {
+          if (item.direct !== undefined) {
+            const planned = await lockedDirectPackage(
+              item,
+              item.direct,
+              sources!,
+              target,
+              lock,
+              tellOnce,
+            );
+            files.set(planned.filename, planned.file);
+            const { file: _file, ...rest } = planned;
+            const reason = excluded.get(item.name);
+            return { ...rest, ...(reason === undefined ? {} : { excluded: reason }) };
+          }
           const candidates = await candidatesOf(item);
           lockedFiles.set(`${item.name}==${item.version}`, candidates);
           const selection = chooseWheel(candidates, target);
@@ -150,7 +186,75 @@ export async function planFromLock(
       outputs,
       warnings,
     },
-    context: { client, cache, files, clients, lockedFiles, targets, layout, cwd, env },
+    context: {
+      client,
+      cache,
+      ...(sources === undefined ? {} : { sources }),
+      files,
+      clients,
+      lockedFiles,
+      targets,
+      layout,
+      cwd,
+      env,
+    },
+  };
+}
+
+/**
+ * A package the lock records by its source (a workspace member, a local folder, a git
+ * commit, an archive): built like a direct reference, checked against the lock's name
+ * and version, and fitted to the target like any source build.
+ */
+async function lockedDirectPackage(
+  item: LockedPackage,
+  direct: { url: string; editable?: boolean },
+  sources: SourceBuilds,
+  target: Target,
+  lock: LockFile,
+  tell: (message: string) => void,
+): Promise<PlannedPackage & { file: DistributionFile }> {
+  const artifact = await sources.prepareDirect(direct.url, {
+    ...(direct.editable === true ? { editable: true } : {}),
+    name: item.name,
+  });
+  if (
+    artifact.name !== item.name ||
+    (item.version !== "" && !artifact.version.equals(Version.parse(item.version)))
+  ) {
+    throw new PylayerError(
+      "lock-source-mismatch",
+      `${lock.path}: ${item.name} ${item.version} is locked from ${redactUrl(direct.url)}, which now builds ${artifact.metadata.name} ${artifact.version.text}`,
+      {
+        hint: "The source changed since the lock was written; update the lock (uv lock, poetry lock, pylayer lock).",
+      },
+    );
+  }
+  const planned = await sourcePackage(
+    {
+      name: item.name,
+      version: artifact.version,
+      kind: "direct",
+      file: localWheelFile(artifact.wheel),
+      direct: artifact,
+      tag: artifact.wheel.tags[0] ?? "",
+      pure: artifact.wheel.pure,
+      yanked: false,
+    },
+    sources,
+    target,
+    tell,
+  );
+  if (direct.editable === true) {
+    tell(
+      `${item.name} ${artifact.version.text}: editable in the lock, installed as a regular wheel; Lambda has no editable installs`,
+    );
+  }
+  return {
+    name: item.name,
+    version: artifact.version.text,
+    requiredBy: item.requiredBy,
+    ...planned,
   };
 }
 

@@ -20,9 +20,10 @@ import {
 import { SpecifierSet, Version } from "../pep440/index.js";
 import type { Target } from "../runtime/index.js";
 import { isWheelFilename, parseWheelFilename, TagSelector } from "../tags/index.js";
+import { parseVcsUrl } from "../vcs/index.js";
 import { planLayer } from "./inputs.js";
 import { absolute, type PlanContext } from "./plan.js";
-import type { BuildOptions, BuildPlan } from "./types.js";
+import type { BuildOptions, BuildPlan, PackageSource } from "./types.js";
 
 export interface LockLayerOptions extends Omit<BuildOptions, "output" | "dryRun"> {
   /** Where to write the lock (default `pylock.toml` in `cwd`). Relative wheel paths are relative to it. */
@@ -45,6 +46,7 @@ interface Grouped {
   targets: string[];
   files: Map<string, DistributionFile>;
   parents: Set<string>;
+  source?: PackageSource;
 }
 
 function groupPackages(plan: BuildPlan, context: PlanContext): Map<string, Grouped> {
@@ -64,6 +66,7 @@ function groupPackages(plan: BuildPlan, context: PlanContext): Map<string, Group
         groups.set(key, group);
       }
       group.targets.push(target.id);
+      if (item.source !== undefined) group.source = item.source;
       const file = context.files.get(item.filename);
       if (file !== undefined) group.files.set(file.filename, file);
       for (const parent of item.requiredBy) group.parents.add(parent);
@@ -130,6 +133,7 @@ export async function lockLayer(options: LockLayerOptions): Promise<LockLayerRes
         targets: group.targets,
         wheels,
         dependencies: [...(dependencies.get(group.name) ?? [])],
+        ...(group.source === undefined ? {} : { source: lockSource(group.source, folder) }),
       };
     }),
   );
@@ -139,6 +143,56 @@ export async function lockLayer(options: LockLayerOptions): Promise<LockLayerRes
     await writeFileAtomic(output, text);
   }
   return { path: output, text, plan, durationMs: performance.now() - started };
+}
+
+/**
+ * The PEP 751 table of a package built from source: git pinned to the commit it resolved
+ * to, a folder by its path from the lock, an archive or sdist by URL (or path) and sha256.
+ */
+function lockSource(
+  source: PackageSource,
+  folder: string,
+): NonNullable<LockPackageInput["source"]> {
+  const location = (url: string) =>
+    url.startsWith("file:")
+      ? { path: lockPath(fileURLToPath(url.replace(/#.*$/, "")), folder) }
+      : { url: url.replace(/#.*$/, "") };
+  const hashes = source.sha256 === undefined ? {} : { hashes: { sha256: source.sha256 } };
+  switch (source.kind) {
+    case "vcs": {
+      const reference = parseVcsUrl(source.url);
+      return {
+        key: "vcs",
+        table: {
+          type: "git",
+          ...(reference.repository.startsWith("file:")
+            ? { path: lockPath(fileURLToPath(reference.repository), folder) }
+            : { url: reference.repository }),
+          ...(source.requestedRevision === undefined
+            ? {}
+            : { "requested-revision": source.requestedRevision }),
+          "commit-id": source.commit,
+          ...(reference.subdirectory === undefined ? {} : { subdirectory: reference.subdirectory }),
+        },
+      };
+    }
+    case "directory":
+      return {
+        key: "directory",
+        table: { ...location(source.url), ...(source.editable === true ? { editable: true } : {}) },
+      };
+    case "sdist":
+      return {
+        key: "sdist",
+        table: {
+          ...(source.sdist === undefined ? {} : { name: source.sdist }),
+          ...location(source.url),
+          ...hashes,
+        },
+      };
+    default:
+      return { key: "archive", table: { ...location(source.url), ...hashes } };
+  }
 }
 
 export interface ExportRequirementsResult {

@@ -236,3 +236,58 @@ export function buildSdist(spec: SdistSpec): { filename: string; bytes: Uint8Arr
   for (const [path, content] of Object.entries(spec.files)) files[`${stem}/${path}`] = content;
   return { filename: `${stem}.tar.gz`, bytes: tarGz(files) };
 }
+
+/**
+ * A project with a minimal in-tree PEP 517 backend (`backend-path`), no build
+ * requirements: it writes a pure wheel of `name` `version` with the given Requires-Dist
+ * and one module. Fast, and needs nothing but a Python.
+ */
+export function inTreeProject(
+  name: string,
+  version: string,
+  requires: string[] = [],
+  moduleText = `VALUE = "${name} ${version}"\n`,
+): Record<string, string> {
+  const module = name.replace(/-/g, "_");
+  const metadata = [
+    "Metadata-Version: 2.1",
+    `Name: ${name}`,
+    `Version: ${version}`,
+    ...requires.map((requirement) => `Requires-Dist: ${requirement}`),
+  ].join("\\n");
+  return {
+    "pyproject.toml": `[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["_build"]\n\n[project]\nname = "${name}"\nversion = "${version}"\n`,
+    [`${module}/__init__.py`]: moduleText,
+    "_build/tiny_backend.py": `import base64, hashlib, os, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {}
+    for folder, _, names in os.walk("${module}"):
+        for name in names:
+            path = os.path.join(folder, name)
+            files[path.replace(os.sep, "/")] = open(path, "rb").read()
+    info = "${module}-${version}.dist-info"
+    files[info + "/METADATA"] = "${metadata}\\n".encode()
+    files[info + "/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    record = []
+    for path, data in sorted(files.items()):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+    files[info + "/RECORD"] = ("\\n".join(record + [info + "/RECORD,,"]) + "\\n").encode()
+    filename = "${module}-${version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:
+        for path, data in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), data)
+    return filename
+`,
+  };
+}
+
+/** Writes `files` (relative paths → text) under `folder`. */
+export async function writeTree(folder: string, files: Record<string, string>): Promise<void> {
+  const { mkdir, writeFile } = await import("node:fs/promises");
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(folder, path, ".."), { recursive: true });
+    await writeFile(join(folder, path), content);
+  }
+}

@@ -210,13 +210,13 @@ describe("uv.lock", () => {
     expect(Object.keys(entries)).toContain("python/native/_c.cpython-311-x86_64-linux-gnu.so");
   });
 
-  it("reports workspace members as not installable, and a stale lock", async () => {
+  it("builds workspace members from their folder (named when missing), and reports a stale lock", async () => {
     const cwd = await uvProject();
     const member = await failure(
       buildLayer(options({ cwd, lock: "uv.lock", extras: ["local"], dryRun: true })),
     );
-    expect(member.code).toBe("lock-unsupported-source");
-    expect(member.message).toContain("sibling 0.1.0 is a workspace member");
+    expect(member.code).toBe("file-not-found");
+    expect(member.message).toContain(`sibling: ${join(cwd, "packages", "sibling")} does not exist`);
     await writeFile(
       join(cwd, "pyproject.toml"),
       Fixtures.UV_PYPROJECT.replace('"core>=1"', '"core>=1.1"'),

@@ -141,7 +141,7 @@ describe("poetry.lock 2.1 (groups and markers)", () => {
     expect(items.find((item) => item.name === "private-lib")!.indexLookup?.index).toBe(
       "http://127.0.0.1:8081/simple",
     );
-    expect(items.find((item) => item.name === "local-lib")!.unsupported).toMatch(/local directory/);
+    expect(items.find((item) => item.name === "local-lib")!.direct?.url).toMatch(/^file:\/\//);
   });
 
   it("refuses Pythons outside the project's range", () => {

@@ -129,28 +129,45 @@ describe("pylock.toml", () => {
     expect(() => names(ambiguous, "python3.12")).toThrow(/both install numpy/);
   });
 
+  // PEP 751: vcs, directory and archive (and sdist-only) packages are built from source,
+  // recorded as absolute direct references (paths relative to the lock's folder, /p).
   it.each([
     [
       "vcs",
-      'vcs = { type = "git", url = "https://git.example.com/x/y", commit-id = "abc" }',
-      /version-control checkout/,
+      'vcs = { type = "git", url = "https://git.example.com/x/y", commit-id = "abc", subdirectory = "pkg" }',
+      { url: "git+https://git.example.com/x/y@abc#subdirectory=pkg" },
     ],
-    ["directory", 'directory = { path = "../lib" }', /local directory/],
+    [
+      "vcs by path",
+      'vcs = { type = "git", path = "../repo", commit-id = "abc" }',
+      { url: "git+file:///repo@abc" },
+    ],
+    [
+      "directory",
+      'directory = { path = "../lib", editable = true }',
+      { url: "file:///lib", editable: true },
+    ],
     [
       "archive",
       `archive = { url = "https://x/lib-1.0.tar.gz", hashes = { sha256 = "${HASH.sha256}" } }`,
-      /source archive/,
+      { url: `https://x/lib-1.0.tar.gz#sha256=${HASH.sha256}` },
     ],
-  ])("marks %s sources as not installable", (_kind, source, reason) => {
+    [
+      "sdist only",
+      `version = "1.0"\nsdist = { name = "lib-1.0.tar.gz", path = "dist/lib-1.0.tar.gz", hashes = { sha256 = "${HASH.sha256}" } }`,
+      { url: `file:///p/dist/lib-1.0.tar.gz#sha256=${HASH.sha256}` },
+    ],
+  ])("reads %s sources as direct references to build", (_kind, source, direct) => {
     const text = `lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "lib"\n${source}\n`;
     const [item] = parsePylock(text, "/p/pylock.toml").select(makeTarget("python3.12", "x86_64"), {
       extras: [],
       groups: [],
     });
-    expect(item!.unsupported).toMatch(reason);
+    expect(item!.direct).toEqual(direct);
+    expect(item!.unsupported).toBeUndefined();
   });
 
-  it("takes a wheel archive and keeps sdists for messages", () => {
+  it("takes a wheel archive, and builds a package locked with an sdist only", () => {
     const text = `lock-version = "1.0"\ncreated-by = "x"
 [[packages]]
 name = "a"
@@ -166,7 +183,7 @@ sdist = { url = "https://x/b-2.0.tar.gz", hashes = { sha256 = "${HASH.sha256}" }
       groups: [],
     });
     expect(a!.wheels.map((file) => file.filename)).toEqual(["a-1.0-py3-none-any.whl"]);
-    expect(b!.otherFiles).toEqual(["b-2.0.tar.gz"]);
+    expect(b!.direct).toEqual({ url: `https://x/b-2.0.tar.gz#sha256=${HASH.sha256}` });
     expect(b!.wheels).toEqual([]);
   });
 

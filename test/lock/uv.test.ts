@@ -125,10 +125,7 @@ const select = (
 ) =>
   parseUvLock(UV_LOCK, "/p/uv.lock")
     .file.select(makeTarget(runtime, arch), { extras: [], groups: [], ...request })
-    .map(
-      (item) =>
-        `${item.name}==${item.version}${item.unsupported === undefined ? "" : " (unsupported)"}`,
-    )
+    .map((item) => `${item.name}==${item.version}${item.direct === undefined ? "" : " (built)"}`)
     .sort();
 
 describe("uv.lock", () => {
@@ -144,25 +141,26 @@ describe("uv.lock", () => {
 
   it("includes dev groups only on request, and extras with their dependency extras", () => {
     expect(select("python3.13", "arm64", { groups: ["dev"] })).toContain("pytest==8.3.3");
-    expect(select("python3.13", "arm64", { extras: ["async"] })).toContain(
-      "trio==0.27.0 (unsupported)",
-    );
+    expect(select("python3.13", "arm64", { extras: ["async"] })).toContain("trio==0.27.0 (built)");
     expect(() => select("python3.13", "arm64", { extras: ["nope"] })).toThrow(/no extra "nope"/);
     expect(() => select("python3.13", "arm64", { groups: ["docs"] })).toThrow(
       /no dependency group "docs"/,
     );
   });
 
-  it("reports workspace members and git sources as not installable", () => {
+  it("builds workspace members (by path from the lock) and git sources pinned to the commit", () => {
     const lock = parseUvLock(UV_LOCK, "/p/uv.lock").file;
     const items = lock.select(makeTarget("python3.12", "x86_64"), {
       extras: ["local", "async"],
       groups: [],
     });
-    expect(items.find((item) => item.name === "shared-lib")?.unsupported).toMatch(
-      /workspace member \(libs\/shared\)/,
+    expect(items.find((item) => item.name === "shared-lib")?.direct).toEqual({
+      url: "file:///p/libs/shared",
+      editable: true,
+    });
+    expect(items.find((item) => item.name === "trio")?.direct?.url).toMatch(
+      /^git\+https:\/\/.+@[0-9a-f]+$/,
     );
-    expect(items.find((item) => item.name === "trio")?.unsupported).toMatch(/git checkout/);
   });
 
   it("keeps wheels with hashes and sdists by name", () => {

@@ -9,12 +9,15 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
-import { buildSdist, setuptoolsBackend } from "../helpers/backends.js";
+import { buildSdist, inTreeProject, setuptoolsBackend, writeTree } from "../helpers/backends.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { type BuiltWheel, buildWheel } from "../helpers/wheels.js";
+
+// Each setuptools build starts Python twice (two hooks); on a loaded machine that is slow.
+vi.setConfig({ testTimeout: 300_000 });
 
 const backend = await setuptoolsBackend();
 const missing = "missing" in backend ? backend.missing : undefined;
@@ -250,11 +253,7 @@ describe.skipIf(missing !== undefined)("local projects and direct references", (
   it("builds -e ./libs/common from a requirements file as a regular wheel, with a note", async () => {
     const cwd = await temporaryFolder();
     const project = join(cwd, "libs", "common");
-    await mkdir(join(project, "common"), { recursive: true });
-    for (const [path, content] of Object.entries(setuptoolsProject("common", "0.1"))) {
-      await mkdir(join(project, path, ".."), { recursive: true });
-      await writeFile(join(project, path), content);
-    }
+    await writeTree(project, inTreeProject("common", "0.1", ["helper>=1"]));
     await writeFile(join(cwd, "requirements.txt"), "-e ./libs/common\n");
     const { result, messages } = await build({ cwd, requirementFiles: ["requirements.txt"] });
     expect(packageList(result)).toEqual(["common==0.1", "helper==1.5"]);
@@ -264,7 +263,7 @@ describe.skipIf(missing !== undefined)("local projects and direct references", (
     const planned = result.plan.targets[0]!.packages.find((item) => item.name === "common")!;
     expect(planned.source).toMatchObject({ kind: "directory", editable: true });
     // The project folder is left as it was (the build ran on a copy).
-    expect((await readdir(project)).sort()).toEqual(["common", "pyproject.toml"]);
+    expect((await readdir(project)).sort()).toEqual(["_build", "common", "pyproject.toml"]);
 
     // A change to the project's files makes a new build.
     await writeFile(join(project, "common", "__init__.py"), 'VALUE = "changed"\n');
