@@ -30,3 +30,21 @@ export default {
   transform: { define: pythonSourcesDefine },
   output: { dir: "dist/bundle", format: "esm", entryFileNames: "[name].js", cleanDir: true },
 };
+
+/**
+ * The layer factory's Lambda builder (dist/lambda/index.js) as a self-contained folder,
+ * dist/lambda-bundle/, that the LayerFactory construct deploys as it is (no Docker, no
+ * bundling at synth): dependencies, the AWS SDK included, are bundled, so the function
+ * runs the SDK versions pylayer was tested with, not the runtime's.
+ */
+export const lambdaBundle = {
+  input: { index: "dist/lambda/index.js" },
+  platform: "node",
+  output: {
+    dir: "dist/lambda-bundle",
+    format: "esm",
+    entryFileNames: "[name].mjs",
+    chunkFileNames: "[name]-[hash].mjs",
+    cleanDir: true,
+  },
+};

@@ -62,6 +62,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "Put a layer version on Lambda functions, keeping their other layers",
     load: () => import("./commands/attach.js"),
   },
+  factory: {
+    summary:
+      "Plan or run a catalogue of layers × runtimes × archs × regions (local or Step Functions)",
+    load: () => import("./commands/factory.js"),
+  },
   lock: {
     summary: "Resolve for Lambda targets and write a PEP 751 pylock.toml",
     load: () => import("./commands/lock.js"),

@@ -13,8 +13,9 @@ import { basename, join } from "node:path";
 import { pruneLayers } from "../aws/layers.js";
 import { publishLayer } from "../aws/publish.js";
 import { Cache, defaultCacheDir } from "../cache/index.js";
-import { checkLayer } from "../check/index.js";
-import { applyPlan, type BuildOptions, planLayer } from "../pipeline/index.js";
+import { applyPlan } from "../pipeline/apply.js";
+import { planLayer } from "../pipeline/inputs.js";
+import type { BuildOptions } from "../pipeline/types.js";
 import { pylayerVersion } from "../pipeline/version.js";
 import { factoryError, reportError } from "./errors.js";
 import { type LayerRecord, RecordTable } from "./records.js";
@@ -226,6 +227,7 @@ export async function runWorkItem(
     }
 
     if (item.options.check !== false) {
+      const { checkLayer } = await import("../check/index.js");
       const check = await checkLayer(zip.path, {
         runtimes: [item.runtime],
         architectures: [item.architecture],
@@ -307,10 +309,11 @@ export async function runWorkItem(
               });
             }
           }
-          if (item.options.keep !== undefined && region.status === "published") {
+          const keep = item.options.keep ?? settings.defaultKeep;
+          if (keep !== undefined && region.status === "published") {
             const pruned = await pruneLayers({
               name: item.layerName,
-              keep: item.options.keep,
+              keep,
               regions: [region.region],
               aws,
             });

@@ -111,6 +111,8 @@ export interface FactorySettings {
   wheelCacheRegion?: string;
   /** Staging buckets for zips over 50 MB: `BUCKET`, `REGION=BUCKET` or a name with `{region}`. */
   stagingBuckets?: string[];
+  /** Versions kept per layer and region when the item does not say (`keep`). */
+  defaultKeep?: number;
   /** Items whose layer name does not start with it are refused. */
   namePrefix?: string;
   /** Local cache folder (Lambda: under /tmp, kept across warm invocations). */

@@ -14,6 +14,7 @@
  * - `PYLAYER_FACTORY_STAGING_BUCKETS`: comma-separated `BUCKET`, `REGION=BUCKET` or
  *   `name-{region}` for zips over 50 MB
  * - `PYLAYER_FACTORY_NAME_PREFIX`: layer names outside it are refused
+ * - `PYLAYER_FACTORY_KEEP`: versions kept per layer and region (items may say otherwise)
  * - `PYLAYER_CACHE_DIR`: default `/tmp/pylayer-cache`, kept across warm invocations
  */
 import { RetryableItemError } from "../factory/errors.js";
@@ -37,6 +38,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): F
   const wheelCache = env.PYLAYER_FACTORY_WHEEL_CACHE_BUCKET;
   const staging = list(env.PYLAYER_FACTORY_STAGING_BUCKETS);
   const prefix = env.PYLAYER_FACTORY_NAME_PREFIX;
+  const keep = Number(env.PYLAYER_FACTORY_KEEP);
   return {
     ...(table ? { table } : {}),
     ...(table && region ? { tableRegion: region } : {}),
@@ -44,6 +46,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): F
     ...(wheelCache && region ? { wheelCacheRegion: region } : {}),
     ...(staging === undefined ? {} : { stagingBuckets: staging }),
     ...(prefix ? { namePrefix: prefix } : {}),
+    ...(Number.isInteger(keep) && keep > 0 ? { defaultKeep: keep } : {}),
     // /tmp is the only writable folder on Lambda; a warm sandbox keeps its cache.
     cacheDir: env.PYLAYER_CACHE_DIR || "/tmp/pylayer-cache",
     workDir: "/tmp/pylayer-work",

@@ -2,7 +2,8 @@
  * The builder handler (`pylayer/lambda`) against moto (Lambda, S3, DynamoDB) through a
  * proxy that throttles some publishes: 20 items × 3 regions, 4 items failing with a
  * user error (not retried), throttled items retried as the state machine would, every
- * success recorded in the table, nothing published twice on a rerun.
+ * success recorded in the table, nothing published twice on a rerun; then
+ * `pylayer factory run --local` on the same catalogue gives the same results table.
  */
 import { join } from "node:path";
 import { ListLayerVersionsCommand } from "@aws-sdk/client-lambda";
@@ -12,10 +13,12 @@ import {
   type ItemResult,
   RecordTable,
   readManifest,
+  resultRows,
   type WorkItem,
 } from "../../src/factory/index.js";
 import { createHandler, RETRYABLE_ERROR_NAME } from "../../src/lambda/index.js";
-import { lambdaClient, motoOptions, startMoto, uniqueName } from "../aws/moto.js";
+import { lambdaClient, motoEnv, motoOptions, startMoto, uniqueName } from "../aws/moto.js";
+import { runCli } from "../helpers/cli.js";
 import type { IndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import {
@@ -69,6 +72,7 @@ describe.skipIf(moto === undefined)("the factory builder on moto", () => {
   const table = uniqueName("layers");
   let items: WorkItem[] = [];
   let firstRun: ItemResult[] = [];
+  let manifestPath = "";
 
   beforeAll(async () => {
     index = await startCatalogueIndex();
@@ -76,9 +80,8 @@ describe.skipIf(moto === undefined)("the factory builder on moto", () => {
     folder = await temporaryFolder("pylayer-factory-");
     home = await temporaryFolder("pylayer-factory-home-");
     await createRecordTable(endpoint, table);
-    const { manifest, folder: base } = await readManifest(
-      await writeCatalogueManifest(folder, prefix, index.url),
-    );
+    manifestPath = await writeCatalogueManifest(folder, prefix, index.url);
+    const { manifest, folder: base } = await readManifest(manifestPath);
     items = await expandManifest(manifest, base);
   });
 
@@ -182,5 +185,70 @@ describe.skipIf(moto === undefined)("the factory builder on moto", () => {
     for (const item of items.filter((entry) => entry.layer !== "broken")) {
       for (const region of REGIONS) expect(await versionsOf(item.layerName, region)).toEqual([1]);
     }
+  });
+
+  it("`factory plan --table` says what is recorded and would be rebuilt, and what is new", async () => {
+    const plan = await runCli(["factory", "plan", manifestPath, "--table", table, "--json"], {
+      env: { ...isolatedEnv(home), ...motoEnv(endpoint) },
+    });
+    expect(plan.code, plan.stderr).toBe(0);
+    const output = JSON.parse(plan.stdout) as {
+      counts: Record<string, number>;
+      items: { id: string; regions: { action: string; version?: number }[] }[];
+    };
+    expect(output.items).toHaveLength(20);
+    // Requirements (not a lock): same inputs as recorded, rebuilt to see new releases.
+    expect(output.counts).toEqual({ new: 12, changed: 0, skip: 0, check: 48, unknown: 0 });
+    const alpha = output.items.find((item) => item.id === "alpha/python3.12/arm64");
+    expect(alpha?.regions.map((region) => [region.action, region.version])).toEqual([
+      ["check", 1],
+      ["check", 1],
+      ["check", 1],
+    ]);
+    const text = await runCli(["factory", "plan", manifestPath, "--table", table], {
+      env: { ...isolatedEnv(home), ...motoEnv(endpoint) },
+    });
+    expect(text.stdout).toContain("rebuilt; published if the zip changed");
+    expect(text.stderr).toContain(
+      "20 items, 60 publications: 12 new, 0 changed, 48 to check, 0 skipped",
+    );
+  });
+
+  it("`factory run --local` on the same catalogue gives the same results table", async () => {
+    const cliPrefix = `${uniqueName("fc")}-`;
+    const manifest = await writeCatalogueManifest(folder, cliPrefix, index.url);
+    const cliTable = uniqueName("layers");
+    await createRecordTable(endpoint, cliTable);
+    const env = {
+      ...isolatedEnv(home),
+      ...motoEnv(proxy.endpoint),
+      AWS_MAX_ATTEMPTS: "1",
+    };
+    const run = await runCli(
+      [
+        "factory",
+        "run",
+        manifest,
+        "--local",
+        "--table",
+        cliTable,
+        "--retry-delay",
+        "0.01",
+        "--json",
+      ],
+      { env },
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const output = JSON.parse(run.stdout) as { ok: boolean; rows: ReturnType<typeof resultRows> };
+    expect(output.ok).toBe(false);
+    const normalize = (rows: ReturnType<typeof resultRows>, namePrefix: string) =>
+      rows.map((row) => ({
+        ...row,
+        layerName: row.layerName.replace(namePrefix, "PREFIX-"),
+        ...(row.layerVersionArn === undefined
+          ? {}
+          : { layerVersionArn: row.layerVersionArn.replace(namePrefix, "PREFIX-") }),
+      }));
+    expect(normalize(output.rows, cliPrefix)).toEqual(normalize(resultRows(firstRun), prefix));
   });
 });
