@@ -185,6 +185,19 @@ export class SpecifierSet {
     return result;
   }
 
+  /**
+   * Whether a clause names exactly this version: `===V` with the same text, or `==V`
+   * (not a `.*` prefix) that admits it. PEP 592 lets such a requirement use a yanked file.
+   */
+  pinsExactly(version: Version): boolean {
+    return this.clauses.some(
+      (clause) =>
+        (clause.operator === "===" ||
+          (clause.operator === "==" && !clause.version.endsWith(".*"))) &&
+        clauseContains(clause, version),
+    );
+  }
+
   /** The intersection of two sets, as text joined by a comma. */
   and(other: SpecifierSet): SpecifierSet {
     if (other.isEmpty) return this;

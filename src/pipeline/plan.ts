@@ -189,6 +189,8 @@ export async function planBuild(
     told.add(message);
     emit({ type: "info", message });
   };
+  /** `name version` of each yanked wheel chosen → the warning about it. */
+  const yankWarnings = new Map<string, string>();
   const targetPlans = await Promise.all(
     targets.map(async (target): Promise<TargetPlan> => {
       const environment = markerEnvironment(target);
@@ -234,6 +236,9 @@ export async function planBuild(
                 ...(candidate.file.size === undefined ? {} : { size: candidate.file.size }),
                 tag: candidate.tag,
                 pure: candidate.pure,
+                ...(candidate.file.yanked === false
+                  ? {}
+                  : { yanked: yankWarning(resolved, candidate.file.yanked, yankWarnings) }),
               };
             }
             const fromSource = await sourcePackage(candidate, sources, target, tellOnce);
@@ -251,7 +256,7 @@ export async function planBuild(
       };
     }),
   );
-  const warnings = [...client.warnings];
+  const warnings = [...client.warnings, ...yankWarnings.values()];
   for (const name of excluded.keys()) {
     if (!targetPlans.some((plan) => plan.packages.some((item) => item.name === name))) {
       if (
@@ -283,6 +288,31 @@ export async function planBuild(
     await cache.putPlan(resolutionCacheKey, resolution).catch(() => undefined);
   }
   return { plan, context: { client, cache, sources, files, targets, layout, cwd, env } };
+}
+
+/**
+ * Records the warning about a yanked wheel that a requirement pins (PEP 592: installers
+ * warn when they use one) and returns its reason for the plan ("" when none is given).
+ */
+function yankWarning(
+  resolved: { name: string; candidate: WheelCandidate; requirements: readonly string[] },
+  yanked: { reason?: string },
+  warnings: Map<string, string>,
+): string {
+  const reason = yanked.reason?.trim() ?? "";
+  const { name, candidate } = resolved;
+  const pins = resolved.requirements.filter((text) => {
+    try {
+      return parseRequirement(text).specifier.pinsExactly(candidate.version);
+    } catch {
+      return false;
+    }
+  });
+  warnings.set(
+    `${name} ${candidate.version.text}`,
+    `${name} ${candidate.version.text} is yanked (${reason === "" ? "no reason given" : `reason: ${reason}`}); it is used because ${pins.join(", ") || "a constraint"} pins that exact version (PEP 592).`,
+  );
+  return reason;
 }
 
 /**

@@ -208,6 +208,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
           continue;
         }
       }
+      const yanked = file.yanked !== false;
       const candidate: WheelCandidate = {
         name,
         version,
@@ -215,19 +216,24 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
         file,
         tag: tagToString(compatibility.tag),
         pure: compatibility.tag.platform === "any",
-        yanked: file.yanked !== false,
+        yanked,
+        ...(file.yanked === false ? {} : { onlyWhenPinned: { reason: yankedReason(file.yanked) } }),
       };
       const build = wheel.build?.number ?? -1;
       const previous = bestByVersion.get(version.text);
+      // A file that is not yanked beats a yanked one of the same version.
       if (
         previous === undefined ||
-        compatibility.priority < previous.priority ||
-        (compatibility.priority === previous.priority && build > previous.build)
+        (previous.candidate.yanked && !yanked) ||
+        (previous.candidate.yanked === yanked &&
+          (compatibility.priority < previous.priority ||
+            (compatibility.priority === previous.priority && build > previous.build)))
       ) {
         bestByVersion.set(version.text, { candidate, priority: compatibility.priority, build });
       }
     }
-    // PEP 592: yanked files are used only when nothing else satisfies; they go last.
+    // PEP 592: a yanked file is used only when a requirement pins its exact version
+    // (`onlyWhenPinned`, enforced by the resolver); such versions go last.
     const candidates = [...bestByVersion.values()]
       .map((entry) => entry.candidate)
       .sort((a, b) => Number(a.yanked) - Number(b.yanked) || b.version.compare(a.version));
@@ -456,4 +462,11 @@ function sdistVersion(filename: string, name: string): string | undefined {
   if (match === null) return undefined;
   if (match[1]!.toLowerCase().replace(/[-_.]+/g, "-") !== name) return undefined;
   return match[2];
+}
+
+/** Why a yanked file is left out, for "no version satisfies" messages. */
+function yankedReason(yanked: { reason?: string }): string {
+  const why =
+    yanked.reason === undefined || yanked.reason.trim() === "" ? "" : ` (${yanked.reason.trim()})`;
+  return `yanked${why}; used only when pinned with == or === (PEP 592)`;
 }

@@ -162,6 +162,11 @@ export interface PlannedPackage {
   excluded?: string;
   /** Set when the wheel was built from source or named by a direct reference. */
   source?: PackageSource;
+  /**
+   * PEP 592: the wheel is yanked, with the index's reason ("" when it gives none). It is
+   * used only because a requirement pins this exact version; the plan warns about it.
+   */
+  yanked?: string;
 }
 
 export interface TargetPlan {

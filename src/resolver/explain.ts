@@ -85,9 +85,7 @@ function minimalConflict<C extends Candidate>(
     ...context.constraints.map((requirement) => ({ kind: "constraint" as const, requirement })),
   ];
   const conflicting = (subset: readonly Statement<C>[]) =>
-    !context.candidates.some((candidate) =>
-      admits(subset, candidate.version, context.allowPrereleases),
-    );
+    !context.candidates.some((candidate) => admits(subset, candidate, context.allowPrereleases));
   return conflicting(statements) ? minimize(statements, conflicting) : statements;
 }
 
@@ -127,12 +125,24 @@ function prereleasesAllowed<C extends Candidate>(
 
 function admits<C extends Candidate>(
   statements: readonly Statement<C>[],
-  version: Version,
+  candidate: C,
   allowPrereleases: boolean,
 ): boolean {
+  const { version } = candidate;
   const prereleases = prereleasesAllowed(statements, allowPrereleases);
   if (version.isPrerelease && !prereleases) return false;
+  if (candidate.onlyWhenPinned !== undefined && !pinsExactly(statements, version)) return false;
   return statements.every((statement) => admitsOne(statement, version, prereleases));
+}
+
+/** PEP 592: whether a statement pins exactly `version` (a yanked file may then be used). */
+function pinsExactly<C extends Candidate>(
+  statements: readonly Statement<C>[],
+  version: Version,
+): boolean {
+  return statements.some(
+    (statement) => statement.kind !== "selected" && specifierOf(statement).pinsExactly(version),
+  );
 }
 
 function admitsOne<C extends Candidate>(
@@ -258,7 +268,10 @@ function noMatchingDistribution<C extends Candidate>(
   const versions: VersionLine[] = [
     ...context.candidates.map((candidate) => ({
       version: candidate.version.text,
-      reason: exclusionReason(candidate.version, relevant, prereleases),
+      reason:
+        candidate.onlyWhenPinned !== undefined && !pinsExactly(relevant, candidate.version)
+          ? candidate.onlyWhenPinned.reason
+          : exclusionReason(candidate.version, relevant, prereleases),
     })),
     ...groupRejections(context.rejected),
   ];

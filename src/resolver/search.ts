@@ -132,7 +132,7 @@ export class Search<C extends Candidate> {
       let count = 0;
       let top: C | undefined;
       for (const candidate of this.candidatesOf(project)) {
-        if (this.exclusion(project, candidate.version) !== null) continue;
+        if (this.exclusion(project, candidate) !== null) continue;
         count++;
         top ??= candidate;
         if (best !== null && count > best.count) break;
@@ -190,7 +190,7 @@ export class Search<C extends Candidate> {
       this.rounds++;
       if (this.rounds > this.budget) throw this.budgetExhausted(frame);
 
-      const exclusion = this.exclusion(project, candidate.version);
+      const exclusion = this.exclusion(project, candidate);
       if (exclusion !== null) {
         this.blame(frame, exclusion.blame);
         frame.rejections.push({ candidate, leaf: null });
@@ -227,10 +227,17 @@ export class Search<C extends Candidate> {
    * pip: the search does not revisit decisions in the hope that another version of a
    * parent would name a pre-release.
    */
-  private exclusion(project: string, version: Version): Exclusion<C> | null {
+  private exclusion(project: string, candidate: C): Exclusion<C> | null {
+    const { version } = candidate;
     const entries = this.entries.get(project) ?? [];
     const prereleases = this.prereleasesAllowed(project, entries, []);
     if (version.isPrerelease && !prereleases) return { blame: null };
+    if (
+      candidate.onlyWhenPinned !== undefined &&
+      !this.pinnedExactly(project, entries, [], version)
+    ) {
+      return { blame: null };
+    }
     for (const constraint of this.constraints.get(project) ?? []) {
       if (!constraint.specifier.contains(version, { prereleases })) return { blame: null };
     }
@@ -262,14 +269,32 @@ export class Search<C extends Candidate> {
     );
   }
 
+  /** PEP 592: whether a requirement or constraint on `project` pins exactly `version`. */
+  private pinnedExactly(
+    project: string,
+    entries: readonly Entry<C>[],
+    moreEntries: readonly Entry<C>[],
+    version: Version,
+  ): boolean {
+    return (
+      (this.constraints.get(project) ?? []).some((constraint) =>
+        constraint.specifier.pinsExactly(version),
+      ) ||
+      entries.some((entry) => entry.requirement.specifier.pinsExactly(version)) ||
+      moreEntries.some((entry) => entry.requirement.specifier.pinsExactly(version))
+    );
+  }
+
   /** Whether some candidate of an unpinned view of `project` satisfies everything plus `moreEntries`. */
   private anyAdmissible(project: string, moreEntries: readonly Entry<C>[]): boolean {
     const entries = this.entries.get(project) ?? [];
     const constraints = this.constraints.get(project) ?? [];
     const prereleases = this.prereleasesAllowed(project, entries, moreEntries);
     return this.candidatesOf(project).some(
-      ({ version }) =>
+      ({ version, onlyWhenPinned }) =>
         (prereleases || !version.isPrerelease) &&
+        (onlyWhenPinned === undefined ||
+          this.pinnedExactly(project, entries, moreEntries, version)) &&
         constraints.every((constraint) =>
           constraint.specifier.contains(version, { prereleases }),
         ) &&

@@ -12,6 +12,12 @@ export interface Candidate {
   /** PEP 503 normalized project name. */
   readonly name: string;
   readonly version: Version;
+  /**
+   * Set when the candidate may be chosen only if a requirement or constraint on its
+   * project pins exactly its version (`==V` or `===V`): PEP 592's rule for yanked files.
+   * `reason` says why otherwise not, in error messages.
+   */
+  readonly onlyWhenPinned?: { readonly reason: string };
 }
 
 /** Why a file or version of a project cannot be used (wheel tags, requires-python, yanked…). */

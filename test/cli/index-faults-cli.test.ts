@@ -14,13 +14,18 @@ let server: IndexServer;
 let home: string;
 
 beforeAll(async () => {
-  server = await startIndexServer([
-    ...range(6).map((i) =>
-      buildWheel({ name: "left", version: `${i}.0`, requires: [`c>=${i + 3}`] }),
-    ),
-    ...range(6).map((i) => buildWheel({ name: "right", version: `${i}.0`, requires: ["c<=3"] })),
-    ...range(10).map((i) => buildWheel({ name: "c", version: `${i}.0` })),
-  ]);
+  server = await startIndexServer(
+    [
+      ...range(6).map((i) =>
+        buildWheel({ name: "left", version: `${i}.0`, requires: [`c>=${i + 3}`] }),
+      ),
+      ...range(6).map((i) => buildWheel({ name: "right", version: `${i}.0`, requires: ["c<=3"] })),
+      ...range(10).map((i) => buildWheel({ name: "c", version: `${i}.0` })),
+      buildWheel({ name: "pinned", version: "1.0" }),
+      buildWheel({ name: "pinned", version: "2.0" }),
+    ],
+    { yanked: { [buildWheel({ name: "pinned", version: "2.0" }).filename]: "bad <release>" } },
+  );
   home = await temporaryFolder();
 });
 afterAll(async () => {
@@ -60,5 +65,24 @@ describe("--resolver-budget", () => {
   it("is listed in --help", async () => {
     const help = await runCli(["build", "--help"]);
     expect(help.stdout).toContain("--resolver-budget");
+  });
+});
+
+describe("a yanked file pinned with ==", () => {
+  const warning =
+    "pinned 2.0 is yanked (reason: bad <release>); it is used because pinned==2.0 pins that exact version (PEP 592).";
+
+  it("is warned about with its reason in --json", async () => {
+    const result = await pylayer(["pinned==2.0", "--json"]);
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.warnings).toEqual([warning]);
+    expect(json.targets[0].packages[0]).toMatchObject({ name: "pinned", yanked: "bad <release>" });
+  });
+
+  it("is warned about with its reason in the text output", async () => {
+    const result = await pylayer(["pinned==2.0"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(warning);
   });
 });

@@ -168,3 +168,72 @@ describe("index outage policy (point 6)", () => {
     }
   });
 });
+
+describe("yanked files (point 7, PEP 592)", () => {
+  const yankSpecs: WheelSpec[] = [
+    { name: "lib", version: "1.0" },
+    { name: "lib", version: "2.0" },
+    { name: "other", version: "1.0" },
+  ];
+  const yankedFile = buildWheel(yankSpecs[1]!).filename;
+
+  describe.each(["html", "json"] as const)("served as %s", (format) => {
+    let yankServer: IndexServer;
+    beforeAll(async () => {
+      yankServer = await startIndexServer(yankSpecs.map(buildWheel), {
+        format,
+        yanked: { [yankedFile]: "broken build", [buildWheel(yankSpecs[2]!).filename]: true },
+      });
+    });
+    afterAll(async () => {
+      await yankServer?.close();
+    });
+    const planFrom = (requirements: string[]) =>
+      buildLayer({
+        index: { indexUrl: yankServer.url },
+        env: isolatedEnv(home),
+        runtimes: ["python3.12"],
+        requirements,
+        dryRun: true,
+        noCache: true,
+      });
+    const chosen = (result: Awaited<ReturnType<typeof planFrom>>) =>
+      result.plan.targets[0]!.packages.map((item) => `${item.name}==${item.version}`);
+
+    it("ignores a yanked file when the requirement does not pin its version", async () => {
+      const result = await planFrom(["lib"]);
+      expect(chosen(result)).toEqual(["lib==1.0"]);
+      expect(result.warnings).toEqual([]);
+    });
+
+    it("does not fall back to a yanked file for a range it alone satisfies", async () => {
+      const error = await planFrom(["lib>=2"]).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: "no-matching-distribution" });
+      expect((error as Error).message).toContain(
+        "lib 2.0: yanked (broken build); used only when pinned with == or === (PEP 592)",
+      );
+    });
+
+    it.each(["lib==2.0", "lib===2.0", "lib==2.0.0"])(
+      "uses it when %s pins that exact version, with a warning giving the reason",
+      async (requirement) => {
+        const result = await planFrom([requirement]);
+        expect(chosen(result)).toEqual(["lib==2.0"]);
+        expect(result.plan.targets[0]!.packages[0]!.yanked).toBe("broken build");
+        expect(result.warnings).toEqual([
+          `lib 2.0 is yanked (reason: broken build); it is used because ${requirement} pins that exact version (PEP 592).`,
+        ]);
+      },
+    );
+
+    it("a wildcard is not an exact pin; a yanked file without a reason says so", async () => {
+      await expect(planFrom(["lib==2.*"])).rejects.toMatchObject({
+        code: "no-matching-distribution",
+      });
+      const result = await planFrom(["other==1.0"]);
+      expect(result.warnings).toEqual([
+        "other 1.0 is yanked (no reason given); it is used because other==1.0 pins that exact version (PEP 592).",
+      ]);
+    });
+  });
+});

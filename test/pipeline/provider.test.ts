@@ -29,7 +29,7 @@ beforeAll(async () => {
     requiresPython: { "quiet-2.0-py3-none-any.whl": "" },
     yanked: {
       "yanky-1.1-py3-none-any.whl": "broken release",
-      "only-yanked-1.0-py3-none-any.whl": true,
+      "only_yanked-1.0-py3-none-any.whl": true,
     },
     extraFiles: [
       {
@@ -72,10 +72,13 @@ describe("TargetProvider", () => {
     expect(await plan(["quiet"], "python3.14")).toEqual(["quiet==2.0"]);
   });
 
-  it("uses a yanked release only when nothing else satisfies (PEP 592)", async () => {
+  it("uses a yanked release only when a requirement pins its exact version (PEP 592)", async () => {
     expect(await plan(["yanky"])).toEqual(["yanky==1.0"]);
     expect(await plan(["yanky==1.1"])).toEqual(["yanky==1.1"]);
-    expect(await plan(["only-yanked"])).toEqual(["only-yanked==1.0"]);
+    await expect(plan(["only-yanked"])).rejects.toMatchObject({
+      code: "no-matching-distribution",
+    });
+    expect(await plan(["only-yanked==1.0"])).toEqual(["only-yanked==1.0"]);
   });
 
   it("says when a project only publishes source distributions and --only-binary forbids builds", async () => {
