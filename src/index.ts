@@ -103,6 +103,17 @@ export {
   type WorkOptions,
 } from "./factory/index.js";
 export {
+  collectSourceFiles,
+  DEFAULT_HANDLER,
+  DEFAULT_SOURCE_EXCLUDES,
+  type FunctionSource,
+  findShadowing,
+  type ParsedHandler,
+  parseHandler,
+  type Shadowing,
+  type SourceFile,
+} from "./function/index.js";
+export {
   type DistributionFile,
   IndexClient,
   type IndexClientOptions,

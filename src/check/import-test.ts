@@ -37,9 +37,26 @@ const NOT_IMPORTED_BY_DEFAULT = new Set([
   "scripts",
 ]);
 
-/** The modules imported by default: every top-level module in the folders Lambda reads. */
-export function defaultImportModules(files: LayerFiles, target: Target): string[] {
+/**
+ * The modules imported by default: every top-level module in the folders Lambda reads; for
+ * a function package, its dependencies' top-level modules (its own modules run code at
+ * import, so only the handler's module is imported, by the caller).
+ */
+export function defaultImportModules(
+  files: LayerFiles,
+  target: Target,
+  kind: "layer" | "function" = "layer",
+): string[] {
   const names = new Set<string>();
+  if (kind === "function") {
+    for (const distribution of files.distributions) {
+      if (distribution.siteDir !== "") continue;
+      for (const name of distribution.topLevelFromRecord) {
+        if (!NOT_IMPORTED_BY_DEFAULT.has(name)) names.add(name);
+      }
+    }
+    return [...names].sort();
+  }
   const paths = files.files.map((entry) => entry.name);
   for (const siteDir of lambdaSiteDirs(target.runtime)) {
     for (const name of topLevelNames(paths, siteDir)) {
@@ -50,9 +67,14 @@ export function defaultImportModules(files: LayerFiles, target: Target): string[
   return [...names].sort();
 }
 
-/** A temporary `/opt` and `/var/task` holding the extracted layer; `dispose` removes them. */
+/**
+ * A temporary `/opt` and `/var/task` holding the extracted zip (a layer into `/opt`, a
+ * function package into `/var/task`) and then `layers` in order into `/opt`; `dispose`
+ * removes them.
+ */
 export async function prepareSandbox(
   files: LayerFiles,
+  options: { kind?: "layer" | "function"; layers?: readonly LayerFiles[] } = {},
 ): Promise<{ root: string; optDir: string; taskRoot: string; dispose: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), "pylayer-check-"));
   const optDir = join(root, "opt");
@@ -60,7 +82,8 @@ export async function prepareSandbox(
   try {
     await mkdir(optDir, { recursive: true });
     await mkdir(taskRoot, { recursive: true });
-    await extractLayer(files.reader, optDir);
+    await extractLayer(files.reader, options.kind === "function" ? taskRoot : optDir);
+    for (const layer of options.layers ?? []) await extractLayer(layer.reader, optDir);
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;
@@ -75,7 +98,10 @@ export async function prepareSandbox(
 
 const RESULT_MARKER = "__PYLAYER_IMPORT_RESULT__";
 
-/** The probe (`import_probe.py`): Lambda's sys.path, then import one module, report as JSON on stdout. */
+/**
+ * The probe (`import_probe.py`): Lambda's sys.path, then import one module, report as JSON on
+ * stdout. `module:function` also requires a callable `function` (a handler).
+ */
 function probeSource(taskRoot: string, optDir: string, module: string): string {
   return lambdaPythonProgram(
     withParameters(
@@ -212,6 +238,18 @@ export async function runImportTest(
       runtimeModule !== undefined &&
       (RUNTIME_PROVIDED_PACKAGES as readonly string[]).includes(runtimeModule) &&
       !shipped.has(runtimeModule);
+    const handler = outcome.module.includes(":") ? outcome.module.replace(":", ".") : undefined;
+    if (handler !== undefined && !providedByRuntime) {
+      findings.push({
+        code: FINDING_CODES.handlerImportFailed,
+        severity: "error",
+        message: `the handler ${handler} does not load with ${interpreter.path} (${interpreter.version}) in Lambda's sys.path order: ${outcome.error}; Lambda fails the same way (Runtime.ImportModuleError or Runtime.HandlerNotFound)`,
+        hint: "Run it with `pylayer invoke` to see the whole traceback; a missing module usually means a dependency is not in the package or its layers.",
+        target: target.id,
+        details: { handler, error: outcome.error, interpreter: interpreter.path },
+      });
+      continue;
+    }
     findings.push({
       code: providedByRuntime
         ? FINDING_CODES.importNeedsRuntimePackage

@@ -27,10 +27,16 @@ import sys  # noqa: E402
 import traceback  # noqa: E402
 
 
-def import_result(module):
-    """{"ok": True}, or {"ok": False, "error": the last line of the exception}."""
+def import_result(target):
+    """{"ok": True}, or {"ok": False, "error": the last line of the exception}.
+
+    `module:function` also requires the module to have a callable `function` (a handler).
+    """
+    module, _, attribute = target.partition(":")
     try:
-        importlib.import_module(module)
+        loaded = importlib.import_module(module)
+        if attribute and not callable(getattr(loaded, attribute, None)):
+            raise AttributeError("module %r has no function %r" % (module, attribute))
         return {"ok": True}
     except BaseException as error:
         lines = [

@@ -7,6 +7,7 @@
  * manifest (its comment), the targets default to the ones it was built for.
  */
 import { isPylayerError, usageError } from "../errors.js";
+import { parseHandler } from "../function/index.js";
 import {
   describeMissingInterpreter,
   findInterpreter,
@@ -16,6 +17,7 @@ import {
 import { decodeManifest } from "../layer/index.js";
 import { makeTargets, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
+import { checkFunction, chooseHandler, handlerFound, type LayerInput } from "./function.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
 import { type LayerFiles, readLayerFiles } from "./layer-files.js";
 import { checkLayout, forEachLimited } from "./layout.js";
@@ -43,8 +45,25 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
   const env = options.env ?? process.env;
   const progress = (message: string) => options.onEvent?.({ type: "progress", message });
   const reader = await ZipReader.open(path);
+  const layers: LayerInput[] = [];
   try {
     const findings: Finding[] = [];
+    const manifest = decodeManifest(reader.comment);
+    const kind =
+      options.kind ??
+      (manifest?.layout === "function" || (options.layers?.length ?? 0) > 0 ? "function" : "layer");
+    if (kind === "layer" && (options.layers?.length ?? 0) > 0) {
+      throw usageError(
+        `${path} is a layer; --layer lists the layers of a function package`,
+        "Check the function's zip with its layers: pylayer check function.zip --layer layer.zip.",
+      );
+    }
+    if ((options.layers?.length ?? 0) > MAX_LAYERS) {
+      throw usageError(
+        `a function can use at most ${MAX_LAYERS} layers; ${options.layers!.length} were given`,
+        "Merge layers (one pylayer build can hold all the dependencies) or move some into the function package.",
+      );
+    }
     const targets = chooseTargets(path, reader.comment, options, findings);
     progress(`Reading ${path}`);
     const corrupt = await verifyEntries(reader, progress);
@@ -53,6 +72,7 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
       findings.push(...corrupt);
       return {
         path,
+        kind,
         targets: targets.map((target) => target.id),
         ok: false,
         counts: { error: corrupt.length, warning: 0, info: 0 },
@@ -64,15 +84,21 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
       };
     }
     const files = await readLayerFiles(reader);
+    for (const layerPath of options.layers ?? []) {
+      const layerReader = await ZipReader.open(layerPath);
+      layers.push({ path: layerPath, files: await readLayerFiles(layerReader) });
+    }
+    const handler = chooseHandler(options.handler ?? manifest?.handler);
     const scanned = await scanNativeFiles(files, (done, total) =>
       progress(`Reading native code ${done}/${total}`),
     );
     const sizes = measureSizes(files);
     const importTests: ImportTestReport[] = [];
-    const sandbox = lazySandbox(files);
+    const sandbox = lazySandbox(files, kind, layers);
     try {
       for (const target of targets) {
-        findings.push(...(await checkLayout(files, target)));
+        if (kind === "function") findings.push(...checkFunction(files, target, handler, layers));
+        else findings.push(...(await checkLayout(files, target)));
         findings.push(...checkNative(files, scanned, target));
         findings.push(...checkPython(files, target));
         const { report, findings: importFindings } = await importTest(
@@ -82,6 +108,13 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
           options,
           env,
           progress,
+          kind === "function"
+            ? {
+                kind,
+                handler: handler.handler,
+                handlerPresent: handlerFound(files, layers, target, handler.handler),
+              }
+            : { kind },
         );
         importTests.push(report);
         findings.push(...importFindings);
@@ -89,12 +122,14 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
     } finally {
       await sandbox.dispose();
     }
-    findings.push(...checkSizes(sizes));
+    findings.push(...checkSizes(sizes, kind === "function" ? "function package" : "layer"));
     findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
     for (const finding of findings) counts[finding.severity]++;
     return {
       path,
+      kind,
+      ...(layers.length > 0 ? { layers: layers.map((layer) => layer.path) } : {}),
       targets: targets.map((target) => target.id),
       ok: counts.error === 0,
       counts,
@@ -106,6 +141,7 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
     };
   } finally {
     await reader.close();
+    for (const layer of layers) await layer.files.reader.close();
   }
 }
 
@@ -138,12 +174,15 @@ async function verifyEntries(
   return findings.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
 }
 
-/** The extracted layer, made on first use and shared by every target's import test. */
-function lazySandbox(files: LayerFiles) {
+/** Lambda's limit of layers per function. */
+export const MAX_LAYERS = 5;
+
+/** The extracted zip (and layers), made on first use and shared by every target's import test. */
+function lazySandbox(files: LayerFiles, kind: "layer" | "function", layers: readonly LayerInput[]) {
   let prepared: ReturnType<typeof prepareSandbox> | undefined;
   return {
     get: () => {
-      prepared ??= prepareSandbox(files);
+      prepared ??= prepareSandbox(files, { kind, layers: layers.map((layer) => layer.files) });
       return prepared;
     },
     dispose: async () => {
@@ -162,6 +201,7 @@ async function importTest(
   options: CheckOptions,
   env: NodeJS.ProcessEnv,
   progress: (message: string) => void,
+  what: { kind: "layer" | "function"; handler?: string; handlerPresent?: boolean },
 ): Promise<{ report: ImportTestReport; findings: Finding[] }> {
   const report: ImportTestReport = { target: target.id, ran: false, outcomes: [] };
   if (options.importTest === false) {
@@ -194,9 +234,16 @@ async function importTest(
     };
   }
   report.interpreter = search.interpreter.path;
-  const modules = options.imports?.length ? options.imports : defaultImportModules(files, target);
+  const modules = options.imports?.length
+    ? options.imports
+    : defaultImportModules(files, target, what.kind);
+  if (what.handler !== undefined && !options.imports?.length && what.handlerPresent === true) {
+    // The handler is loaded as Lambda's runtime loads it (a missing module is reported statically).
+    const parsed = parseHandler(what.handler);
+    modules.push(`${parsed.module}:${parsed.functionName}`);
+  }
   if (modules.length === 0) {
-    report.reason = "the layer has no top-level module to import";
+    report.reason = `the ${what.kind === "function" ? "function package" : "layer"} has no top-level module to import`;
     return { report, findings: [] };
   }
   progress(`Importing ${modules.length} modules with ${search.interpreter.path}`);

@@ -34,7 +34,8 @@ export function measureSizes(files: Pick<LayerFiles, "reader">): SizeReport {
 /** Sizes in the binary units Lambda's "MB" quotas are counted in (strings.ts). */
 const formatMegabytes = formatBytes;
 
-export function checkSizes(sizes: SizeReport): Finding[] {
+/** `what` names the zip in messages: `layer` or `function package`. */
+export function checkSizes(sizes: SizeReport, what = "layer"): Finding[] {
   const findings: Finding[] = [
     {
       code: FINDING_CODES.sizeSummary,
@@ -55,14 +56,14 @@ export function checkSizes(sizes: SizeReport): Finding[] {
     findings.push({
       code: FINDING_CODES.sizeUnzippedOverLimit,
       severity: "error",
-      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped, over the 250 MiB (${UNZIPPED_LIMIT.toLocaleString("en-US")} bytes) Lambda allows for a function and all its layers; no function can use it`,
+      message: `the ${what} is ${formatMegabytes(sizes.unzipped)} unzipped, over the 250 MiB (${UNZIPPED_LIMIT.toLocaleString("en-US")} bytes) Lambda allows for a function and all its layers; no function can use it`,
       hint: "Split the dependencies over several functions, leave out what the runtime provides (--exclude-runtime-provided), or use a container image (up to 10 GB).",
     });
   } else if (sizes.unzipped > UNZIPPED_LIMIT * UNZIPPED_WARNING_SHARE) {
     findings.push({
       code: FINDING_CODES.sizeUnzippedNearLimit,
       severity: "warning",
-      message: `the layer is ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent.toFixed(1)}% of 250 MiB); only ${formatMegabytes(sizes.unzippedRoom)} is left for the function code and its other layers`,
+      message: `the ${what} is ${formatMegabytes(sizes.unzipped)} unzipped (${sizes.unzippedPercent.toFixed(1)}% of 250 MiB); only ${formatMegabytes(sizes.unzippedRoom)} is left for the function code and its other layers`,
       hint: "Leave out what the runtime provides (--exclude-runtime-provided) or packages the function does not import.",
     });
   }

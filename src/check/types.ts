@@ -47,6 +47,15 @@ export const FINDING_CODES = {
   sizeZippedOverDirectUpload: "size-zipped-over-direct-upload",
   sizeUnzippedOverLimit: "size-unzipped-over-limit",
   sizeUnzippedNearLimit: "size-unzipped-near-limit",
+  // Function packages and the layers they run with.
+  handlerNotFound: "handler-not-found",
+  handlerImportFailed: "handler-import-failed",
+  sourceShadowsDependency: "source-shadows-dependency",
+  sourceShadowsLayerPackage: "source-shadows-layer-package",
+  sizeTotal: "size-total",
+  sizeTotalOverLimit: "size-total-over-limit",
+  versionSkew: "version-skew",
+  duplicatePackage: "duplicate-package",
   // How the check was set up.
   targetAssumed: "target-assumed",
 } as const;
@@ -70,6 +79,23 @@ export interface Finding {
 }
 
 export interface CheckOptions {
+  /**
+   * What the zip is: a layer (extracted to /opt) or a function package (extracted to
+   * /var/task). Default: the pylayer manifest's layout, else `function` when `layers` are
+   * given, else `layer`.
+   */
+  kind?: "layer" | "function";
+  /**
+   * A function package's handler, `module.function`; default the manifest's, else Lambda's
+   * default `lambda_function.lambda_handler` (whose absence is only a warning).
+   */
+  handler?: string;
+  /**
+   * Layer zips the function runs with, in the function's order (at most 5): their size
+   * counts toward the 250 MB limit, packages in several places are compared, and the
+   * import test extracts them into its /opt.
+   */
+  layers?: string[];
   /** Lambda runtime to check against; default: the runtimes in the zip's pylayer manifest. */
   runtimes?: string[];
   /** Architectures; default: the manifest's, else x86_64 (reported as assumed). */
@@ -123,6 +149,9 @@ export interface ImportTestReport {
 
 export interface CheckResult {
   path: string;
+  kind: "layer" | "function";
+  /** The layers checked with a function package, as given. */
+  layers?: string[];
   /** Target ids checked, e.g. `python3.11-x86_64`. */
   targets: string[];
   /** True when no finding has severity `error`. */

@@ -13,9 +13,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { PylayerError } from "../errors.js";
-import { decodeManifest } from "../layer/index.js";
-import { findRuntime } from "../runtime/index.js";
+import { PylayerError, usageError } from "../errors.js";
+import { DEFAULT_HANDLER } from "../function/index.js";
+import { decodeManifest, type LayerManifest } from "../layer/index.js";
+import { type Architecture, findRuntime } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
 import { bootstrapSource } from "./bootstrap.js";
 import {
@@ -43,8 +44,12 @@ export const DEFAULT_MEMORY_MB = 128;
 const PLACEHOLDER_ACCOUNT = "123456789012";
 
 export interface InvokeOptions {
-  /** `module.function`, as Lambda's handler setting (`folder/module.function` works too). */
-  handler: string;
+  /**
+   * `module.function`, as Lambda's handler setting (`folder/module.function` works too).
+   * With `functionZip`, default the handler its pylayer manifest records, else Lambda's
+   * default `lambda_function.lambda_handler`; otherwise required.
+   */
+  handler?: string;
   runtime: string;
   /** Path of a JSON event file; default `{}`. */
   eventPath?: string;
@@ -54,6 +59,11 @@ export interface InvokeOptions {
   layers?: string[];
   /** The function code folder (Lambda's /var/task); default the current folder. */
   codeDir?: string;
+  /**
+   * A function package zip (`pylayer build --mode function`), extracted into a temporary
+   * /var/task instead of using `codeDir`.
+   */
+  functionZip?: string;
   timeoutSeconds?: number;
   memoryMb?: number;
   /** Default `pylayer-local`. */
@@ -105,15 +115,35 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
   const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
   const functionName = options.functionName ?? "pylayer-local";
   const region = options.region ?? hostEnv.AWS_REGION ?? hostEnv.AWS_DEFAULT_REGION ?? "us-east-1";
-  const codeDir = resolve(cwd, options.codeDir ?? ".");
   const warnings: string[] = [];
-
-  try {
-    if (!(await stat(codeDir)).isDirectory()) throw new Error("not a folder");
-  } catch {
-    throw new PylayerError("code-not-found", `the function code folder ${codeDir} does not exist`, {
-      hint: "Pass --code DIR with the folder holding the handler's module.",
-    });
+  if (options.functionZip !== undefined && options.codeDir !== undefined) {
+    throw usageError(
+      "give the function code as a folder or as a zip, not both",
+      "Pass --code DIR or --function FUNCTION.zip.",
+    );
+  }
+  const functionZip =
+    options.functionZip === undefined ? undefined : resolve(cwd, options.functionZip);
+  let codeDir = resolve(cwd, options.codeDir ?? ".");
+  let handler = options.handler;
+  if (functionZip === undefined) {
+    try {
+      if (!(await stat(codeDir)).isDirectory()) throw new Error("not a folder");
+    } catch {
+      throw new PylayerError(
+        "code-not-found",
+        `the function code folder ${codeDir} does not exist`,
+        {
+          hint: "Pass --code DIR with the folder holding the handler's module.",
+        },
+      );
+    }
+  }
+  if (handler === undefined && functionZip === undefined) {
+    throw usageError(
+      "no handler given",
+      "Pass --handler MODULE.FUNCTION (e.g. app.handler for def handler(event, context) in app.py).",
+    );
   }
   const eventText =
     options.eventText ??
@@ -148,26 +178,32 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
 
   const root = await mkdtemp(join(tmpdir(), "pylayer-invoke-"));
   try {
+    if (functionZip !== undefined) {
+      codeDir = join(root, "var", "task");
+      await mkdir(codeDir, { recursive: true });
+      const reader = await openZip(functionZip, "the function package");
+      try {
+        const manifest = decodeManifest(reader.comment);
+        handler ??= manifest?.handler ?? DEFAULT_HANDLER;
+        if (manifest !== undefined)
+          warnings.push(...manifestWarnings(options.functionZip!, manifest, runtime.name, host));
+        await extractLayer(reader, codeDir);
+      } finally {
+        await reader.close();
+      }
+    }
+    const handlerSetting = handler!;
     const optDir = join(root, "opt");
     const runtimeDir = join(root, "var", "runtime");
     await mkdir(optDir, { recursive: true });
     await mkdir(runtimeDir, { recursive: true });
     for (const layer of options.layers ?? []) {
       const layerPath = resolve(cwd, layer);
-      const reader = await ZipReader.open(layerPath);
+      const reader = await openZip(layerPath, "the layer");
       try {
         const manifest = decodeManifest(reader.comment);
         if (manifest !== undefined) {
-          if (host !== undefined && !manifest.architectures.includes(host)) {
-            warnings.push(
-              `${layer} was built for ${manifest.architectures.join(", ")}, but this machine is ${host}: its native code will not load here`,
-            );
-          }
-          if (!manifest.runtimes.includes(runtime.name)) {
-            warnings.push(
-              `${layer} was built for ${manifest.runtimes.join(", ")}, not ${runtime.name}`,
-            );
-          }
+          warnings.push(...manifestWarnings(layer, manifest, runtime.name, host));
         }
         await extractLayer(reader, optDir);
       } finally {
@@ -184,7 +220,7 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
       memoryMb,
       region,
       runtimeName: runtime.name,
-      handler: options.handler,
+      handler: handlerSetting,
       codeDir,
       optDir,
       runtimeDir,
@@ -198,7 +234,7 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
       taskRoot: codeDir,
       optDir,
       pythonPathExtra,
-      handler: options.handler,
+      handler: handlerSetting,
       eventPath,
       requestId,
       invokedFunctionArn: `arn:aws:lambda:${region}:${PLACEHOLDER_ACCOUNT}:function:${functionName}`,
@@ -226,6 +262,41 @@ export async function invokeHandler(options: InvokeOptions): Promise<InvokeResul
     };
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** What makes a zip's pylayer manifest disagree with the local run. */
+function manifestWarnings(
+  shown: string,
+  manifest: LayerManifest,
+  runtimeName: string,
+  host: Architecture | undefined,
+): string[] {
+  const warnings: string[] = [];
+  if (host !== undefined && !manifest.architectures.includes(host)) {
+    warnings.push(
+      `${shown} was built for ${manifest.architectures.join(", ")}, but this machine is ${host}: its native code will not load here`,
+    );
+  }
+  if (!manifest.runtimes.includes(runtimeName)) {
+    warnings.push(`${shown} was built for ${manifest.runtimes.join(", ")}, not ${runtimeName}`);
+  }
+  return warnings;
+}
+
+async function openZip(path: string, what: string): Promise<ZipReader> {
+  try {
+    return await ZipReader.open(path);
+  } catch (error) {
+    if (error instanceof PylayerError) throw error;
+    throw new PylayerError(
+      "zip-not-found",
+      `cannot open ${what} ${path}: ${(error as Error).message}`,
+      {
+        hint: "Check the path; build it with pylayer build.",
+        cause: error,
+      },
+    );
   }
 }
 

@@ -11,8 +11,11 @@ import type { PlannedEntry } from "../zip/index.js";
 export interface LayerManifest {
   runtimes: string[];
   architectures: Architecture[];
-  layout: "python" | "site-packages";
+  /** `function`: a function package (dependencies and source at the zip root, `/var/task`). */
+  layout: "python" | "site-packages" | "function";
   packages: { name: string; version: string }[];
+  /** A function package's handler setting (`module.function`). */
+  handler?: string;
 }
 
 const MANIFEST_PREFIX = "pylayer-manifest:";

@@ -4,16 +4,29 @@
  * output. Nothing here decides versions; it only carries out the plan.
  */
 import { mkdir } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { sha256Hex } from "../cache/index.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
 import { copyFileVerified, fileInTheWay } from "../files.js";
+import {
+  collectSourceFiles,
+  DEFAULT_HANDLER,
+  type FunctionSource,
+  findShadowing,
+  shadowingError,
+  sourceEntries,
+} from "../function/index.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
 import { createEntryReader } from "../slim/layer-files.js";
 import { type InstallPlan, layoutFor, planWheelInstall } from "../wheel/index.js";
-import { deterministicTimestamp, writeDeterministicZip, ZipReader } from "../zip/index.js";
+import {
+  deterministicTimestamp,
+  type PlannedEntry,
+  writeDeterministicZip,
+  ZipReader,
+} from "../zip/index.js";
 import type { PlanContext } from "./plan.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
 import type { BuildEvent, BuildPlan, OutputPlan, PlannedPackage, ZipReport } from "./types.js";
@@ -46,7 +59,12 @@ export async function applyPlan(
     }
   }
   const readers = new Map<string, Promise<ZipReader>>();
+  const source =
+    context.function === undefined
+      ? undefined
+      : await readFunctionSource(context.function, context.cwd, plan, onEvent);
   const work: OutputWork = {
+    source,
     plan,
     context,
     paths: new Map(),
@@ -81,7 +99,9 @@ export async function applyPlan(
     }
   }
 
-  onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
+  if (needed.size > 0) {
+    onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
+  }
   let done = 0;
   await Promise.all(
     [...needed].map(async (filename) => {
@@ -105,8 +125,39 @@ export async function applyPlan(
   }
 }
 
+/** A function package's source, read once for every output (and its cache key). */
+interface FunctionWork {
+  /** Absolute source folder. */
+  folder: string;
+  /** The handler named by the caller; the manifest records only this one. */
+  handler: string | undefined;
+  entries: PlannedEntry[];
+  /** sha256 over the source files' names, modes and contents. */
+  digest: string;
+  bytes: number;
+}
+
+async function readFunctionSource(
+  source: FunctionSource,
+  cwd: string,
+  plan: BuildPlan,
+  onEvent: (event: BuildEvent) => void,
+): Promise<FunctionWork> {
+  const folder = resolve(cwd, source.source);
+  // The zips this build writes are never part of the source, even when -o points inside it.
+  const outputs = plan.outputs.map((output) => output.path);
+  const files = await collectSourceFiles(source, cwd, outputs);
+  const { entries, digest, bytes } = await sourceEntries(files);
+  onEvent({
+    type: "detail",
+    message: `Function source ${folder}: ${files.length} files (${bytes} bytes)`,
+  });
+  return { folder, handler: source.handler, entries, digest, bytes };
+}
+
 /** What writing the outputs of one plan shares. */
 interface OutputWork {
+  source: FunctionWork | undefined;
   plan: BuildPlan;
   context: PlanContext;
   /** Wheel file name → local path. */
@@ -221,7 +272,7 @@ const LAYER_FORMAT = 1;
 
 async function layerCacheKey(
   output: OutputPlan,
-  { plan, context, hashes, mtime, transform }: OutputWork,
+  { plan, context, hashes, mtime, transform, source }: OutputWork,
 ): Promise<string> {
   const targets = context.targets.filter((target) => output.targets.includes(target.id));
   const first = plan.targets.find((target) => output.targets.includes(target.id))!;
@@ -244,6 +295,7 @@ async function layerCacheKey(
     slimPatterns: transform.options.slimPatterns ?? [],
     compile: transform.options.compile === true,
     compilers,
+    ...(source === undefined ? {} : { source: source.digest, handler: source.handler ?? null }),
   };
   return sha256Hex(JSON.stringify(inputs));
 }
@@ -279,7 +331,7 @@ function writeFailed(path: string, error: unknown): PylayerError {
 }
 
 async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
-  const { plan, context, paths, openReader, mtime, warnings, onEvent, transform } = work;
+  const { plan, context, paths, openReader, mtime, warnings, onEvent, transform, source } = work;
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
   const targets = context.targets.filter((target) => output.targets.includes(target.id));
@@ -302,7 +354,8 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
         return planWheelInstall(path, await openReader(path), layout);
       }),
   );
-  assertNoEntries(installs);
+  if (source === undefined) assertNoEntries(installs);
+  else assertNoShadowing(source, installs);
   const skipped = droppedFiles(installs);
   if (skipped.length > 0) {
     warnings.push(
@@ -344,12 +397,14 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     architectures,
     layout: output.layout,
     packages: installs.map((install) => ({ name: install.name, version: install.version })),
+    ...(source?.handler === undefined ? {} : { handler: source.handler }),
   });
+  const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   let result: Awaited<ReturnType<typeof writeDeterministicZip>>;
   try {
     await mkdir(dirname(output.path), { recursive: true });
-    result = await writeDeterministicZip(output.path, entries, { mtime, comment });
+    result = await writeDeterministicZip(output.path, zipEntries, { mtime, comment });
   } catch (error) {
     throw writeFailed(output.path, error);
   }
@@ -366,7 +421,25 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     ...reportPackages(first.packages),
     ...transformReport,
     ...(skipped.length === 0 ? {} : { skipped }),
+    ...(source === undefined
+      ? {}
+      : {
+          function: {
+            source: source.folder,
+            handler: source.handler ?? DEFAULT_HANDLER,
+            files: source.entries.length,
+            bytes: source.bytes,
+          },
+        }),
   };
+}
+
+function assertNoShadowing(source: FunctionWork, installs: readonly InstallPlan[]): void {
+  const shadowing = findShadowing(
+    source.entries.map((entry) => entry.name),
+    installs,
+  );
+  if (shadowing.length > 0) throw shadowingError(shadowing, source.folder);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { join } from "node:path";
 import { usageError } from "../errors.js";
 import { pathExists } from "../files.js";
+import { parseHandler } from "../function/index.js";
 import { lockFormatFromName } from "../lock/names.js";
 import { isTable, readTomlFile } from "../pyproject/index.js";
 import { type LambdaRuntime, RUNTIMES } from "../runtime/index.js";
-import { absolute, type PlanContext, planBuild } from "./plan.js";
+import { absolute, type PlanContext, planBuild, planWithoutDependencies } from "./plan.js";
 import type { BuildInput, BuildOptions, BuildPlan } from "./types.js";
 
 /** Files looked for in the current folder, in this order, when no input is named. */
@@ -56,11 +57,16 @@ export interface PlanLayerOptions extends BuildOptions {
   discoverLocks?: boolean;
 }
 
-/** Plans a layer from whatever input the options name or the folder holds. */
+/**
+ * Plans a layer (or a function package) from whatever input the options name or the folder
+ * holds: `cwd`, or for a function package its source folder.
+ */
 export async function planLayer(
-  options: PlanLayerOptions,
+  givenOptions: PlanLayerOptions,
 ): Promise<{ plan: BuildPlan; context: PlanContext }> {
+  const options = withFunctionLayout(givenOptions);
   const cwd = options.cwd ?? process.cwd();
+  const discoverIn = options.function === undefined ? cwd : absolute(options.function.source, cwd);
   const emit = options.onEvent ?? (() => {});
   await refuseFileAsRequirement(options.requirements ?? [], cwd);
   const named =
@@ -88,7 +94,14 @@ export async function planLayer(
               discovered: false,
             };
   } else if (options.discover !== false) {
-    const found = await discoverInput(cwd, { locks: options.discoverLocks !== false });
+    const found = await discoverInput(discoverIn, { locks: options.discoverLocks !== false });
+    if (found === undefined && options.function !== undefined) {
+      emit({
+        type: "info",
+        message: `No requirements, pyproject.toml or lock file in ${discoverIn}: packaging the source alone`,
+      });
+      return planWithoutDependencies(options);
+    }
     if (found === undefined) {
       const looked = INPUT_FILES.filter(
         (name) => options.discoverLocks !== false || !LOCK_FILES.has(name),
@@ -99,13 +112,18 @@ export async function planLayer(
       );
     }
     input = { ...found, discovered: true };
-    emit({ type: "info", message: `Using ${found.path} (found in the current folder)` });
+    emit({
+      type: "info",
+      message: `Using ${found.path} (found in ${options.function === undefined ? "the current folder" : "the function source"})`,
+    });
     effective =
       found.kind === "requirements"
         ? { ...options, requirementFiles: [found.path] }
         : found.kind === "pyproject"
           ? { ...options, pyproject: found.path }
           : { ...options, lock: found.path };
+  } else if (options.function !== undefined) {
+    return planWithoutDependencies(options);
   } else {
     input = { kind: "requirements", discovered: false };
   }
@@ -118,7 +136,7 @@ export async function planLayer(
   rest.warnings = [...rest.warnings, ...deprecationWarnings(plan)];
   return {
     plan: { input: { ...(planned ?? input), discovered: input.discovered }, ...rest },
-    context,
+    context: options.function === undefined ? context : { ...context, function: options.function },
   };
 }
 
@@ -169,4 +187,40 @@ function newestSupportedRuntime(today: string): LambdaRuntime | undefined {
   return RUNTIMES.filter(
     (runtime) => runtime.deprecationDate === undefined || runtime.deprecationDate > today,
   ).at(-1);
+}
+
+/**
+ * The options of a function package: its layout is `function`, whatever else was asked is
+ * an error; `slim` and `compile` work on layers only (their rules are about site folders
+ * under `python/`, and compiled paths name `/opt`).
+ */
+function withFunctionLayout(options: PlanLayerOptions): PlanLayerOptions {
+  if (options.function === undefined) {
+    if (options.layout === "function") {
+      throw usageError(
+        "the function layout needs the function's source folder",
+        "Pass --mode function --source DIR (library: the `function: { source }` option).",
+      );
+    }
+    return options;
+  }
+  if (options.layout !== undefined && options.layout !== "function") {
+    throw usageError(
+      `a function package has its dependencies at the zip root; --layout ${options.layout} is for layers`,
+      "Leave out --layout with --mode function.",
+    );
+  }
+  if (
+    options.slim === true ||
+    (options.slimPatterns?.length ?? 0) > 0 ||
+    options.compile === true
+  ) {
+    throw usageError(
+      "--slim, --slim-pattern and --compile work on layers only",
+      "Build the function package without them, or move the dependencies into a layer (pylayer build --slim --compile) and package the source alone.",
+    );
+  }
+  // A malformed handler fails before anything is resolved.
+  if (options.function.handler !== undefined) parseHandler(options.function.handler);
+  return { ...options, layout: "function" };
 }

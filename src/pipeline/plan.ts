@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import type { Cache } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
+import type { FunctionSource } from "../function/index.js";
 import {
   type DistributionFile,
   IndexClient,
@@ -76,10 +77,56 @@ export interface PlanContext {
   cache?: Cache | null;
   /** Source builds of this plan; `dispose` removes their scratch folders once applied. */
   sources?: SourceBuilds;
+  /** The function's source, when the plan is for a function package. */
+  function?: FunctionSource;
   targets: Target[];
   layout: LayoutKind;
   cwd: string;
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The plan of a function package whose source declares no dependencies: every target
+ * installs nothing, and the zip holds the source alone.
+ */
+export async function planWithoutDependencies(
+  options: BuildOptions,
+): Promise<{ plan: BuildPlan; context: PlanContext }> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const targets = makeTargets(
+    options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],
+    options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
+  );
+  const layout = options.layout ?? "function";
+  const { client, cache } = await openIndexClient(options, {
+    cwd,
+    env,
+    emit: options.onEvent ?? (() => {}),
+  });
+  const targetPlans: TargetPlan[] = targets.map((target) => ({
+    id: target.id,
+    runtime: target.runtime.name,
+    architecture: target.architecture,
+    packages: [],
+  }));
+  return {
+    plan: {
+      targets: targetPlans,
+      outputs: planOutputs(targetPlans, targets, layout, options.output, cwd),
+      warnings: [],
+    },
+    context: {
+      client,
+      cache,
+      files: new Map(),
+      targets,
+      layout,
+      cwd,
+      env,
+      ...(options.function === undefined ? {} : { function: options.function }),
+    },
+  };
 }
 
 export async function planBuild(
@@ -631,19 +678,21 @@ export function planOutputs(
     JSON.stringify(plan.packages.map((item) => [item.name, item.filename, item.excluded ?? ""]));
   const first = targetPlans[0]!;
   const sameLayoutPath =
-    layout === "python" || new Set(targets.map((target) => target.runtime.name)).size === 1;
+    layout !== "site-packages" || new Set(targets.map((target) => target.runtime.name)).size === 1;
   const shareable =
     targetPlans.length > 1 &&
     sameLayoutPath &&
     targetPlans.every((plan) => signature(plan) === signature(first)) &&
     targetPlans.every((plan) => plan.packages.every((item) => item.pure));
+  const [zipName, folderName] =
+    layout === "function" ? ["function.zip", "functions"] : ["layer.zip", "layers"];
   if (targetPlans.length === 1 || shareable) {
     const path =
       output === undefined
-        ? join(cwd, "layer.zip")
+        ? join(cwd, zipName)
         : output.endsWith(".zip")
           ? absolute(output, cwd)
-          : join(absolute(output, cwd), "layer.zip");
+          : join(absolute(output, cwd), zipName);
     return [{ path, targets: targetPlans.map((plan) => plan.id), layout, shared: shareable }];
   }
   if (output?.endsWith(".zip")) {
@@ -652,7 +701,7 @@ export function planOutputs(
       "Give a folder with -o (one zip per target is written there, named after runtime and architecture).",
     );
   }
-  const folder = absolute(output ?? "layers", cwd);
+  const folder = absolute(output ?? folderName, cwd);
   return targetPlans.map((plan) => ({
     path: join(folder, `${plan.id}.zip`),
     targets: [plan.id],

@@ -4,9 +4,14 @@
  * produced (`BuildResult`).
  */
 import type { CheckResult } from "../check/types.js";
+import type { FunctionSource } from "../function/index.js";
 import type { Architecture } from "../runtime/index.js";
 
-export type LayoutKind = "python" | "site-packages";
+/**
+ * Where the dependencies go: `python/` or `python/lib/python3.X/site-packages/` of a layer
+ * (extracted to `/opt`), or the root of a function zip (`/var/task`; see `BuildOptions.function`).
+ */
+export type LayoutKind = "python" | "site-packages" | "function";
 
 /** Packages the Lambda Python runtimes already contain (left out by `excludeRuntimeProvided`). */
 export const RUNTIME_PROVIDED_PACKAGES = ["boto3", "botocore", "jmespath", "s3transfer"] as const;
@@ -48,9 +53,21 @@ export interface BuildOptions {
   runtimes?: string[];
   /** Default `["x86_64"]`. */
   architectures?: string[];
-  /** Zip path for one output, folder for several. */
+  /**
+   * Zip path for one output, folder for several. Default `layer.zip` / `layers/`, and for a
+   * function package `function.zip` / `functions/`.
+   */
   output?: string;
+  /** Default `python`; `function` when `function` is given (any other layout is an error then). */
   layout?: LayoutKind;
+  /**
+   * Build a function package instead of a layer: the dependencies at the zip root (Lambda's
+   * `/var/task`) plus the files of `function.source`. With no requirements, pyproject or lock
+   * named, the input is discovered in the source folder (not `cwd`), and a source folder
+   * without one builds a package of the source alone. Source files that define a dependency's
+   * top-level module fail the build (`source-shadows-dependency`).
+   */
+  function?: FunctionSource;
   /** Normalized or not; left out of the zip, still resolved. */
   exclude?: string[];
   excludeRuntimeProvided?: boolean;
@@ -224,6 +241,14 @@ export interface ZipReport {
     byReason: { reason: string; files: number; bytes: number }[];
     /** Test folders kept because other files import them. */
     keptTestFolders: { path: string; importedBy: string }[];
+  };
+  /** For a function package: its source files and handler. */
+  function?: {
+    /** The source folder (absolute). */
+    source: string;
+    handler: string;
+    files: number;
+    bytes: number;
   };
   /** What `compile` added, per Python version. */
   compile?: {

@@ -15,22 +15,23 @@ export interface CompiledGlob {
   regex: RegExp;
 }
 
-export function compileGlob(pattern: string): CompiledGlob {
+/** `flag` names the option the pattern came from, for error messages. */
+export function compileGlob(pattern: string, flag = "--slim-pattern"): CompiledGlob {
   const trimmed = pattern.trim().replace(/^\.\//, "").replace(/\/+$/, "");
   if (trimmed === "" || trimmed.startsWith("/")) {
     throw usageError(
-      `--slim-pattern "${pattern}" is not a relative glob`,
+      `${flag} "${pattern}" is not a relative glob`,
       "Give a file or folder name such as '*.md', or a path such as 'botocore/data/**/examples-1.json'.",
     );
   }
   return {
     pattern,
     segmentOnly: !trimmed.includes("/"),
-    regex: new RegExp(`^${globToRegexSource(trimmed, pattern)}$`, "u"),
+    regex: new RegExp(`^${globToRegexSource(trimmed, pattern, flag)}$`, "u"),
   };
 }
 
-function globToRegexSource(glob: string, original: string): string {
+function globToRegexSource(glob: string, original: string, flag: string): string {
   let source = "";
   let index = 0;
   let braceDepth = 0;
@@ -59,7 +60,7 @@ function globToRegexSource(glob: string, original: string): string {
       index++;
     } else if (character === "[") {
       const close = glob.indexOf("]", index + 2);
-      if (close === -1) throw badGlob(original, "a [ is not closed");
+      if (close === -1) throw badGlob(flag, original, "a [ is not closed");
       let body = glob.slice(index + 1, close);
       if (body.startsWith("!")) body = `^${body.slice(1)}`;
       source += `[${body.replace(/\\/g, "\\\\")}]`;
@@ -80,12 +81,12 @@ function globToRegexSource(glob: string, original: string): string {
       index++;
     }
   }
-  if (braceDepth > 0) throw badGlob(original, "a { is not closed");
+  if (braceDepth > 0) throw badGlob(flag, original, "a { is not closed");
   return source;
 }
 
-function badGlob(pattern: string, reason: string) {
-  return usageError(`--slim-pattern "${pattern}" is not a valid glob: ${reason}`);
+function badGlob(flag: string, pattern: string, reason: string) {
+  return usageError(`${flag} "${pattern}" is not a valid glob: ${reason}`);
 }
 
 /**

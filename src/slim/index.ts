@@ -97,7 +97,7 @@ export async function planSlim<T extends SlimFile>(
   read: (file: T) => Promise<Buffer>,
   options: SlimOptions = {},
 ): Promise<SlimPlan<T>> {
-  const globs = (options.patterns ?? []).map(compileGlob);
+  const globs = (options.patterns ?? []).map((pattern) => compileGlob(pattern));
   const reasons = new Map<T, { reason: SlimReason; detail?: string }>();
   const testFolders = new Map<string, { module: string; files: T[] }>();
 

@@ -277,6 +277,7 @@ function joinZipPath(folder: string, path: string): string {
 
 /** `path` relative to `folder` (a RECORD path), without normalization when it is inside. */
 function relativeZipPath(folder: string, path: string): string {
+  if (folder === "") return path;
   return path.startsWith(`${folder}/`)
     ? path.slice(folder.length + 1)
     : posix.relative(folder, path);
@@ -375,7 +376,7 @@ function deriveTopLevel(
   dataFolder: string,
 ): string[] {
   const names = new Set<string>();
-  const prefix = `${siteDir}/`;
+  const prefix = siteDir === "" ? "" : `${siteDir}/`;
   for (const entry of entries) {
     if (!entry.name.startsWith(prefix)) continue;
     const segments = entry.name.slice(prefix.length).split("/");

@@ -7,8 +7,10 @@ import type { LambdaRuntime } from "../runtime/index.js";
 /**
  * `python`: the site folder is `/opt/python` (on sys.path for every Python runtime).
  * `site-packages`: `/opt/python/lib/python3.X/site-packages` (only for that minor version).
+ * `function`: a function package, whose zip root is `/var/task`, first on sys.path; the site
+ * folder is the zip root, scripts go to `bin/` as `pip install --target` puts them.
  */
-export type LayoutKind = "python" | "site-packages";
+export type LayoutKind = "python" | "site-packages" | "function";
 
 export interface Layout {
   kind: LayoutKind;
@@ -26,7 +28,12 @@ export function layoutFor(kind: LayoutKind, runtime: LambdaRuntime): Layout {
   const [major, minor] = runtime.python;
   return {
     kind,
-    siteDir: kind === "python" ? "python" : `python/lib/python${major}.${minor}/site-packages`,
+    siteDir:
+      kind === "function"
+        ? ""
+        : kind === "python"
+          ? "python"
+          : `python/lib/python${major}.${minor}/site-packages`,
     binDir: "bin",
     dataDir: "",
     pythonExecutable: `/var/lang/bin/python${major}.${minor}`,
