@@ -51,7 +51,13 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
     const manifest = decodeManifest(reader.comment);
     const kind =
       options.kind ??
-      (manifest?.layout === "function" || (options.layers?.length ?? 0) > 0 ? "function" : "layer");
+      (manifest !== undefined
+        ? manifest.layout === "function"
+          ? "function"
+          : "layer"
+        : (options.layers?.length ?? 0) > 0 || options.handler !== undefined
+          ? "function"
+          : "layer");
     if (kind === "layer" && (options.layers?.length ?? 0) > 0) {
       throw usageError(
         `${path} is a layer; --layer lists the layers of a function package`,

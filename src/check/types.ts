@@ -81,8 +81,8 @@ export interface Finding {
 export interface CheckOptions {
   /**
    * What the zip is: a layer (extracted to /opt) or a function package (extracted to
-   * /var/task). Default: the pylayer manifest's layout, else `function` when `layers` are
-   * given, else `layer`.
+   * /var/task). Default: the pylayer manifest's layout; for a zip without one, `function`
+   * when `layers` or `handler` are given, else `layer`.
    */
   kind?: "layer" | "function";
   /**

@@ -7,8 +7,16 @@ import { planLayer } from "./inputs.js";
 import type { BuildOptions, BuildResult, ZipReport } from "./types.js";
 
 /**
- * Builds the layer zip(s). The input is what the options name (requirements,
- * `pyproject`, `lock`), else the first input file found in `cwd` (see INPUT_FILES).
+ * Builds the layer zip(s), or with `function` the function package zip(s). The input is
+ * what the options name (requirements, `pyproject`, `lock`), else the first input file
+ * found in `cwd` (see INPUT_FILES), or in the function's source folder.
+ *
+ * A function package: `buildLayer({ function: { source: "src", handler: "app.handler",
+ * exclude: ["tests"] }, runtimes: ["python3.12"], architectures: ["arm64"], output:
+ * "function.zip" })` writes the dependencies and the files of `src` at the zip root, byte
+ * for byte the same for the same inputs; `zips[0].function` reports the source files and
+ * the handler. The CLI's equivalent is `pylayer build --mode function --source src
+ * --handler app.handler --source-exclude tests`.
  */
 export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();

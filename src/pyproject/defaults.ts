@@ -27,6 +27,9 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   output: { kind: "string", path: "path" },
   layout: { kind: "string" },
   mode: { kind: "string" },
+  source: { kind: "string", path: "path" },
+  handler: { kind: "string" },
+  "source-exclude": { kind: "list" },
   exclude: { kind: "list" },
   "exclude-runtime-provided": { kind: "boolean" },
   // Index and cache

@@ -2,8 +2,8 @@
  * Function packages through the library API (`buildLayer` with `function`): layout,
  * source excludes, modes, shadowing, input discovery in the source folder, determinism.
  */
-import { chmod, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BuildOptions,
@@ -14,7 +14,7 @@ import {
   ZipReader,
 } from "../../src/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
-import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { isolatedEnv, temporaryFolder, writeTree } from "../helpers/sandbox.js";
 import { buildWheel, type WheelSpec } from "../helpers/wheels.js";
 
 const SPECS: WheelSpec[] = [
@@ -39,24 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-/** Writes `files` (path → text; a number value is the mode of an empty… no: text with mode). */
-async function writeTree(
-  root: string,
-  files: Record<string, string | { text: string; mode: number }>,
-): Promise<void> {
-  for (const [path, value] of Object.entries(files)) {
-    const target = join(root, path);
-    await mkdir(dirname(target), { recursive: true });
-    if (typeof value === "string") {
-      await writeFile(target, value);
-      await chmod(target, 0o644);
-    } else {
-      await writeFile(target, value.text);
-      await chmod(target, value.mode);
-    }
-  }
-}
 
 async function buildFunction(options: BuildOptions & { cwd: string }) {
   return buildLayer({

@@ -4,8 +4,8 @@
  * in a real python3.12 with Lambda's sys.path order (/var/task, then
  * /opt/python/lib/python3.12/site-packages, then /opt/python).
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -18,7 +18,7 @@ import {
 } from "../../src/index.js";
 import { findRuntime } from "../../src/runtime/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
-import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { isolatedEnv, temporaryFolder, writeTree } from "../helpers/sandbox.js";
 import { buildWheel, type WheelSpec } from "../helpers/wheels.js";
 
 const SPECS: WheelSpec[] = ["1.0", "1.5", "2.0"].map((version) => ({
@@ -42,13 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-async function writeTree(root: string, files: Record<string, string>): Promise<void> {
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), text);
-  }
-}
 
 async function build(cwd: string, options: BuildOptions): Promise<string> {
   const result = await buildLayer({

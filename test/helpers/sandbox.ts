@@ -1,5 +1,5 @@
 /** Temporary folders and an environment that keeps tests away from the machine's pip settings. */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { unzipSync } from "fflate";
@@ -46,5 +46,22 @@ export async function extractZip(zipPath: string, folder: string): Promise<void>
     const target = join(folder, name);
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, bytes);
+  }
+}
+
+/**
+ * Writes a tree of files under `root`: path → text (mode 0644), or text with a mode.
+ * Folders are made as needed.
+ */
+export async function writeTree(
+  root: string,
+  files: Record<string, string | { text: string; mode: number }>,
+): Promise<void> {
+  for (const [path, value] of Object.entries(files)) {
+    const target = join(root, path);
+    await mkdir(dirname(target), { recursive: true });
+    const { text, mode } = typeof value === "string" ? { text: value, mode: 0o644 } : value;
+    await writeFile(target, text);
+    await chmod(target, mode);
   }
 }

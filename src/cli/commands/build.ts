@@ -5,6 +5,7 @@ import type { BuildResult } from "../../pipeline/index.js";
 import { type CommandSpec, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { AWS_OPTIONS, quietSdkNodeWarning } from "../options/aws.js";
+import { FUNCTION_OPTIONS, functionSourceFromArgs } from "../options/function.js";
 import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
 import { DRY_RUN_OPTIONS, EXCLUDE_OPTIONS, SLIM_OPTIONS } from "../options/output.js";
 import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
@@ -21,11 +22,13 @@ import { formatBytes, formatDuration } from "../ui.js";
 
 export const spec: CommandSpec = {
   name: "build",
-  summary: "Resolve requirements for Lambda runtimes and write deterministic layer zips.",
+  summary:
+    "Resolve requirements for Lambda runtimes and write deterministic layer zips (or function packages with --mode function).",
   usage: [
     "build [REQUIREMENT...] [-r FILE] [-c FILE] [--runtime R]... [--arch A]... [-o PATH]",
     "build --lock FILE | --pyproject FILE [--extra NAME]... [--group NAME]... [--runtime R]... [--arch A]...",
     "build    (in a project folder: uses pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml or requirements.txt)",
+    "build --mode function [--source DIR] [--handler MODULE.FUNCTION] [--source-exclude GLOB]... [--runtime R] [--arch A] [-o ZIP]",
   ],
   positionals: "[REQUIREMENT...]",
   options: {
@@ -36,7 +39,8 @@ export const spec: CommandSpec = {
       type: "string",
       short: "o",
       valueName: "PATH",
-      description: "Zip path (one target) or folder (several); default layer.zip / layers/",
+      description:
+        "Zip path (one target) or folder (several); default layer.zip / layers/ (function.zip / functions/ with --mode function)",
     },
     layout: {
       type: "string",
@@ -59,8 +63,9 @@ export const spec: CommandSpec = {
       type: "string",
       valueName: "MODE",
       description:
-        "layer (default) or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
+        "layer (default); function: dependencies at the zip root plus the --source folder, a function package; or runtime: a /tmp archive plus pylayer_runtime.py in the -o folder (see pylayer runtime)",
     },
+    ...FUNCTION_OPTIONS,
     "no-check": {
       type: "boolean",
       description: "Do not check the zips written (layout, ELF files, sizes: on by default)",
@@ -90,11 +95,13 @@ export const spec: CommandSpec = {
     "pylayer build -r requirements.txt --runtime python3.12 --publish deps --region us-east-1 --region eu-west-1",
     "pylayer build ./libs/common 'tool @ git+https://github.com/org/tool@v1.2' --runtime python3.12",
     "pylayer build -r requirements.txt --runtime python3.11 --allow-native-sdist mypkg --build-python python3.11",
+    "pylayer build --mode function --source src --handler app.handler --runtime python3.12 --arch arm64 -o function.zip",
   ],
   notes: [
     "Source builds: a project with no compatible wheel is built from its sdist (said per package); local projects (-e ./path, name @ file:./path), direct URLs and git+ URLs are built too. Building runs the project's PEP 517 backend, so it is the one thing that needs Python on this machine (--build-python, else python3.X of the runtime or python3 on PATH); the backend's requirements are resolved by pylayer from the same indexes. A wheel with compiled code built here is refused unless --allow-native-sdist names it and this machine matches the runtime (Linux, architecture, Python version).",
     "With no requirements, --pyproject or --lock, the current folder is searched for pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml, then requirements.txt; the file used is named. Lock files are installed as locked (hashes verified), never re-resolved.",
     'Defaults for every option can be kept in pylayer.toml or [tool.pylayer] of pyproject.toml, keyed by option name (e.g. runtime = ["python3.12"], exclude-runtime-provided = true); flags override them.',
+    "--mode function writes a function package: the dependencies at the zip root (Lambda's /var/task) and the files of --source, with fixed modes (0644, 0755 for files with an execute bit). Its requirements, pyproject.toml or lock file are looked for in the source folder; a source file named like a dependency's top-level module fails the build.",
     "Only wheels that run on the chosen runtime are considered: manylinux up to the runtime's glibc (2.26 on python3.9–3.11, 2.34 on 3.12+), the right CPU, CPython ABI or abi3. Nothing is built from source, and no Docker, pip or Python is needed.",
   ],
 };
@@ -102,16 +109,28 @@ export const spec: CommandSpec = {
 export async function run(commandContext: CommandContext): Promise<number> {
   const context = await withProjectDefaults(commandContext, spec);
   const { ui } = context;
-  const mode = stringOption(context.values, "mode") ?? "layer";
+  const givenMode = stringOption(context.values, "mode");
+  const functionSource = functionSourceFromArgs(context.values, givenMode);
+  const mode = givenMode ?? (functionSource === undefined ? "layer" : "function");
   if (mode === "runtime") {
     const { runRuntimeMode } = await import("../runtime-mode.js");
     return runRuntimeMode(context);
   }
-  if (mode !== "layer") {
-    throw usageError(`--mode ${mode} is not a mode`, "Use --mode layer or --mode runtime.");
+  if (mode !== "layer" && mode !== "function") {
+    throw usageError(
+      `--mode ${mode} is not a mode`,
+      "Use --mode layer, --mode function or --mode runtime.",
+    );
   }
   const options = buildOptionsFromArgs(context);
+  if (functionSource !== undefined) options.function = functionSource;
   const publishName = stringOption(context.values, "publish");
+  if (functionSource !== undefined && publishName !== undefined) {
+    throw usageError(
+      "--publish publishes layers; a function package is deployed as the function's code",
+      "Deploy function.zip with your deployment tool (or aws lambda update-function-code --zip-file fileb://function.zip).",
+    );
+  }
   // Publish settings among the project defaults are fine without --publish; on the
   // command line they are a mistake.
   await checkPublishFlags(publishName === undefined ? commandContext : context, publishName);
@@ -197,6 +216,13 @@ function printResult(context: CommandContext, result: BuildResult, dryRun: boole
     ui.out(
       `${green("wrote")} ${shownPath(context.cwd, zip.path)}  ${formatBytes(zip.size)} (${formatBytes(zip.unzippedSize)} unzipped)${shared}`,
     );
+    if (zip.function !== undefined) {
+      ui.out(
+        dim(
+          `  function: ${zip.function.files} source files from ${shownPath(context.cwd, zip.function.source)} (${formatBytes(zip.function.bytes)}), handler ${zip.function.handler}`,
+        ),
+      );
+    }
     if (zip.slim !== undefined) {
       ui.out(
         dim(

@@ -14,10 +14,31 @@ import { printCheckResult } from "../print/check.js";
 export const spec: CommandSpec = {
   name: "check",
   summary:
-    "Check a layer zip for a Lambda runtime: layout, native code (CPU, glibc, libstdc++, shared libraries), Python packaging, imports and sizes.",
-  usage: ["check LAYER.zip [--runtime R]... [--arch A]... [--import MODULE]... [--json]"],
-  positionals: "LAYER.zip",
+    "Check a layer zip (or a function package with its layers) for a Lambda runtime: layout, native code (CPU, glibc, libstdc++, shared libraries), Python packaging, imports and sizes.",
+  usage: [
+    "check LAYER.zip [--runtime R]... [--arch A]... [--import MODULE]... [--json]",
+    "check FUNCTION.zip [--handler MODULE.FUNCTION] [--layer LAYER.zip]... [--runtime R] [--arch A]",
+  ],
+  positionals: "ZIP",
   options: {
+    layer: {
+      type: "string",
+      multiple: true,
+      valueName: "ZIP",
+      description:
+        "A layer of the function, in the function's order (up to 5): sizes add up against 250 MB, packages in several places are compared",
+    },
+    handler: {
+      type: "string",
+      valueName: "MODULE.FUNCTION",
+      description:
+        "The function's handler, checked to exist and load (default: the zip's manifest, else lambda_function.lambda_handler)",
+    },
+    function: {
+      type: "boolean",
+      description:
+        "The zip is a function package (extracted to /var/task), for zips not built by pylayer; implied by --layer and --handler",
+    },
     runtime: {
       type: "string",
       multiple: true,
@@ -56,9 +77,12 @@ export const spec: CommandSpec = {
     "pylayer check layer.zip --runtime python3.11 --arch arm64",
     "pylayer check other-tool.zip --runtime python3.12 --import pydantic --import numpy",
     "pylayer check layer.zip --json | jq '.findings[] | select(.severity == \"error\")'",
+    "pylayer check function.zip --layer deps.zip --layer tools.zip",
+    "pylayer check other-tool-function.zip --handler app.handler --runtime python3.12",
   ],
   notes: [
     "Exit status: 1 when any error-level finding exists (the layer would fail on Lambda); warnings alone exit 0.",
+    "A function package (pylayer build --mode function, or --function) is checked as Lambda extracts it to /var/task: the handler's module exists and loads, no source module shadows a dependency's top-level name. With --layer, the function and its layers must fit the 250 MB unzipped limit together, and a package in more than one place with different versions is reported with the copy that wins by sys.path order (/var/task, then /opt/python/lib/python3.X/site-packages, then /opt/python; a later layer overwrites an earlier one's files).",
     "The import test runs where this machine can: Linux of the layer's architecture with a local CPython of the runtime's version. Everything else is read statically, for any target.",
   ],
 };
@@ -69,7 +93,12 @@ export function checkOptionsFromArgs(context: CommandContext): CheckOptions {
     example: "120",
   });
   const python = stringOption(values, "python");
+  const handler = stringOption(values, "handler");
+  const layers = listOption(values, "layer", false);
   return {
+    ...(booleanOption(values, "function") ? { kind: "function" as const } : {}),
+    ...(handler === undefined ? {} : { handler }),
+    ...(layers.length === 0 ? {} : { layers }),
     runtimes: listOption(values, "runtime"),
     architectures: listOption(values, "arch"),
     imports: listOption(values, "import"),
@@ -84,8 +113,10 @@ export async function run(context: CommandContext): Promise<number> {
   const { ui, positionals } = context;
   if (positionals.length !== 1) {
     throw usageError(
-      positionals.length === 0 ? "no layer zip given" : "check takes one layer zip",
-      "Usage: pylayer check LAYER.zip [--runtime R] [--arch A]",
+      positionals.length === 0
+        ? "no zip given"
+        : "check takes one zip (layers of a function go with --layer)",
+      "Usage: pylayer check LAYER.zip [--runtime R] [--arch A], or pylayer check FUNCTION.zip --layer LAYER.zip",
     );
   }
   const options = checkOptionsFromArgs(context);

@@ -11,8 +11,9 @@ export const spec: CommandSpec = {
     "Run a Lambda handler on the local Python of the runtime's version, with layers in /opt order, Lambda's sys.path, environment and context.",
   usage: [
     "invoke HANDLER --runtime R [--event FILE] [--layer LAYER.zip]... [--code DIR] [--timeout S]",
+    "invoke [HANDLER] --function FUNCTION.zip --runtime R [--event FILE] [--layer LAYER.zip]...",
   ],
-  positionals: "HANDLER",
+  positionals: "[HANDLER]",
   options: {
     runtime: {
       type: "string",
@@ -34,6 +35,12 @@ export const spec: CommandSpec = {
       type: "string",
       valueName: "DIR",
       description: "Function code folder, Lambda's /var/task (default: current folder)",
+    },
+    function: {
+      type: "string",
+      valueName: "ZIP",
+      description:
+        "Function package (pylayer build --mode function), extracted as /var/task instead of --code; HANDLER defaults to the one it was built with",
     },
     timeout: {
       type: "string",
@@ -71,6 +78,7 @@ export const spec: CommandSpec = {
     "pylayer invoke app.handler --runtime python3.12 --event event.json --layer layer.zip",
     "pylayer invoke src/app.handler --runtime python3.11 --layer deps.zip --layer tools.zip --timeout 10",
     'echo \'{"name": "x"}\' | pylayer invoke app.handler --runtime python3.12 --event -',
+    "pylayer invoke --function function.zip --layer layer.zip --runtime python3.12 --event event.json",
   ],
   notes: [
     "The handler's result is printed on stdout as JSON; its logs (print, logging) go to stderr. When the handler raises or times out, the error is printed on stdout in Lambda's shape (errorMessage, errorType, stackTrace) and the exit status is 1.",
@@ -86,10 +94,11 @@ async function readStandardInput(): Promise<string> {
 
 export async function run(context: CommandContext): Promise<number> {
   const { ui, values, positionals } = context;
-  if (positionals.length !== 1) {
+  const functionZip = stringOption(values, "function");
+  if (positionals.length > 1 || (positionals.length === 0 && functionZip === undefined)) {
     throw usageError(
       positionals.length === 0 ? "no handler given" : "invoke takes one handler",
-      "Usage: pylayer invoke module.function --runtime python3.X [--event FILE]",
+      "Usage: pylayer invoke module.function --runtime python3.X [--event FILE], or pylayer invoke --function function.zip --runtime python3.X",
     );
   }
   const runtime = stringOption(values, "runtime");
@@ -110,7 +119,8 @@ export async function run(context: CommandContext): Promise<number> {
   const timeoutSeconds = positiveNumberOption(values, "timeout", { example: "10" });
   const memoryMb = positiveNumberOption(values, "memory", { example: "10" });
   const options: InvokeOptions = {
-    handler: positionals[0]!,
+    ...(positionals[0] === undefined ? {} : { handler: positionals[0] }),
+    ...(functionZip === undefined ? {} : { functionZip }),
     runtime,
     layers: listOption(values, "layer", false),
     environment,

@@ -76,6 +76,7 @@ export function printCheckResult(
   if (result.ok) {
     ui.out(`${green("✓")} ${summary}`);
   } else {
-    ui.out(`${red("✗")} ${summary}: the layer would fail on ${result.targets.join(", ")}`);
+    const what = result.kind === "function" ? "the function" : "the layer";
+    ui.out(`${red("✗")} ${summary}: ${what} would fail on ${result.targets.join(", ")}`);
   }
 }
