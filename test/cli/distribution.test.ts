@@ -77,7 +77,10 @@ describe("the npm tarball", () => {
     for (const target of Object.values(packageJson.exports).flatMap((entry) =>
       typeof entry === "string" ? [entry] : Object.values(entry),
     )) {
-      if (existsSync(join(root, target))) expect(files).toContain(target.replace(/^\.\//, ""));
+      expect(existsSync(join(root, target)), `${target} (package.json exports) is built`).toBe(
+        true,
+      );
+      expect(files).toContain(target.replace(/^\.\//, ""));
     }
     const unexpected = files.filter(
       (path) =>
