@@ -5,7 +5,7 @@
  * (or the current folder on the command line), so that later stages see only absolute
  * `file://`, `http(s)://` and `git+…` URLs.
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SpecifierSet } from "../pep440/index.js";
 import { normalizeName, parseRequirement, type Requirement } from "../pep508/index.js";
@@ -25,10 +25,18 @@ export function looksLikeLocation(text: string): boolean {
     head.startsWith("/") ||
     head.startsWith("~") ||
     head.includes("/") ||
-    head.includes("\\") ||
+    // pip counts only the platform's separators: a backslash is a path only on Windows.
+    (sep === "\\" && head.includes("\\")) ||
     /^[A-Za-z]:/.test(head) ||
-    ARCHIVE_NAME.test(head.replace(/\[[^\]]*\]$/, ""))
+    ARCHIVE_NAME.test(withoutTrailingExtras(head))
   );
+}
+
+/** `name.whl[extra]` → `name.whl`, scanning once from the end (no backtracking). */
+function withoutTrailingExtras(text: string): string {
+  if (!text.endsWith("]")) return text;
+  const open = text.lastIndexOf("[");
+  return open === -1 || text.slice(open + 1, -1).includes("]") ? text : text.slice(0, open);
 }
 
 /**
@@ -75,7 +83,9 @@ function nameFromLocation(url: string): string | undefined {
  */
 export function locationRequirement(text: string, baseDir: string): Requirement | undefined {
   const trimmed = text.trim();
-  const named = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@/.exec(trimmed);
+  // One optional run of whitespace on each side of the extras: two adjacent `\s*` would
+  // backtrack quadratically on a long run of blanks.
+  const named = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\]\s*)?@/.exec(trimmed);
   if (named !== null) {
     const requirement = parseRequirement(trimmed);
     if (requirement.url === undefined) return undefined;
