@@ -30,6 +30,13 @@ export interface FunctionSource {
    * a missing default one.
    */
   handler?: string;
+  /**
+   * The only files taken from `source`: zip paths relative to it (`/`-separated), as a deploy
+   * tool's own include/exclude rules chose them (the Serverless Framework's `package.patterns`).
+   * The default and `exclude` globs still apply; a listed file that is not in the tree is
+   * ignored. Absent: every file of the tree.
+   */
+  files?: readonly string[];
 }
 
 /** Lambda's default handler for Python functions (the console's `lambda_function.py`). */
@@ -145,6 +152,14 @@ export async function collectSourceFiles(
     ...(options.exclude ?? []).map((pattern) => compileGlob(pattern, "--source-exclude")),
   ];
   const skipped = new Set(skip);
+  const only = options.files === undefined ? undefined : new Set(options.files);
+  // Folders holding a listed file: the only ones worth walking when a list is given.
+  const onlyFolders = new Set<string>();
+  for (const name of options.files ?? []) {
+    for (let slash = name.indexOf("/"); slash !== -1; slash = name.indexOf("/", slash + 1)) {
+      onlyFolders.add(name.slice(0, slash));
+    }
+  }
   const files: SourceFile[] = [];
   const visited = new Set<string>([await realpath(root)]);
   const walk = async (folder: string, prefix: string): Promise<void> => {
@@ -176,11 +191,12 @@ export async function collectSourceFiles(
         continue;
       }
       if (info.isDirectory()) {
+        if (only !== undefined && !onlyFolders.has(name)) continue;
         const real = await realpath(path);
         if (visited.has(real)) continue;
         visited.add(real);
         await walk(path, name);
-      } else if (info.isFile()) {
+      } else if (info.isFile() && (only === undefined || only.has(name))) {
         files.push({
           name,
           path,

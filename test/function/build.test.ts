@@ -154,6 +154,28 @@ describe("function packages", () => {
     expect(result.plan.targets[0]!.packages).toEqual([]);
   });
 
+  it("takes only the listed files (a deploy tool's choice, e.g. Serverless package.patterns), default excludes still applying", async () => {
+    const cwd = await temporaryFolder();
+    await writeTree(cwd, {
+      "handler.py": "def handler(event, context):\n    return 1\n",
+      "pkg/__init__.py": "",
+      "pkg/util.py": "",
+      "tests/test_handler.py": "",
+      "node_modules/x/index.js": "",
+      "notes.md": "",
+    });
+    const result = await buildFunction({
+      cwd,
+      function: {
+        source: ".",
+        handler: "handler.handler",
+        files: ["handler.py", "pkg/__init__.py", "node_modules/x/index.js", "missing.py"],
+      },
+    });
+    const names = Object.keys(await entryModes(result.zips[0]!.path));
+    expect(names.sort()).toEqual(["handler.py", "pkg/", "pkg/__init__.py"]);
+  });
+
   it("follows symbolic links, reading a folder reached twice once", async () => {
     const cwd = await temporaryFolder();
     const shared = await temporaryFolder();

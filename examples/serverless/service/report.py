@@ -1,0 +1,5 @@
+import orjson
+
+
+def handler(event, context):
+    return orjson.dumps({"report": event}).decode()
