@@ -4,7 +4,10 @@
  * serverless-python-requirements where the meaning is the same (`layer`, `fileName`,
  * `slim`, `slimPatterns`, `noDeploy`), so that migrating is mostly renaming the block.
  */
+import { basename, join } from "node:path";
 import { PylayerError } from "../errors.js";
+import { lockFormatFromName } from "../lock/names.js";
+import type { BuildOptions } from "../pipeline/types.js";
 import { closestMatch } from "../strings.js";
 
 /** The Lambda layer settings the framework accepts under `layers.NAME` that `layer:` may set. */
@@ -197,4 +200,17 @@ export function readOptions(block: unknown): PylayerServerlessOptions {
       ...((noDeploy as string[] | undefined) ?? []),
     ],
   };
+}
+
+/**
+ * The build input `fileName` names, relative to `folder` (the service, or a function's
+ * module folder): a lock file, a pyproject.toml, else a requirements file. Absent: nothing,
+ * so that pylayer discovers the input in the folder as `pylayer build` does.
+ */
+export function inputOptions(folder: string, fileName: string | undefined): Partial<BuildOptions> {
+  if (fileName === undefined) return {};
+  const path = join(folder, fileName);
+  if (lockFormatFromName(path) !== undefined) return { lock: path };
+  if (basename(path) === "pyproject.toml") return { pyproject: path };
+  return { requirementFiles: [path] };
 }

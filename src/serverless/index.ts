@@ -6,7 +6,12 @@
  */
 import { PylayerServerlessPlugin } from "./plugin.js";
 
-export { MIGRATION_HINTS, type PylayerServerlessOptions, readOptions } from "./config.js";
+export {
+  inputOptions,
+  MIGRATION_HINTS,
+  type PylayerServerlessOptions,
+  readOptions,
+} from "./config.js";
 export { type PluginUtilities, PylayerServerlessPlugin, type Serverless } from "./plugin.js";
 export {
   LAYER_LOGICAL_ID,

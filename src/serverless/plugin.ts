@@ -19,9 +19,8 @@
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { PylayerError } from "../errors.js";
-import { lockFormatFromName } from "../lock/names.js";
 import type { BuildOptions, BuildResult } from "../pipeline/types.js";
-import { type PylayerServerlessOptions, readOptions } from "./config.js";
+import { inputOptions, type PylayerServerlessOptions, readOptions } from "./config.js";
 import {
   filesOfModule,
   LAYER_LOGICAL_ID,
@@ -85,11 +84,13 @@ export class PylayerServerlessPlugin {
 
   constructor(
     private readonly serverless: Serverless,
-    private readonly cliOptions: { package?: string } = {},
+    private readonly cliOptions: { package?: string; function?: string } = {},
     private readonly utilities?: PluginUtilities,
   ) {
     this.hooks = {
       "before:package:createDeploymentArtifacts": () => this.run(),
+      // `serverless deploy function -f NAME` packages that one function this way.
+      "before:package:function:package": () => this.run(this.cliOptions.function),
     };
     // The framework validates serverless.yml against a schema plugins extend: `module` as
     // serverless-python-requirements declares it, `custom.pylayer` checked by readOptions.
@@ -115,7 +116,8 @@ export class PylayerServerlessPlugin {
     );
   }
 
-  private async run(): Promise<void> {
+  /** Builds what the service needs; with `only`, the package of that one function. */
+  private async run(only?: string): Promise<void> {
     const service = this.serverless.service;
     let options: PylayerServerlessOptions;
     try {
@@ -123,7 +125,11 @@ export class PylayerServerlessPlugin {
     } catch (error) {
       throw this.frameworkError(error, "custom.pylayer");
     }
-    const functions = pythonFunctions(service);
+    const functions = pythonFunctions(service).filter(
+      (item) => only === undefined || item.name === only,
+    );
+    // `deploy function` updates the code alone: a layer is deployed with the stack.
+    if (only !== undefined && options.layer !== false) return;
     if (functions.length === 0 && options.layer === false) {
       this.log?.verbose("pylayer: no Python function to package");
       return;
@@ -131,7 +137,7 @@ export class PylayerServerlessPlugin {
     const library = await import("../index.js");
     await mkdir(this.packageFolder(), { recursive: true });
     if (options.layer === false) {
-      await this.packageFunctions(library, options);
+      await this.packageFunctions(library, options, only);
     } else {
       await this.packageLayer(library, options);
     }
@@ -140,6 +146,7 @@ export class PylayerServerlessPlugin {
   private async packageFunctions(
     library: Library,
     options: PylayerServerlessOptions,
+    only: string | undefined,
   ): Promise<void> {
     const service = this.serverless.service;
     const packager = this.serverless.pluginManager.plugins.find(isPackagePlugin);
@@ -149,7 +156,9 @@ export class PylayerServerlessPlugin {
         "serverless-unsupported-framework",
       );
     }
-    const groups = packageGroups(service, pythonFunctions(service));
+    const groups = packageGroups(service, pythonFunctions(service)).filter(
+      (group) => only === undefined || group.functions.some((item) => item.name === only),
+    );
     let serviceFiles: string[] | undefined;
     for (const group of groups) {
       if (!group.individually && serviceFiles === undefined) {
@@ -161,7 +170,7 @@ export class PylayerServerlessPlugin {
       const artifact = join(this.packageFolder(), group.artifact);
       const handler = group.functions[0]!.handler;
       const source = join(this.serverless.serviceDir, group.module);
-      const input = this.inputOptions(source, options);
+      const input = inputOptions(source, options.fileName);
       const what = `${describeGroup(group)} (${targetId(group.target)})`;
       const result = await this.build(library, what, {
         ...this.commonOptions(options),
@@ -209,7 +218,7 @@ export class PylayerServerlessPlugin {
     const folder = join(this.packageFolder(), ".pylayer-layers");
     const result = await this.build(library, `the ${LAYER_LOGICAL_ID} layer`, {
       ...this.commonOptions(options),
-      ...this.inputOptions(this.serverless.serviceDir, options),
+      ...inputOptions(this.serverless.serviceDir, options.fileName),
       cwd: this.serverless.serviceDir,
       runtimes,
       architectures,
@@ -259,16 +268,6 @@ export class PylayerServerlessPlugin {
       }
       if (name !== undefined) layerList[index] = { Ref: layerLogicalId(name) };
     }
-  }
-
-  /** The input named by `fileName` (relative to `folder`), else whatever pylayer discovers there. */
-  private inputOptions(folder: string, options: PylayerServerlessOptions): Partial<BuildOptions> {
-    if (options.fileName === undefined) return {};
-    const path = join(folder, options.fileName);
-    const name = basename(path);
-    if (lockFormatFromName(path) !== undefined) return { lock: path };
-    if (name === "pyproject.toml") return { pyproject: path };
-    return { requirementFiles: [path] };
   }
 
   private commonOptions(options: PylayerServerlessOptions): BuildOptions {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { PylayerError } from "../../src/errors.js";
 import {
+  inputOptions,
   layerLogicalId,
   MIGRATION_HINTS,
   packageGroups,
@@ -94,6 +95,23 @@ describe("readOptions", () => {
     ]) {
       expect(MIGRATION_HINTS[key], key).toBeDefined();
     }
+  });
+});
+
+describe("inputOptions (fileName)", () => {
+  it.each([
+    ["requirements/prod.txt", { requirementFiles: ["/svc/requirements/prod.txt"] }],
+    ["uv.lock", { lock: "/svc/uv.lock" }],
+    ["pylock.lambda.toml", { lock: "/svc/pylock.lambda.toml" }],
+    ["poetry.lock", { lock: "/svc/poetry.lock" }],
+    ["Pipfile.lock", { lock: "/svc/Pipfile.lock" }],
+    ["pyproject.toml", { pyproject: "/svc/pyproject.toml" }],
+  ])("reads %s as %j", (fileName, expected) => {
+    expect(inputOptions("/svc", fileName)).toEqual(expected);
+  });
+
+  it("leaves the input to discovery when no fileName is given", () => {
+    expect(inputOptions("/svc", undefined)).toEqual({});
   });
 });
 

@@ -6,7 +6,7 @@
  * the template's function versions and layer hash do not change; with the first deploy's
  * stack outputs, the framework keeps the uploaded layer (no new layer version).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
@@ -18,6 +18,7 @@ import {
   prepareService,
   type Run,
   readTemplate,
+  runServerless,
   type Service,
   serverlessPackage,
   type Template,
@@ -178,6 +179,54 @@ describe("examples/serverless/functions: function mode, packaged individually, m
       /unrecognized property 'module'/,
     );
   });
+});
+
+describe("`serverless deploy function` with pylayer/serverless", () => {
+  let service: Service;
+  let zipSha: string;
+  beforeAll(async () => {
+    service = await prepareService("functions");
+    const packaged = await serverlessPackage(service, server.url);
+    expect(packaged.code, packaged.stdout + packaged.stderr).toBe(0);
+    zipSha = await codeSha256(join(service.folder, ".serverless", "worker.zip"));
+  }, 120_000);
+
+  /** Deploys the worker's code onto a deployed function whose code has this CodeSha256. */
+  async function deployWorker(deployedSha: string) {
+    await writeFile(service.calls, "");
+    await writeFile(
+      service.deployedFunction,
+      JSON.stringify({
+        Configuration: {
+          FunctionName: "pylayer-functions-dev-worker",
+          CodeSha256: deployedSha,
+          PackageType: "Zip",
+          State: "Active",
+          LastUpdateStatus: "Successful",
+          Handler: "worker.handler",
+          Runtime: "python3.11",
+          Architectures: ["arm64"],
+        },
+      }),
+    );
+    const run = await runServerless(service, server.url, ["deploy", "function", "-f", "worker"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    return { run, calls: await awsCalls(service) };
+  }
+
+  it("skips the upload when the dependencies and code did not change (same bytes, same CodeSha256)", async () => {
+    const { run, calls } = await deployWorker(zipSha);
+    expect(run.stdout + run.stderr).toContain("Code did not change");
+    expect(calls.map((call) => `${call.service}.${call.method}`)).not.toContain(
+      "Lambda.updateFunctionCode",
+    );
+  }, 120_000);
+
+  it("uploads pylayer's zip, dependencies included, when the deployed code differs", async () => {
+    const { calls } = await deployWorker("c3RhbGU=");
+    const update = calls.find((call) => call.method === "updateFunctionCode");
+    expect(update?.params.ZipFile).toEqual({ sha256: zipSha });
+  }, 120_000);
 });
 
 describe("examples/serverless/service: function mode, one package per target", () => {

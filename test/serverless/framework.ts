@@ -24,6 +24,8 @@ export interface Service {
   calls: string;
   /** The describeStacks answer the stub gives when this file exists. */
   stack: string;
+  /** The Lambda getFunction answer the stub gives when this file exists. */
+  deployedFunction: string;
 }
 
 export type Run = CliResult;
@@ -53,7 +55,13 @@ export async function prepareService(name: string): Promise<Service> {
   await writeFile(configPath, withStub);
   const home = join(base, "home");
   await mkdir(home);
-  return { folder, home, calls: join(base, "aws-calls.jsonl"), stack: join(base, "stack.json") };
+  return {
+    folder,
+    home,
+    calls: join(base, "aws-calls.jsonl"),
+    stack: join(base, "stack.json"),
+    deployedFunction: join(base, "function.json"),
+  };
 }
 
 /** `serverless package` (extra arguments appended) in the service's folder. */
@@ -62,6 +70,11 @@ export function serverlessPackage(
   indexUrl: string,
   args: string[] = [],
 ): Promise<Run> {
+  return runServerless(service, indexUrl, ["package", ...args]);
+}
+
+/** The `serverless` command with these arguments in the service's folder. */
+export function runServerless(service: Service, indexUrl: string, args: string[]): Promise<Run> {
   const env = isolatedEnv(service.home, {
     PATH: pathWithoutDocker(),
     PIP_INDEX_URL: indexUrl,
@@ -72,20 +85,26 @@ export function serverlessPackage(
     NO_COLOR: "1",
     PYLAYER_TEST_AWS_CALLS: service.calls,
     PYLAYER_TEST_STACK: service.stack,
+    PYLAYER_TEST_FUNCTION: service.deployedFunction,
   });
-  return runProcess(process.execPath, [serverlessBin, "package", ...args], {
+  return runProcess(process.execPath, [serverlessBin, ...args], {
     cwd: service.folder,
     env,
   });
 }
 
 /** The AWS calls the stub answered, in order. */
-export async function awsCalls(service: Service): Promise<{ service: string; method: string }[]> {
+export async function awsCalls(
+  service: Service,
+): Promise<{ service: string; method: string; params: Record<string, unknown> }[]> {
   const text = await readFile(service.calls, "utf8").catch(() => "");
   return text
     .split("\n")
     .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as { service: string; method: string });
+    .map(
+      (line) =>
+        JSON.parse(line) as { service: string; method: string; params: Record<string, unknown> },
+    );
 }
 
 export interface Resource {
