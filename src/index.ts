@@ -114,11 +114,14 @@ export {
   type SourceFile,
 } from "./function/index.js";
 export {
+  type ConfiguredIndex,
   type DistributionFile,
+  INDEX_STRATEGIES,
   IndexClient,
   type IndexClientOptions,
   type IndexEvent,
   type IndexSettings,
+  type IndexStrategy,
   type ProjectListing,
   resolveIndexSettings,
 } from "./index/index.js";

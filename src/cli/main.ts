@@ -15,6 +15,12 @@ export interface CommandContext {
   ui: Ui;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * Index settings of the project's pylayer.toml / [tool.pylayer] (`index-url`,
+   * `extra-index-url`, `index-strategy`): configuration-file settings, ranked after flags
+   * and the environment (set by `withProjectDefaults`).
+   */
+  indexConfiguration?: { source: string; values: Record<string, string | boolean | string[]> };
 }
 
 export interface CommandModule {

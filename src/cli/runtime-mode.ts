@@ -51,6 +51,7 @@ export async function runRuntimeMode(context: CommandContext): Promise<number> {
       ok: true,
       dryRun: buildOptions.dryRun === true,
       target: result.target,
+      ...(result.plan.index === undefined ? {} : { index: result.plan.index }),
       archive: result.archive,
       module: result.modulePath,
       sources: result.sources,

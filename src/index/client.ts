@@ -3,15 +3,16 @@
  * and find-links locations, reads wheel METADATA as cheaply as the server allows,
  * and downloads wheels into the cache with their hashes verified.
  *
- * Index order and dependency confusion: indexes are asked one after the other and
- * the first one that has the project is the only index used for it. The order is
- * uv's: each extra-index-url in the order given, then index-url (the default index,
- * PyPI unless set) last. The usual setup, a private index added with
- * --extra-index-url next to PyPI, is therefore safe: a public project that takes the
- * name of a private one is never considered. (pip has no order and takes the best
- * version from all indexes, which is the dependency-confusion hole.) find-links
- * locations are always merged in (pip's semantics): they are local or explicitly
- * chosen by the user.
+ * Index order and dependency confusion: indexes are asked one after the other in the
+ * order of `IndexSettings.indexes` (settings.ts: the command line and environment before
+ * configuration files; within each, extra indexes before the index URL, as uv does), and
+ * with the default strategy, `first-index`, the first one that has the project is the
+ * only index used for it. The usual setup, a private index added with --extra-index-url
+ * next to PyPI, is therefore safe: a public project that takes the name of a private one
+ * is never considered. The `unsafe-*` strategies ask every index for every project (pip
+ * has no order and takes the best version from all indexes, which is the
+ * dependency-confusion hole). find-links locations are always merged in (pip's
+ * semantics): they are local or explicitly chosen by the user.
  *
  * The client owns the sources (indexes and find-links locations, their order and
  * reachability) and the project listings; pages.ts reads and caches pages,
@@ -23,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
+import { editDistance } from "../strings.js";
 import { type IndexContext, isHttpUrl, isMissing, shared } from "./context.js";
 import { WheelDownloader } from "./downloads.js";
 import { CredentialStore, HttpClient, stripCredentials } from "./http.js";
@@ -35,8 +37,14 @@ import {
 } from "./names.js";
 import { defaultNetrcPath, loadNetrc } from "./netrc.js";
 import { PageReader } from "./pages.js";
-import { parseSimpleHtml, parseSimplePage } from "./simple.js";
-import type { DistributionFile, IndexEvent, IndexSettings, ProjectListing } from "./types.js";
+import { decodeHtmlEntities, parseSimpleHtml, parseSimplePage, SIMPLE_ACCEPT } from "./simple.js";
+import type {
+  DistributionFile,
+  IndexEvent,
+  IndexSettings,
+  IndexStrategy,
+  ProjectListing,
+} from "./types.js";
 
 export interface IndexClientOptions {
   settings: IndexSettings;
@@ -92,6 +100,7 @@ export class IndexClient {
   readonly warnings: string[] = [];
 
   private readonly settings: IndexSettings;
+  readonly strategy: IndexStrategy;
   /** Every project page read: credential-free URL → sha256 of its body (null: no page). */
   private readonly consulted = new Map<string, string | null>();
   private readonly emit: (event: IndexEvent) => void;
@@ -121,9 +130,11 @@ export class IndexClient {
       mayBeSkipped: allowed.has(sourceKey(url)),
       firstContact: undefined,
     });
-    const indexUrls = this.settings.noIndex
-      ? []
-      : [...new Set([...this.settings.extraIndexUrls, this.settings.indexUrl])];
+    const ordered =
+      this.settings.indexes?.map((index) => index.url) ??
+      ([...this.settings.extraIndexUrls, this.settings.indexUrl] as string[]);
+    const indexUrls = this.settings.noIndex ? [] : [...new Set(ordered)];
+    this.strategy = this.settings.strategy ?? "first-index";
     this.indexes = indexUrls.map((url) => toState(url.endsWith("/") ? url : `${url}/`));
     this.findLinks = [...new Set(this.settings.findLinks)].map(toState);
     const context: IndexContext = {
@@ -251,8 +262,8 @@ export class IndexClient {
 
     const unreachable: string[] = [];
     let blocking: SourceState | undefined;
-    let winner: SourceState | undefined;
-    let indexFiles: DistributionFile[] = [];
+    const answered: { source: SourceState; files: DistributionFile[] }[] = [];
+    const everyIndex = this.strategy !== "first-index";
     for (const source of this.indexes) {
       const result = await this.withSource(source, "Index", () => this.readIndexPage(source, name));
       if (result === UNREACHABLE) {
@@ -261,26 +272,34 @@ export class IndexClient {
         continue;
       }
       if (result === null) continue;
-      winner = source;
-      indexFiles = result;
-      break;
+      answered.push({ source, files: result });
+      if (!everyIndex) break;
     }
+    const winner = answered[0]?.source;
     // Outage policy: an index asked before the one that answered (or before finding
     // nothing) may hold the project; answering from the next one would turn an outage
     // of a private index into a public package of the same name (dependency confusion).
+    // With an unsafe-* strategy every index is asked, so any of them may hold it.
     if (blocking !== undefined) throw this.indexUnreachable(blocking, name, winner);
     const findLinksFiles = (await findLinksResults)
       .flat()
       .filter((file) => projectNameFromFilename(file.filename) === name);
 
     if (winner === undefined && findLinksFiles.length === 0) {
-      throw this.projectNotFound(name, unreachable);
+      const unreachableFindLinks = this.findLinks.filter((source) => source.unreachable);
+      if (unreachable.length > 0 || unreachableFindLinks.length > 0) {
+        throw this.everySourceUnreachable(name, [
+          ...unreachable,
+          ...unreachableFindLinks.map((source) => `find-links ${source.label}`),
+        ]);
+      }
+      throw this.projectNotFound(name);
     }
     const files: DistributionFile[] = [];
     const otherFiles: string[] = [];
     const sdists: DistributionFile[] = [];
     const seen = new Set<string>();
-    for (const file of [...indexFiles, ...findLinksFiles]) {
+    for (const file of [...answered.flatMap((entry) => entry.files), ...findLinksFiles]) {
       if (seen.has(file.filename)) continue;
       seen.add(file.filename);
       if (isWheelFilename(file.filename)) files.push(file);
@@ -289,7 +308,109 @@ export class IndexClient {
         if (isSourceDistributionFilename(file.filename)) sdists.push(file);
       }
     }
-    return { project: name, files, otherFiles, sdists, index: winner?.label };
+    return {
+      project: name,
+      files,
+      otherFiles,
+      sdists,
+      index: winner?.label,
+      indexes: answered.map((entry) => entry.source.label),
+      ...(this.strategy === "unsafe-first-match" ? { preferEarlierIndex: true } : {}),
+    };
+  }
+
+  /**
+   * The project's files on the indexes after the one that answered for it, which the
+   * `first-index` strategy did not consult: for an error that says a version exists
+   * there. Indexes that cannot be reached or do not have it are left out; empty under the
+   * other strategies (every index was consulted).
+   */
+  async unconsultedListings(
+    project: string,
+  ): Promise<{ index: string; files: DistributionFile[] }[]> {
+    if (this.strategy !== "first-index") return [];
+    const name = normalizeProjectName(project);
+    let listing: ProjectListing;
+    try {
+      listing = await this.getProject(name);
+    } catch {
+      return [];
+    }
+    const position = this.indexes.findIndex((source) => source.label === listing.index);
+    if (position < 0) return [];
+    const results: { index: string; files: DistributionFile[] }[] = [];
+    for (const source of this.indexes.slice(position + 1)) {
+      const files = await this.withSource(source, "Index", () =>
+        this.readIndexPage(source, name, false),
+      ).catch(() => null);
+      if (files === UNREACHABLE || files === null) continue;
+      results.push({ index: source.label, files });
+    }
+    return results;
+  }
+
+  /**
+   * Up to `limit` project names on the indexes nearest to `project` (a likely typo), from
+   * each index's project list (the simple API root page), read and cached like any other
+   * page and bounded to `PROJECT_LIST_MAX_BYTES`. No list (no root page, offline without
+   * it in the cache, an unreachable index, a larger page): no names, no error.
+   */
+  async closestProjectNames(project: string, limit = 3): Promise<string[]> {
+    const name = normalizeProjectName(project);
+    const found = new Map<string, number>();
+    for (const source of this.indexes) {
+      if (source.unreachable) continue;
+      const page = await (isHttpUrl(source.url)
+        ? this.pages.readHttpPage(source.url, SIMPLE_ACCEPT, PROJECT_LIST_MAX_BYTES)
+        : this.pages.readLocalPage(source.url, true)
+      ).catch(() => null);
+      if (page === null) continue;
+      for (const candidate of projectNamesOfRootPage(page.body, page.contentType)) {
+        if (candidate === name || Math.abs(candidate.length - name.length) > 2) continue;
+        const distance = editDistance(name, candidate);
+        if (distance <= Math.max(2, Math.floor(candidate.length / 3))) {
+          found.set(candidate, Math.min(distance, found.get(candidate) ?? distance));
+        }
+      }
+    }
+    return [...found]
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([candidate]) => candidate);
+  }
+
+  /**
+   * Every index that could have had the project (and every find-links location that
+   * failed) could not be reached: an error about the network, not about the name.
+   */
+  private everySourceUnreachable(name: string, unreachable: string[]): PylayerError {
+    const answered = this.indexes.filter((source) => !source.unreachable).map((s) => s.label);
+    const others =
+      answered.length === 0
+        ? ""
+        : `; ${answered.join(", ")} ${answered.length === 1 ? "does" : "do"} not have it`;
+    return new PylayerError(
+      "index-unreachable",
+      `Cannot look up "${name}": ${unreachable.join(", ")} could not be reached (${this.unreachableReasons()})${others}.`,
+      {
+        hint: "Check the network, the index URLs and their credentials (--index-url, --extra-index-url, PIP_INDEX_URL, pip.conf), then build again; nothing was built from a partial view of the indexes.",
+        // `notFound`: to the resolver this is a project with no version (it backtracks as
+        // for project-not-found); reported as it is when nothing else works.
+        details: {
+          project: name,
+          unreachable,
+          indexes: this.indexes.map((s) => s.label),
+          notFound: true,
+        },
+      },
+    );
+  }
+
+  private unreachableReasons(): string {
+    const reasons = [...this.indexes, ...this.findLinks]
+      .filter((source) => source.unreachable)
+      .map((source) => source.unreachableReason ?? "unreachable");
+    return [...new Set(reasons)].join(", ");
   }
 
   private indexUnreachable(
@@ -301,7 +422,9 @@ export class IndexClient {
     const message =
       winner === undefined
         ? `Index ${source.label} cannot be reached (${reason}) and no other index has "${name}": it may be the one that has it.`
-        : `Index ${source.label} cannot be reached (${reason}); it is asked before ${winner.label}, which has "${name}", so taking ${name} from there could install another project of the same name (dependency confusion).`;
+        : this.strategy !== "first-index"
+          ? `Index ${source.label} cannot be reached (${reason}); with --index-strategy ${this.strategy} every index is consulted for "${name}", so choosing from the others alone could pick another project of the same name or a different version.`
+          : `Index ${source.label} cannot be reached (${reason}); it is asked before ${winner.label}, which has "${name}", so taking ${name} from there could install another project of the same name (dependency confusion).`;
     return new PylayerError("index-unreachable", message, {
       hint: `Check the network, the URL and its credentials. If builds may go on without it, allow it: --allow-unreachable-index ${source.label} (or allow-unreachable-index in [tool.pylayer]).`,
       details: {
@@ -323,20 +446,15 @@ export class IndexClient {
       .map((source) => source.label);
   }
 
-  private projectNotFound(name: string, unreachable: string[]): PylayerError {
+  private projectNotFound(name: string): PylayerError {
     const places = [
-      ...this.indexes.map(
-        (source) => `${source.label}${unreachable.includes(source.label) ? " (unreachable)" : ""}`,
-      ),
+      ...this.indexes.map((source) => source.label),
       ...this.findLinks.map((source) => `find-links ${source.label}`),
     ];
     const where = places.length === 0 ? "nowhere (no index and no find-links)" : places.join(", ");
     const hints = [
       "Check the project name, and the index settings (--index-url, --extra-index-url, --find-links, PIP_INDEX_URL, pip.conf).",
     ];
-    if (unreachable.length > 0) {
-      hints.push(`${unreachable.join(", ")} could not be reached: check the network or the URL.`);
-    }
     if (this.settings.noIndex) hints.push("--no-index is set, so only find-links are searched.");
     return new PylayerError(
       "project-not-found",
@@ -347,7 +465,6 @@ export class IndexClient {
           project: name,
           indexes: this.indexes.map((source) => source.label),
           findLinks: this.findLinks.map((source) => source.label),
-          unreachable,
         },
       },
     );
@@ -373,13 +490,16 @@ export class IndexClient {
   }
 
   /** The project's files on one index, or null when the index does not have it. */
+  /** `record`: the page is one the resolution depends on (see `consultedPages`). */
   private async readIndexPage(
     source: SourceState,
     name: string,
+    record = true,
   ): Promise<DistributionFile[] | null> {
     const pageUrl = new URL(`${name}/`, source.url).href;
     const page = await this.pages.read(pageUrl);
-    this.consulted.set(stripCredentials(pageUrl), page === null ? null : sha256Hex(page.body));
+    if (record)
+      this.consulted.set(stripCredentials(pageUrl), page === null ? null : sha256Hex(page.body));
     if (page === null) return null;
     return parseSimplePage(page.body, page.contentType, page.baseUrl, source.label);
   }
@@ -445,6 +565,32 @@ export class IndexClient {
         index: source.label,
       }));
   }
+}
+
+/**
+ * The largest project list read for "did you mean" names: PyPI's root page (about
+ * 600,000 projects) fits; an index that sends more gets no suggestions.
+ */
+const PROJECT_LIST_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Normalized project names of a simple API root page (PEP 503 HTML or PEP 691 JSON). */
+function projectNamesOfRootPage(body: string, contentType: string | undefined): string[] {
+  if (contentType?.includes("json") === true) {
+    try {
+      const data = JSON.parse(body) as { projects?: { name?: unknown }[] };
+      return (data.projects ?? [])
+        .map((entry) => entry.name)
+        .filter((value): value is string => typeof value === "string")
+        .map(normalizeProjectName);
+    } catch {
+      return [];
+    }
+  }
+  const names: string[] = [];
+  for (const match of body.matchAll(/<a\b[^>]*>([^<]+)<\/a>/gi)) {
+    names.push(normalizeProjectName(decodeHtmlEntities(match[1]!.trim())));
+  }
+  return names;
 }
 
 /** A source URL compared without credentials, fragment or trailing slash. */

@@ -12,6 +12,7 @@ export {
 } from "./names.js";
 export { defaultNetrcPath, loadNetrc, type Netrc, parseNetrc } from "./netrc.js";
 export {
+  type ConfigurationIndexSettings,
   type IndexFlags,
   indexRootUrl,
   locationToUrl,
@@ -28,7 +29,15 @@ export {
   parseSimplePage,
   SIMPLE_ACCEPT,
 } from "./simple.js";
-export type { DistributionFile, IndexEvent, IndexSettings, ProjectListing } from "./types.js";
+export {
+  type ConfiguredIndex,
+  type DistributionFile,
+  INDEX_STRATEGIES,
+  type IndexEvent,
+  type IndexSettings,
+  type IndexStrategy,
+  type ProjectListing,
+} from "./types.js";
 export {
   openFileRangeReader,
   type RangeReader,

@@ -118,7 +118,12 @@ export class PageReader {
    * An HTTP page, revalidated against the cache with ETag / Last-Modified. null
    * for 404/410. Offline, the cached copy (or `offline-miss`).
    */
-  async readHttpPage(url: string, accept = SIMPLE_ACCEPT): Promise<PageContent | null> {
+  async readHttpPage(
+    url: string,
+    accept = SIMPLE_ACCEPT,
+    /** A body longer than this is a `page-too-large` error (and is not cached). */
+    maxBytes?: number,
+  ): Promise<PageContent | null> {
     const { cache, emit } = this.context;
     const key = stripCredentials(url);
     const label = redactUrl(url);
@@ -169,7 +174,16 @@ export class PageReader {
             storedAt,
           };
         }
-        const body = Buffer.from(concatChunks(await readBody(response, context))).toString("utf8");
+        const chunks: Uint8Array[] = [];
+        let received = 0;
+        await readBody(response, context, (chunk) => {
+          received += chunk.length;
+          if (maxBytes !== undefined && received > maxBytes) {
+            throw new PylayerError("page-too-large", `${label} is larger than ${maxBytes} bytes.`);
+          }
+          chunks.push(chunk);
+        });
+        const body = Buffer.from(concatChunks(chunks)).toString("utf8");
         return {
           url: key,
           finalUrl: response.url === "" ? key : stripCredentials(response.url),

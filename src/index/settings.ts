@@ -1,17 +1,26 @@
 /**
  * Which indexes and find-links locations to use, read the way pip and uv users
- * expect. Each setting (index URL, extra index URLs, find-links, no-index) is taken
- * whole from the first source that sets it, in this order:
+ * expect. The sources, in order:
  *
  *   1. explicit flags (the caller also passes options found in requirements files here)
  *   2. pip's environment: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS (whitespace
  *      separated), PIP_NO_INDEX
  *   3. uv's environment: UV_DEFAULT_INDEX then UV_INDEX_URL (primary), UV_INDEX and
  *      UV_EXTRA_INDEX_URL (space separated, in that order), UV_FIND_LINKS (comma
- *      separated), UV_NO_INDEX
- *   4. pip's configuration files, in pip's loading order (a later file overrides an
- *      earlier one; in each file `[install]` overrides `[global]`)
+ *      separated), UV_NO_INDEX, UV_INDEX_STRATEGY
+ *   4. configuration files: the project's pylayer settings (`pylayer.toml` or
+ *      `[tool.pylayer]`, passed in by the caller), uv's (`UV_CONFIG_FILE`, else the
+ *      project's `uv.toml` or `[tool.uv]`, then the user's and the system's `uv.toml`),
+ *      then pip's, in pip's loading order (a later file overrides an earlier one; in each
+ *      file `[install]` overrides `[global]`)
  *   5. PyPI, https://pypi.org/simple/
+ *
+ * Each setting is taken whole from the first source that sets it, with one exception,
+ * uv's rule for indexes: indexes given on the command line or in the environment (1–3)
+ * take precedence over those from configuration files (4). The ordered index list is the
+ * extra indexes of 1–3, their index URL, then the extra indexes of 4, then the index URL
+ * of 4 unless 1–3 set one, then PyPI when nobody set an index URL. So `-i URL` with an
+ * `extra-index-url` in pip.conf asks URL first, as typed.
  *
  * Paths (anything without a `scheme://`) become file URLs, relative ones resolved
  * against `cwd`.
@@ -20,7 +29,13 @@ import { readFile as readFileFromDisk } from "node:fs/promises";
 import { isAbsolute, posix, resolve, win32 } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
-import type { IndexSettings } from "./types.js";
+import { isTable, parseTomlText } from "../pyproject/toml.js";
+import {
+  type ConfiguredIndex,
+  INDEX_STRATEGIES,
+  type IndexSettings,
+  type IndexStrategy,
+} from "./types.js";
 
 export const PYPI_SIMPLE_URL = "https://pypi.org/simple/";
 
@@ -29,6 +44,14 @@ export interface IndexFlags {
   extraIndexUrls: string[];
   findLinks: string[];
   noIndex: boolean;
+  strategy: IndexStrategy;
+}
+
+/** Index settings read from a configuration file by the caller (pylayer.toml, [tool.pylayer]). */
+export interface ConfigurationIndexSettings {
+  /** Where they come from, for messages: `pylayer.toml` with its path. */
+  source: string;
+  values: Partial<Pick<IndexFlags, "indexUrl" | "extraIndexUrls" | "strategy">>;
 }
 
 export interface ResolveIndexSettingsInput {
@@ -37,6 +60,8 @@ export interface ResolveIndexSettingsInput {
   homeDir?: string;
   cwd?: string;
   platform?: NodeJS.Platform;
+  /** Index settings of the project's pylayer configuration, ranked with the configuration files. */
+  configuration?: ConfigurationIndexSettings;
   /** Reads a config file; must reject (e.g. ENOENT) when the file does not exist. */
   readFile?: (path: string) => Promise<string>;
 }
@@ -130,6 +155,140 @@ function fromUvEnvironment(env: NodeJS.ProcessEnv): PartialSettings {
   if (nonEmpty(env.UV_NO_INDEX)) {
     settings.values.noIndex = parseBoolean(env.UV_NO_INDEX, "UV_NO_INDEX");
     settings.origin.noIndex = "env UV_NO_INDEX";
+  }
+  if (nonEmpty(env.UV_INDEX_STRATEGY)) {
+    settings.values.strategy = parseStrategy(env.UV_INDEX_STRATEGY.trim(), "env UV_INDEX_STRATEGY");
+    settings.origin.strategy = "env UV_INDEX_STRATEGY";
+  }
+  return settings;
+}
+
+/** An `--index-strategy` value; a usage error from a flag, `invalid-config` from elsewhere. */
+export function parseStrategy(value: string, origin: string): IndexStrategy {
+  if ((INDEX_STRATEGIES as readonly string[]).includes(value)) return value as IndexStrategy;
+  const message = `index strategy "${value}" (from ${origin}) is not one of ${INDEX_STRATEGIES.join(", ")}`;
+  const hint =
+    "first-index (the default) takes each project from the first index that has it, which keeps a public project from shadowing a private one (dependency confusion); unsafe-first-match and unsafe-best-match consider every index.";
+  if (origin === "flag") throw usageError(message, hint);
+  throw new PylayerError("invalid-config", `${message}.`, { hint });
+}
+
+/**
+ * uv's configuration files that pylayer reads for indexes, most specific first:
+ * `UV_CONFIG_FILE` alone when set; else the project's `uv.toml` (or `[tool.uv]` of its
+ * pyproject.toml), the user's (`$XDG_CONFIG_HOME/uv/uv.toml`, `~/.config/uv/uv.toml`)
+ * and the system's (`$XDG_CONFIG_DIRS/uv/uv.toml`, `/etc/uv/uv.toml`). `UV_NO_CONFIG`
+ * disables all but `UV_CONFIG_FILE`, as in uv.
+ */
+async function fromUvConfigFiles(
+  input: { env: NodeJS.ProcessEnv; cwd: string; homeDir: string; platform: NodeJS.Platform },
+  readFile: (path: string) => Promise<string>,
+): Promise<PartialSettings[]> {
+  const { env, cwd, homeDir, platform } = input;
+  const candidates: { path: string; table: "root" | "tool.uv" }[] = [];
+  if (nonEmpty(env.UV_CONFIG_FILE)) {
+    candidates.push({ path: resolve(cwd, env.UV_CONFIG_FILE), table: "root" });
+  } else if (
+    !(nonEmpty(env.UV_NO_CONFIG) && TRUE_WORDS.has(env.UV_NO_CONFIG.trim().toLowerCase()))
+  ) {
+    candidates.push({ path: posix.join(cwd, "uv.toml"), table: "root" });
+    candidates.push({ path: posix.join(cwd, "pyproject.toml"), table: "tool.uv" });
+    if (platform !== "win32") {
+      const configHome =
+        nonEmpty(env.XDG_CONFIG_HOME) && env.XDG_CONFIG_HOME.startsWith("/")
+          ? env.XDG_CONFIG_HOME
+          : posix.join(homeDir, ".config");
+      candidates.push({ path: posix.join(configHome, "uv", "uv.toml"), table: "root" });
+      const configDirs = nonEmpty(env.XDG_CONFIG_DIRS) ? env.XDG_CONFIG_DIRS : "/etc/xdg";
+      for (const directory of configDirs.split(":")) {
+        if (directory !== "")
+          candidates.push({ path: posix.join(directory, "uv", "uv.toml"), table: "root" });
+      }
+      candidates.push({ path: "/etc/uv/uv.toml", table: "root" });
+    }
+  }
+  const layers: PartialSettings[] = [];
+  let projectFound = false;
+  for (const { path, table } of candidates) {
+    // The project's uv.toml wins over its [tool.uv], as in uv.
+    if (table === "tool.uv" && projectFound) continue;
+    let text: string;
+    try {
+      text = await readFile(path);
+    } catch (error) {
+      if (isMissingFile(error)) continue;
+      throw new PylayerError("invalid-config", `uv configuration file ${path} cannot be read.`, {
+        cause: error,
+        hint: "Fix its permissions, or set UV_NO_CONFIG=1 to ignore uv's configuration files.",
+      });
+    }
+    const data = parseTomlText(text, path);
+    let settings: unknown = data;
+    if (table === "tool.uv") {
+      const tool = isTable(data.tool) ? data.tool : undefined;
+      if (tool === undefined || !isTable(tool.uv)) continue;
+      settings = tool.uv;
+    }
+    if (path === posix.join(cwd, "uv.toml")) projectFound = true;
+    layers.push(
+      uvSettings(
+        settings as Record<string, unknown>,
+        table === "tool.uv" ? `${path} [tool.uv]` : path,
+      ),
+    );
+  }
+  return layers;
+}
+
+/** The index keys of one uv settings table: index-url, extra-index-url, [[index]], find-links, no-index, index-strategy. */
+function uvSettings(table: Record<string, unknown>, source: string): PartialSettings {
+  const settings: PartialSettings = { values: {}, origin: {} };
+  const strings = (key: string): string[] | undefined => {
+    const value = table[key];
+    if (value === undefined) return undefined;
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value;
+    throw new PylayerError(
+      "invalid-config",
+      `${source}: ${key} must be a string or a list of strings.`,
+      {
+        hint: `Write e.g. ${key} = ["https://example.com/simple/"].`,
+      },
+    );
+  };
+  const indexUrl = strings("index-url")?.[0];
+  const extras = strings("extra-index-url") ?? [];
+  let defaultIndex: string | undefined;
+  const entries = Array.isArray(table.index) ? table.index : [];
+  const named: string[] = [];
+  for (const entry of entries) {
+    if (!isTable(entry) || typeof entry.url !== "string") continue;
+    // An explicit index serves only the packages pinned to it in [tool.uv.sources].
+    if (entry.explicit === true) continue;
+    if (entry.default === true) defaultIndex = entry.url;
+    else named.push(entry.url);
+  }
+  if (defaultIndex !== undefined || indexUrl !== undefined) {
+    settings.values.indexUrl = defaultIndex ?? indexUrl!;
+    settings.origin.indexUrl = source;
+  }
+  if (named.length > 0 || table["extra-index-url"] !== undefined) {
+    // uv asks [[index]] entries before extra-index-url.
+    settings.values.extraIndexUrls = [...named, ...extras];
+    settings.origin.extraIndexUrls = source;
+  }
+  const findLinks = strings("find-links");
+  if (findLinks !== undefined) {
+    settings.values.findLinks = findLinks;
+    settings.origin.findLinks = source;
+  }
+  if (typeof table["no-index"] === "boolean") {
+    settings.values.noIndex = table["no-index"];
+    settings.origin.noIndex = source;
+  }
+  if (typeof table["index-strategy"] === "string") {
+    settings.values.strategy = parseStrategy(table["index-strategy"], source);
+    settings.origin.strategy = source;
   }
   return settings;
 }
@@ -333,31 +492,45 @@ export async function resolveIndexSettings(
   const flags: PartialSettings = { values: {}, origin: {} };
   for (const [name, value] of Object.entries(input.flags ?? {}) as [SettingName, unknown][]) {
     if (value === undefined) continue;
-    (flags.values as Record<string, unknown>)[name] = value;
+    (flags.values as Record<string, unknown>)[name] =
+      name === "strategy" ? parseStrategy(String(value), "flag") : value;
     flags.origin[name] = "flag";
   }
-  const layers = [
-    flags,
-    fromPipEnvironment(env),
-    fromUvEnvironment(env),
+  const configuration: PartialSettings = { values: {}, origin: {} };
+  if (input.configuration !== undefined) {
+    const { source, values } = input.configuration;
+    for (const [name, value] of Object.entries(values) as [SettingName, unknown][]) {
+      if (value === undefined) continue;
+      (configuration.values as Record<string, unknown>)[name] =
+        name === "strategy" ? parseStrategy(String(value), source) : value;
+      configuration.origin[name] = source;
+    }
+  }
+  const commandLine = [flags, fromPipEnvironment(env), fromUvEnvironment(env)];
+  const files = [
+    configuration,
+    ...(await fromUvConfigFiles({ env, cwd, homeDir, platform }, readFile)),
     await fromPipConfigFiles(pipConfigFilePaths({ env, homeDir, platform }), readFile),
   ];
   const pick = <Name extends SettingName>(
+    layers: PartialSettings[],
     name: Name,
-    fallback: IndexFlags[Name],
-  ): { value: IndexFlags[Name]; origin: string } => {
+  ): { value: IndexFlags[Name]; origin: string } | undefined => {
     for (const layer of layers) {
       const value = layer.values[name];
       if (value !== undefined)
         return { value: value as IndexFlags[Name], origin: layer.origin[name]! };
     }
-    return { value: fallback, origin: "default" };
+    return undefined;
+  };
+  const everywhere = [...commandLine, ...files];
+  const findLinks = pick(everywhere, "findLinks") ?? { value: [], origin: "default" };
+  const noIndex = pick(everywhere, "noIndex") ?? { value: false, origin: "default" };
+  const strategy = pick(everywhere, "strategy") ?? {
+    value: "first-index" as IndexStrategy,
+    origin: "default",
   };
 
-  const indexUrl = pick("indexUrl", PYPI_SIMPLE_URL);
-  const extraIndexUrls = pick("extraIndexUrls", []);
-  const findLinks = pick("findLinks", []);
-  const noIndex = pick("noIndex", false);
   const toUrl = (location: string, setting: string, origin: string, root: boolean) => {
     try {
       return root ? indexRootUrl(location, cwd, homeDir) : locationToUrl(location, cwd, homeDir);
@@ -381,20 +554,55 @@ export async function resolveIndexSettings(
       );
     }
   };
+
+  // uv's rule: the command line and the environment before configuration files.
+  const indexes: ConfiguredIndex[] = [];
+  const add = (
+    setting: { value: string[] | string; origin: string } | undefined,
+    kind: ConfiguredIndex["kind"],
+    level: ConfiguredIndex["level"],
+  ) => {
+    if (setting === undefined) return;
+    const locations = Array.isArray(setting.value) ? setting.value : [setting.value];
+    for (const location of locations) {
+      const url = toUrl(
+        location,
+        kind === "default" ? "index-url" : "extra-index-url",
+        setting.origin,
+        true,
+      );
+      if (indexes.some((index) => index.url === url)) continue;
+      indexes.push({ url, kind, origin: setting.origin, level });
+    }
+  };
+  const commandLineIndex = pick(commandLine, "indexUrl");
+  const configurationIndex = pick(files, "indexUrl");
+  add(pick(commandLine, "extraIndexUrls"), "extra", "command-line");
+  add(commandLineIndex, "default", "command-line");
+  add(pick(files, "extraIndexUrls"), "extra", "configuration");
+  if (commandLineIndex === undefined) add(configurationIndex, "default", "configuration");
+  if (commandLineIndex === undefined && configurationIndex === undefined) {
+    add({ value: PYPI_SIMPLE_URL, origin: "default" }, "default", "default");
+  }
+  const primary = indexes.find((index) => index.kind === "default")!;
+  const extraOrigins = unique(
+    indexes.filter((index) => index.kind === "extra").map((index) => index.origin),
+  );
   return {
-    indexUrl: toUrl(indexUrl.value, "index-url", indexUrl.origin, true),
-    extraIndexUrls: unique(
-      extraIndexUrls.value.map((url) => toUrl(url, "extra-index-url", extraIndexUrls.origin, true)),
-    ),
+    indexUrl: primary.url,
+    extraIndexUrls: indexes.filter((index) => index !== primary).map((index) => index.url),
     findLinks: unique(
       findLinks.value.map((location) => toUrl(location, "find-links", findLinks.origin, false)),
     ),
     noIndex: noIndex.value,
+    indexes,
+    strategy: strategy.value,
     origin: {
-      indexUrl: indexUrl.origin,
-      extraIndexUrls: extraIndexUrls.origin,
+      indexUrl: primary.origin,
+      extraIndexUrls: extraOrigins.length === 0 ? "default" : extraOrigins.join(", "),
       findLinks: findLinks.origin,
       noIndex: noIndex.origin,
+      strategy: strategy.origin,
     },
   };
 }

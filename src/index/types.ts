@@ -1,3 +1,33 @@
+/**
+ * How the indexes share a project, with uv's names and meanings:
+ * - `first-index` (default): the first index that has the project is the only one used
+ *   for it. A public project cannot shadow a private one of the same name (dependency
+ *   confusion).
+ * - `unsafe-first-match`: every index is asked; the versions of the first index that has
+ *   the project are tried first, then those of the next, and so on.
+ * - `unsafe-best-match`: every index is asked; the best version from any of them is
+ *   taken (pip's behaviour); for one version, the earlier index's file.
+ */
+export type IndexStrategy = "first-index" | "unsafe-first-match" | "unsafe-best-match";
+
+export const INDEX_STRATEGIES: readonly IndexStrategy[] = [
+  "first-index",
+  "unsafe-first-match",
+  "unsafe-best-match",
+];
+
+/** One index in the order it is asked, with where it was configured. */
+export interface ConfiguredIndex {
+  /** The simple-API root as configured (may carry credentials: redact before showing). */
+  url: string;
+  /** `default`: the index URL (index-url); `extra`: an extra index. */
+  kind: "default" | "extra";
+  /** `flag`, `env PIP_INDEX_URL`, a configuration file (with its section), or `default` (PyPI). */
+  origin: string;
+  /** Command line or environment, a configuration file, or the built-in default. */
+  level: "command-line" | "configuration" | "default";
+}
+
 /** Where pylayer looks for distributions. */
 export interface IndexSettings {
   /** The default index (PEP 503 / PEP 691 simple API root), asked after the extra indexes. */
@@ -8,6 +38,13 @@ export interface IndexSettings {
   findLinks: string[];
   /** Ignore `indexUrl` and `extraIndexUrls`; use find-links only. */
   noIndex: boolean;
+  /**
+   * Every index in the order it is asked (see settings.ts for the rule). When absent, the
+   * order is `extraIndexUrls` then `indexUrl` (uv's).
+   */
+  indexes?: ConfiguredIndex[];
+  /** Default `first-index`. */
+  strategy?: IndexStrategy;
   /** For `--verbose`: setting name → the source it came from (`flag`, `env PIP_INDEX_URL`, a file…). */
   origin: Record<string, string>;
 }
@@ -41,8 +78,15 @@ export interface ProjectListing {
   otherFiles: string[];
   /** Source distributions (`.tar.gz`, `.zip`) among them, for source builds. */
   sdists: DistributionFile[];
-  /** Redacted index URL that provided the project, if any. */
+  /** Redacted index URL that provided the project, if any (the first one, when several did). */
   index: string | undefined;
+  /** Redacted URLs of the indexes whose files are listed, in the order they are asked. */
+  indexes?: string[];
+  /**
+   * `unsafe-first-match`: the versions of an earlier index are to be tried before those of a
+   * later one (otherwise newest first, whatever the index).
+   */
+  preferEarlierIndex?: boolean;
 }
 
 /**

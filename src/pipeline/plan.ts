@@ -9,6 +9,7 @@ import type { Cache } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
 import type { FunctionSource } from "../function/index.js";
 import {
+  type ConfigurationIndexSettings,
   type DistributionFile,
   IndexClient,
   type IndexSettings,
@@ -40,6 +41,7 @@ import {
   type Target,
 } from "../runtime/index.js";
 import { openCache } from "./cache-folder.js";
+import { withIndexHints } from "./index-hints.js";
 import {
   asCachedResolution,
   type CachedResolution,
@@ -56,6 +58,7 @@ import {
   type BuildPlan,
   type LayoutKind,
   type OutputPlan,
+  type PlannedIndex,
   type PlannedPackage,
   RUNTIME_PROVIDED_PACKAGES,
   type TargetPlan,
@@ -201,6 +204,8 @@ export async function planBuild(
           index: {
             indexUrl: redactUrl(settings.indexUrl),
             extraIndexUrls: settings.extraIndexUrls.map(redactUrl),
+            order: (settings.indexes ?? []).map((index) => redactUrl(index.url)),
+            strategy: settings.strategy ?? "first-index",
             noIndex: settings.noIndex,
           },
         });
@@ -214,7 +219,14 @@ export async function planBuild(
       });
       const outputs = planOutputs(cached.plan.targets, targets, layout, options.output, cwd);
       return {
-        plan: { ...cached.plan, outputs },
+        plan: {
+          index: {
+            strategy: settings.strategy ?? "first-index",
+            indexes: plannedIndexes(settings),
+          },
+          ...cached.plan,
+          outputs,
+        },
         context: {
           client,
           cache,
@@ -251,8 +263,9 @@ export async function planBuild(
         allowPrereleases,
         target: target.id,
         ...(options.resolverBudget === undefined ? {} : { budget: options.resolverBudget }),
-      }).catch((error: unknown) => {
-        throw withRequirementSource(withTargetHint(error, target), inputs);
+      }).catch(async (error: unknown) => {
+        const hinted = await withIndexHints(error, client);
+        throw withRequirementSource(withTargetHint(hinted, target), inputs);
       });
       for (const warning of resolution.warnings) {
         const event: BuildEvent = { type: "warning", message: `${target.id}: ${warning}` };
@@ -315,7 +328,12 @@ export async function planBuild(
     }
   }
   const outputs = planOutputs(targetPlans, targets, layout, options.output, cwd);
-  const plan: BuildPlan = { targets: targetPlans, outputs, warnings };
+  const plan: BuildPlan = {
+    index: { strategy: settings.strategy ?? "first-index", indexes: plannedIndexes(settings) },
+    targets: targetPlans,
+    outputs,
+    warnings,
+  };
   // A resolution made while a source was unreachable is not reused: once the source is
   // back, the same inputs may resolve differently.
   if (
@@ -429,6 +447,53 @@ export function withTargetHint(error: unknown, target: Target): unknown {
   });
 }
 
+function configurationIndexSettings(
+  configuration: NonNullable<NonNullable<BuildOptions["index"]>["configuration"]>,
+): ConfigurationIndexSettings {
+  const { source, ...values } = configuration;
+  return { source, values };
+}
+
+/** The indexes of a build in the order they are asked, with where each was configured. */
+export function plannedIndexes(settings: IndexSettings): PlannedIndex[] {
+  if (settings.noIndex) return [];
+  return (settings.indexes ?? []).map((index) => ({
+    url: redactUrl(index.url),
+    kind: index.kind,
+    origin:
+      index.origin === "flag"
+        ? index.kind === "default"
+          ? "--index-url"
+          : "--extra-index-url"
+        : index.origin,
+    level: index.level,
+  }));
+}
+
+/**
+ * The lines that say which indexes a build uses, in which order and from where, with the
+ * strategy; for every build that has more than one index or any from a configuration
+ * file (a single index given on the command line, or PyPI by default, goes without saying).
+ */
+export function indexListing(settings: IndexSettings): string | undefined {
+  const indexes = plannedIndexes(settings);
+  if (indexes.length <= 1 && indexes.every((index) => index.level !== "configuration")) {
+    return undefined;
+  }
+  const strategy = settings.strategy ?? "first-index";
+  const rule =
+    strategy === "first-index"
+      ? "first-index: each project comes from the first index that has it"
+      : strategy === "unsafe-first-match"
+        ? "unsafe-first-match: every index is asked; earlier indexes' versions are tried first"
+        : "unsafe-best-match: every index is asked; the best version wins";
+  const lines = indexes.map(
+    (index, position) =>
+      `  ${position + 1}. ${index.url}  (${index.kind === "default" ? "index-url" : "extra-index-url"} from ${index.origin})`,
+  );
+  return [`Indexes, in the order asked (${rule}):`, ...lines].join("\n");
+}
+
 /** The index client of a build: settings from options, requirement-file options, env and pip.conf. */
 export async function openIndexClient(
   options: BuildOptions,
@@ -467,7 +532,11 @@ export async function openIndexClient(
         ? { findLinks: [...(options.index?.findLinks ?? []), ...fileOptions.findLinks] }
         : {}),
       ...(options.index?.noIndex || fileOptions.noIndex ? { noIndex: true } : {}),
+      ...(options.index?.strategy === undefined ? {} : { strategy: options.index.strategy }),
     },
+    ...(options.index?.configuration === undefined
+      ? {}
+      : { configuration: configurationIndexSettings(options.index.configuration) }),
     env,
     cwd,
     homeDir: env.HOME ?? homedir(),
@@ -475,6 +544,8 @@ export async function openIndexClient(
   for (const [setting, origin] of Object.entries(settings.origin)) {
     emit({ type: "detail", message: `${setting} from ${origin}` });
   }
+  const listing = indexListing(settings);
+  if (listing !== undefined) emit({ type: "info", message: listing });
   const progress = new ProgressTracker(emit);
   const cache = await openCache(options, env);
   const netrcPath = env.NETRC ?? join(env.HOME ?? homedir(), ".netrc");

@@ -138,7 +138,12 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     } catch (error) {
       // A project no source knows has no version: the resolver backtracks from the
       // version that required it, and reports this error if nothing else works.
-      if (isPylayerError(error) && error.code === "project-not-found") {
+      // Likewise a project that only unreachable (allowed to be skipped) sources could have.
+      if (
+        isPylayerError(error) &&
+        (error.code === "project-not-found" ||
+          (error.code === "index-unreachable" && error.details?.notFound === true))
+      ) {
         return { candidates: [], rejected: [], notFound: error };
       }
       throw error;
@@ -221,11 +226,13 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
       };
       const build = wheel.build?.number ?? -1;
       const previous = bestByVersion.get(version.text);
-      // A file that is not yanked beats a yanked one of the same version.
+      // A file that is not yanked beats a yanked one of the same version; a version that
+      // several indexes offer comes from the first of them (files are in index order).
       if (
         previous === undefined ||
         (previous.candidate.yanked && !yanked) ||
         (previous.candidate.yanked === yanked &&
+          !fromEarlierIndex(previous.candidate.file, file, listing.indexes ?? []) &&
           (compatibility.priority < previous.priority ||
             (compatibility.priority === previous.priority && build > previous.build)))
       ) {
@@ -234,9 +241,18 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     }
     // PEP 592: a yanked file is used only when a requirement pins its exact version
     // (`onlyWhenPinned`, enforced by the resolver); such versions go last.
+    // unsafe-first-match: the versions of an earlier index before those of a later one.
+    const indexOrder = listing.preferEarlierIndex === true ? (listing.indexes ?? []) : [];
+    const rank = (candidate: WheelCandidate) => {
+      const position = indexOrder.indexOf(candidate.file.index);
+      return position < 0 ? indexOrder.length : position;
+    };
     const candidates = [...bestByVersion.values()]
       .map((entry) => entry.candidate)
-      .sort((a, b) => Number(a.yanked) - Number(b.yanked) || b.version.compare(a.version));
+      .sort(
+        (a, b) =>
+          Number(a.yanked) - Number(b.yanked) || rank(a) - rank(b) || b.version.compare(a.version),
+      );
     // Versions with a compatible wheel come first, even when a newer version has only an
     // sdist: a source build is the fallback (pip's --prefer-binary, pylayer's default).
     const sdistCandidates =
@@ -469,4 +485,15 @@ function yankedReason(yanked: { reason?: string }): string {
   const why =
     yanked.reason === undefined || yanked.reason.trim() === "" ? "" : ` (${yanked.reason.trim()})`;
   return `yanked${why}; used only when pinned with == or === (PEP 592)`;
+}
+
+/** Whether `first` came from an index asked before the (different) index of `second`. */
+function fromEarlierIndex(
+  first: DistributionFile,
+  second: DistributionFile,
+  indexes: readonly string[],
+): boolean {
+  const a = indexes.indexOf(first.index);
+  const b = indexes.indexOf(second.index);
+  return a >= 0 && b >= 0 && a < b;
 }

@@ -5,6 +5,7 @@
  */
 import type { CheckResult } from "../check/types.js";
 import type { FunctionSource } from "../function/index.js";
+import type { IndexStrategy } from "../index/index.js";
 import type { Architecture } from "../runtime/index.js";
 
 /**
@@ -27,6 +28,29 @@ export interface IndexOptions {
    * the index that has it (outage policy: no silent fallback to the next index).
    */
   allowUnreachableIndexes?: string[];
+  /** How indexes share a project (uv's `--index-strategy`); default `first-index`. */
+  strategy?: IndexStrategy;
+  /**
+   * Index settings of the project's configuration file (pylayer.toml or [tool.pylayer]):
+   * ranked with the configuration files, after the options above and the environment.
+   */
+  configuration?: {
+    /** `pylayer.toml` or `[tool.pylayer]`, with the file's path. */
+    source: string;
+    indexUrl?: string;
+    extraIndexUrls?: string[];
+    strategy?: IndexStrategy;
+  };
+}
+
+/** One index of a build, in the order indexes are asked, and where it was configured. */
+export interface PlannedIndex {
+  /** Redacted URL. */
+  url: string;
+  kind: "default" | "extra";
+  /** `--index-url`, `env PIP_EXTRA_INDEX_URL`, `/etc/pip.conf [global]`, `default`… */
+  origin: string;
+  level: "command-line" | "configuration" | "default";
 }
 
 export interface BuildOptions {
@@ -214,6 +238,8 @@ export interface BuildInput {
 
 export interface BuildPlan {
   input?: BuildInput;
+  /** The indexes asked, in order, and the strategy (absent for plans from a lock file). */
+  index?: { strategy: IndexStrategy; indexes: PlannedIndex[] };
   targets: TargetPlan[];
   outputs: OutputPlan[];
   warnings: string[];

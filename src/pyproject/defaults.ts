@@ -35,6 +35,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   // Index and cache
   "index-url": { kind: "string" },
   "extra-index-url": { kind: "list" },
+  "index-strategy": { kind: "string" },
   "find-links": { kind: "list", path: "path-or-url" },
   "no-index": { kind: "boolean" },
   "allow-unreachable-index": { kind: "list" },

@@ -218,10 +218,13 @@ describe("unreachable indexes (outage policy)", () => {
     expect(events.filter((event) => event.type === "warning")).toHaveLength(1);
     expect(client.unreachableSources()).toEqual([deadIndex]);
 
+    // Issue 18, point 3: the one index that could have had it was unreachable, so the
+    // error is about the network, not the name.
     const error = await client.getFiles("nowhere").catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: "project-not-found" });
-    expect((error as Error).message).toContain(`${deadIndex} (unreachable)`);
-    expect((error as { hint: string }).hint).toContain("could not be reached");
+    expect(error).toMatchObject({ code: "index-unreachable" });
+    expect((error as Error).message).toContain(`${deadIndex} could not be reached`);
+    expect((error as Error).message).toContain(`${server.url} does not have it`);
+    expect((error as { hint: string }).hint).toContain("Check the network");
   });
 });
 

@@ -63,7 +63,7 @@ describe("resolveIndexSettings precedence", () => {
     string,
     Partial<IndexFlags>,
     NodeJS.ProcessEnv,
-    Partial<Record<keyof IndexFlags, unknown>>,
+    Record<string, unknown>,
     Record<string, string | RegExp>,
   ];
   const rows: Row[] = [
@@ -80,7 +80,8 @@ describe("resolveIndexSettings precedence", () => {
       { indexUrl: /pip\.conf \[global\]$/, noIndex: "default" },
     ],
     [
-      "uv environment beats pip.conf",
+      // uv's rule: indexes from the command line or environment before configuration files'.
+      "uv environment beats pip.conf (pip.conf's extra indexes asked after)",
       {},
       {
         UV_INDEX_URL: "https://uv-old.example/simple",
@@ -96,13 +97,15 @@ describe("resolveIndexSettings precedence", () => {
           "https://i.example/simple/",
           "https://j.example/simple/",
           "https://k.example/simple/",
+          "file:///opt/a/simple/",
+          "file:///opt/b/simple/",
         ],
         findLinks: ["file:///w1", "file:///w2"],
         noIndex: true,
       },
       {
         indexUrl: "env UV_DEFAULT_INDEX",
-        extraIndexUrls: "env UV_INDEX, env UV_EXTRA_INDEX_URL",
+        extraIndexUrls: /^env UV_INDEX, env UV_EXTRA_INDEX_URL, .*pip\.conf \[global\]$/,
         findLinks: "env UV_FIND_LINKS",
         noIndex: "env UV_NO_INDEX",
       },
@@ -115,7 +118,7 @@ describe("resolveIndexSettings precedence", () => {
       { indexUrl: "env UV_INDEX_URL" },
     ],
     [
-      "pip environment beats uv environment and pip.conf",
+      "pip environment beats uv environment and pip.conf (pip.conf's extra indexes asked after)",
       {},
       {
         PIP_INDEX_URL: "https://pip.example/simple/",
@@ -127,14 +130,19 @@ describe("resolveIndexSettings precedence", () => {
       },
       {
         indexUrl: "https://pip.example/simple/",
-        extraIndexUrls: ["https://x.example/simple/", "https://y.example/simple/"],
+        extraIndexUrls: [
+          "https://x.example/simple/",
+          "https://y.example/simple/",
+          "file:///opt/a/simple/",
+          "file:///opt/b/simple/",
+        ],
         findLinks: ["file:///a", "file:///b"],
         noIndex: false,
       },
       { indexUrl: "env PIP_INDEX_URL", noIndex: "env PIP_NO_INDEX" },
     ],
     [
-      "flags beat everything, per setting",
+      "flags beat everything, per setting (configuration files' extra indexes asked after)",
       { indexUrl: "https://flag.example/simple", findLinks: ["./wheels"] },
       {
         PIP_INDEX_URL: "https://pip.example/simple/",
@@ -142,10 +150,24 @@ describe("resolveIndexSettings precedence", () => {
       },
       {
         indexUrl: "https://flag.example/simple/",
-        extraIndexUrls: ["https://x.example/simple/"],
+        extraIndexUrls: [
+          "https://x.example/simple/",
+          "file:///opt/a/simple/",
+          "file:///opt/b/simple/",
+        ],
+        indexes: [
+          { url: "https://x.example/simple/", kind: "extra", level: "command-line" },
+          { url: "https://flag.example/simple/", kind: "default", level: "command-line" },
+          { url: "file:///opt/a/simple/", kind: "extra", level: "configuration" },
+          { url: "file:///opt/b/simple/", kind: "extra", level: "configuration" },
+        ],
         noIndex: false,
       },
-      { indexUrl: "flag", findLinks: "flag", extraIndexUrls: "env PIP_EXTRA_INDEX_URL" },
+      {
+        indexUrl: "flag",
+        findLinks: "flag",
+        extraIndexUrls: /^env PIP_EXTRA_INDEX_URL, .*pip\.conf \[global\]$/,
+      },
     ],
     [
       "empty environment variables count as unset",

@@ -183,6 +183,7 @@ function jsonResult(result: BuildResult, dryRun: boolean): unknown {
     ok: (result.checks ?? []).every((check) => check.ok),
     dryRun,
     ...(result.plan.input === undefined ? {} : { input: result.plan.input }),
+    ...(result.plan.index === undefined ? {} : { index: result.plan.index }),
     targets: result.plan.targets,
     zips: result.zips,
     ...(result.checks === undefined ? {} : { checks: result.checks }),

@@ -75,6 +75,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
       ok: true,
       path: result.path,
       ...(result.plan.input === undefined ? {} : { input: result.plan.input }),
+      ...(result.plan.index === undefined ? {} : { index: result.plan.index }),
       targets: result.plan.targets.map((target) => target.id),
       packages: [...packages].sort(),
       warnings: result.plan.warnings,

@@ -12,7 +12,14 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     multiple: true,
     valueName: "URL",
-    description: "Another index, asked before --index-url; the first index that has a project wins",
+    description:
+      "Another index, asked before --index-url; indexes given here or in the environment are asked before those of pip.conf, uv.toml or [tool.pylayer]",
+  },
+  "index-strategy": {
+    type: "string",
+    valueName: "STRATEGY",
+    description:
+      "first-index (default: each project comes only from the first index that has it, which protects against dependency confusion), unsafe-first-match or unsafe-best-match (every index is consulted, as pip does); also UV_INDEX_STRATEGY",
   },
   "find-links": {
     type: "string",

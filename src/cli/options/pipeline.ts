@@ -3,6 +3,7 @@
  * pipeline's `BuildOptions`. A flag a command does not declare reads as absent.
  */
 import { usageError } from "../../errors.js";
+import type { IndexStrategy } from "../../index/types.js";
 import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
 import { booleanOption, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
@@ -42,6 +43,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       findLinks: listOption(values, "find-links", false),
       noIndex: booleanOption(values, "no-index"),
       allowUnreachableIndexes: listOption(values, "allow-unreachable-index", false),
+      ...indexStrategyOptions(context),
     },
     pre: booleanOption(values, "pre"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
@@ -57,5 +59,43 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     checkImports: booleanOption(values, "check-imports"),
     cwd: context.cwd,
     env: context.env,
+  };
+}
+
+/** index/types.ts's INDEX_STRATEGIES, repeated: this module loads no library code until a command runs. */
+const STRATEGIES: readonly string[] = ["first-index", "unsafe-first-match", "unsafe-best-match"];
+
+/** `--index-strategy` and the index settings of the project's configuration file. */
+function indexStrategyOptions(
+  context: CommandContext,
+): Pick<NonNullable<BuildOptions["index"]>, "strategy" | "configuration"> {
+  const strategy = stringOption(context.values, "index-strategy");
+  if (strategy !== undefined && !STRATEGIES.includes(strategy)) {
+    throw usageError(
+      `--index-strategy ${strategy} is not a strategy`,
+      `Use one of ${STRATEGIES.join(", ")}; first-index, the default, protects against dependency confusion.`,
+    );
+  }
+  const configuration = context.indexConfiguration;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const list = (value: unknown) =>
+    Array.isArray(value) ? value.map(String) : typeof value === "string" ? [value] : undefined;
+  const indexUrl = text(configuration?.values["index-url"]);
+  const extraIndexUrls = list(configuration?.values["extra-index-url"]);
+  const configuredStrategy = text(configuration?.values["index-strategy"]);
+  return {
+    ...(strategy === undefined ? {} : { strategy: strategy as IndexStrategy }),
+    ...(configuration === undefined
+      ? {}
+      : {
+          configuration: {
+            source: configuration.source,
+            ...(indexUrl === undefined ? {} : { indexUrl }),
+            ...(extraIndexUrls === undefined ? {} : { extraIndexUrls }),
+            ...(configuredStrategy === undefined
+              ? {}
+              : { strategy: configuredStrategy as IndexStrategy }),
+          },
+        }),
   };
 }
