@@ -18,6 +18,7 @@ import {
   type ILocalBundling,
 } from "aws-cdk-lib";
 import { type Architecture, Code, type Runtime, RuntimeFamily } from "aws-cdk-lib/aws-lambda";
+import type { IConstruct } from "constructs";
 import { PylayerError } from "../errors.js";
 import { RUNTIMES } from "../runtime/index.js";
 import { type BundlingOptions, buildArguments } from "./options.js";
@@ -29,28 +30,58 @@ const PLACEHOLDER_IMAGE = "pylayer-local-only";
 const ZIP_NAME = "pylayer.zip";
 
 export interface PylayerCodeOptions {
+  /** The construct, named in messages (`PythonFunction Api`). */
+  construct: string;
   /** The folder pylayer runs in: where inputs are found and relative paths start. */
   entry: string;
   runtimes: readonly Runtime[];
   architectures: readonly Architecture[];
   bundling?: BundlingOptions;
-  /** Arguments that choose what to build (e.g. the function mode), before the bundling options. */
-  modeArguments?: string[];
+  /**
+   * A function package of `entry` with this handler setting (`build --mode function`);
+   * without it, a layer (`build --mode layer`).
+   */
+  functionHandler?: string;
   /** Advice when the targets need different zips (one construct serves one zip). */
   severalZipsHint: string;
 }
+
+/** Bundling options that apply to one kind of zip only, with the advice for the other. */
+const LAYER_ONLY: { option: keyof BundlingOptions; hint: string }[] = [
+  { option: "layout", hint: "A function package has its dependencies at the zip root." },
+  ...(["slim", "slimPatterns", "compile"] as const).map((option) => ({
+    option,
+    hint: "Put the dependencies in a PythonLayerVersion with this option and add it to the function's layers (its own requirements then stay out of entry).",
+  })),
+];
+const FUNCTION_ONLY: { option: keyof BundlingOptions; hint: string }[] = [
+  {
+    option: "sourceExclude",
+    hint: "A layer has no source files; use exclude to leave packages out.",
+  },
+];
 
 /** A Lambda `Code` whose asset is the zip `pylayer build` writes for the options. */
 export function pylayerCode(options: PylayerCodeOptions): Code {
   const entry = resolve(options.entry);
   if (!existsSync(entry)) {
-    throw new PylayerError("cdk-entry-missing", `entry ${entry} does not exist`, {
-      hint: "Point entry at the folder that holds the requirements (or lock file) and code.",
-    });
+    throw new PylayerError(
+      "cdk-entry-missing",
+      `${options.construct}: entry ${entry} does not exist`,
+      { hint: "Point entry at the folder that holds the requirements (or lock file) and code." },
+    );
   }
+  const isFunction = options.functionHandler !== undefined;
+  refuseOptions(
+    options,
+    isFunction ? LAYER_ONLY : FUNCTION_ONLY,
+    isFunction ? "layers" : "functions",
+  );
   const args = [
     "build",
-    ...(options.modeArguments ?? []),
+    ...(isFunction
+      ? ["--mode=function", `--source=${entry}`, `--handler=${options.functionHandler}`]
+      : ["--mode=layer"]),
     ...options.runtimes.map((runtime) => `--runtime=${pythonRuntimeName(runtime)}`),
     ...options.architectures.map((architecture) => `--arch=${architecture.name}`),
     ...buildArguments(options.bundling),
@@ -68,6 +99,29 @@ export function pylayerCode(options: PylayerCodeOptions): Code {
       local: new PylayerBundler(entry, args, bundling.environment ?? {}, options.severalZipsHint),
     },
   });
+}
+
+function refuseOptions(
+  options: PylayerCodeOptions,
+  refused: readonly { option: keyof BundlingOptions; hint: string }[],
+  kind: string,
+): void {
+  for (const { option, hint } of refused) {
+    const value = options.bundling?.[option];
+    if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) {
+      continue;
+    }
+    throw new PylayerError(
+      "cdk-bundling-option",
+      `${options.construct}: bundling.${option} is for ${kind} only`,
+      { hint },
+    );
+  }
+}
+
+/** The path a construct will have (`Stack/Id`), for messages thrown before `super()`. */
+export function constructPath(scope: IConstruct, id: string): string {
+  return scope.node.path === "" ? id : `${scope.node.path}/${id}`;
 }
 
 /** The Lambda runtime name of a CDK `Runtime`, refused unless pylayer builds for it. */

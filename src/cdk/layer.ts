@@ -6,7 +6,7 @@ import {
   Runtime,
 } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
-import { pylayerCode } from "./bundle.js";
+import { constructPath, pylayerCode } from "./bundle.js";
 import type { BundlingOptions } from "./options.js";
 
 /** Props shaped like `@aws-cdk/aws-lambda-python-alpha`'s `PythonLayerVersionProps`. */
@@ -37,6 +37,7 @@ export class PythonLayerVersion extends LayerVersion {
       compatibleRuntimes,
       compatibleArchitectures,
       code: pylayerCode({
+        construct: `PythonLayerVersion ${constructPath(scope, id)}`,
         entry,
         runtimes: compatibleRuntimes,
         architectures: compatibleArchitectures,

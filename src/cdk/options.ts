@@ -46,13 +46,19 @@ export interface BundlingOptions {
   readonly exclude?: string[];
   /** Leave out boto3, botocore, s3transfer and jmespath (the runtime has them). */
   readonly excludeRuntimeProvided?: boolean;
+  /**
+   * `PythonFunction` only: more gitignore-like globs of files or folders of `entry` to leave
+   * out of the function zip (VCS folders, `__pycache__`, virtual environments,
+   * `node_modules`, `cdk.out` are always left out).
+   */
+  readonly sourceExclude?: string[];
   /** Layers only: `python` (default) or `site-packages` (`python/lib/python3.X/site-packages/`). */
   readonly layout?: "python" | "site-packages";
-  /** Remove what Lambda does not need: bytecode, unimported test suites, stubs, dist-info extras. */
+  /** Layers only: remove what Lambda does not need: bytecode, unimported test suites, stubs, dist-info extras. */
   readonly slim?: boolean;
-  /** More files or folders to remove (gitignore-like globs); implies `slim`. */
+  /** Layers only: more files or folders to remove (gitignore-like globs); implies `slim`. */
   readonly slimPatterns?: string[];
-  /** Add PEP 552 unchecked-hash `.pyc` files; needs the local `python3.X` of the runtime at synth time. */
+  /** Layers only: add PEP 552 unchecked-hash `.pyc` files; needs the local `python3.X` of the runtime at synth time. */
   readonly compile?: boolean;
 
   /** Cache folder (default: `PYLAYER_CACHE_DIR` or the platform cache folder). */
@@ -94,6 +100,7 @@ const FLAGS: { [Key in Exclude<keyof FlagOptions, "requirements" | "check">]-?: 
   noIndex: "--no-index",
   pre: "--pre",
   exclude: "--exclude",
+  sourceExclude: "--source-exclude",
   excludeRuntimeProvided: "--exclude-runtime-provided",
   layout: "--layout",
   slim: "--slim",

@@ -1,10 +1,9 @@
 /**
  * examples/cdk as a user runs it: the real `cdk` CLI (the aws-cdk dev dependency) synthesizes
- * the app, whose layers pylayer builds from a loopback index (PIP_INDEX_URL; the uv.lock's
+ * the app, whose functions and layer pylayer builds from a loopback index (PIP_INDEX_URL; the uv.lock's
  * URLs are pointed at it), with no `docker` on PATH. The shared layer's asset is then
  * published to the AWS emulator and checked, to show it is a valid layer.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,7 +12,7 @@ import { GetLayerVersionCommand } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishLayer } from "../../src/index.js";
 import { lambdaClient, motoOptions, startMoto, uniqueName } from "../aws/moto.js";
-import { runCli } from "../helpers/cli.js";
+import { type CliResult, runCli, runProcess } from "../helpers/cli.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { pathWithoutDocker } from "../helpers/no-docker.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
@@ -25,7 +24,7 @@ const moto = await startMoto();
 let server: IndexServer;
 let app: string;
 let outdir: string;
-let synth: { code: number; stdout: string; stderr: string };
+let synth: CliResult;
 
 interface AssetManifest {
   files: Record<
@@ -39,9 +38,11 @@ interface Template {
     {
       Type: string;
       Properties: {
-        Content: { S3Key: string };
+        Content?: { S3Key: string };
+        Code?: { S3Key: string };
         Architectures?: string[];
         Handler?: string;
+        Runtime?: string;
         Layers?: unknown[];
       };
     }
@@ -58,22 +59,6 @@ function pointLockAt(lock: string, wheels: BuiltWheel[], filesUrl: string): stri
       return `{ url = "${filesUrl}${filename}", hash = "sha256:${wheel.sha256}", size = ${wheel.bytes.length} }`;
     },
   );
-}
-
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
 }
 
 beforeAll(async () => {
@@ -138,11 +123,10 @@ beforeAll(async () => {
     NO_COLOR: "1",
   });
   const cdk = join(root, "node_modules", "aws-cdk", "bin", "cdk");
-  synth = await run(
+  synth = await runProcess(
     process.execPath,
     [cdk, "synth", "--no-notices", "--no-version-reporting", "--output", outdir],
-    app,
-    env,
+    { cwd: app, env },
   );
 }, 240_000);
 
@@ -155,13 +139,14 @@ async function readTemplate(): Promise<Template> {
   return JSON.parse(await readFile(join(outdir, "PylayerExample.template.json"), "utf8"));
 }
 
-/** The asset zip of the layer with this logical id prefix. */
-async function layerZip(template: Template, logicalPrefix: string): Promise<string> {
-  const [, layer] = Object.entries(template.Resources).find(
+/** The asset zip of the layer or function whose logical id starts with `logicalPrefix`. */
+async function assetZip(template: Template, logicalPrefix: string): Promise<string> {
+  const [, resource] = Object.entries(template.Resources).find(
     ([id, resource]) =>
-      id.startsWith(logicalPrefix) && resource.Type === "AWS::Lambda::LayerVersion",
+      id.startsWith(logicalPrefix) &&
+      (resource.Type === "AWS::Lambda::LayerVersion" || resource.Type === "AWS::Lambda::Function"),
   )!;
-  const key = layer.Properties.Content.S3Key as string;
+  const key = (resource.Properties.Content ?? resource.Properties.Code)!.S3Key;
   const manifest: AssetManifest = JSON.parse(
     await readFile(join(outdir, "PylayerExample.assets.json"), "utf8"),
   );
@@ -172,7 +157,7 @@ async function layerZip(template: Template, logicalPrefix: string): Promise<stri
 }
 
 describe("examples/cdk through the cdk CLI", () => {
-  it("synthesizes the app: three functions, each with its layer", async () => {
+  it("synthesizes the app: three Python functions, one with a layer", async () => {
     expect(synth.stderr).not.toMatch(/docker/i);
     expect(synth.code, synth.stderr).toBe(0);
     // cdk synth prints the template of the one stack.
@@ -180,7 +165,9 @@ describe("examples/cdk through the cdk CLI", () => {
     const template = await readTemplate();
     const ofType = (type: string) =>
       Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-    expect(ofType("AWS::Lambda::LayerVersion")).toHaveLength(3);
+    expect(ofType("AWS::Lambda::LayerVersion").map(([id]) => id)).toEqual([
+      expect.stringMatching(/^CommonDeps/),
+    ]);
     const functions = Object.fromEntries(
       ofType("AWS::Lambda::Function").map(([id, resource]) => [
         id.replace(/[0-9A-F]{8}$/, ""),
@@ -188,27 +175,53 @@ describe("examples/cdk through the cdk CLI", () => {
       ]),
     );
     expect(Object.keys(functions).sort()).toEqual(["Api", "Arm", "Dates"]);
+    for (const properties of Object.values(functions)) {
+      expect(properties.Handler).toBe("index.handler");
+      expect(properties.Runtime).toBe("python3.12");
+    }
     expect(functions.Arm?.Architectures).toEqual(["arm64"]);
-    expect(functions.Api?.Handler).toBe("index.handler");
+    expect(functions.Api?.Architectures).toBeUndefined();
     expect(functions.Api?.Layers).toEqual([{ Ref: expect.stringMatching(/^CommonDeps/) }]);
+    expect(functions.Dates?.Layers).toBeUndefined();
   });
 
-  it("builds aarch64 wheels for the arm64 layer and installs the uv.lock as locked", async () => {
+  it("packages each function's source with its dependencies: aarch64 wheels for arm64, the uv.lock as locked", async () => {
     const template = await readTemplate();
-    const arm = await unzipFile(await layerZip(template, "ArmDeps"));
-    expect(new TextDecoder().decode(arm["python/orjson-3.10.15.dist-info/WHEEL"])).toContain(
+    const api = Object.keys(await unzipFile(await assetZip(template, "Api")));
+    expect(api).toEqual(["index.py"]);
+    const arm = await unzipFile(await assetZip(template, "Arm"));
+    expect(Object.keys(arm)).toContain("index.py");
+    expect(new TextDecoder().decode(arm["orjson-3.10.15.dist-info/WHEEL"])).toContain(
       "Tag: cp312-cp312-manylinux_2_17_aarch64",
     );
-    const dates = Object.keys(await unzipFile(await layerZip(template, "DatesDeps")));
-    expect(dates).toContain("python/dateutil/parser.py");
-    expect(dates).toContain("python/six.py");
+    const dates = Object.keys(await unzipFile(await assetZip(template, "Dates")));
+    expect(dates).toEqual(
+      expect.arrayContaining(["index.py", "uv.lock", "dateutil/parser.py", "six.py"]),
+    );
+    const layer = Object.keys(await unzipFile(await assetZip(template, "CommonDeps")));
+    expect(layer).toContain("python/requests/__init__.py");
+  });
+
+  it("checks the Api function with its layer as Lambda runs them", async () => {
+    const template = await readTemplate();
+    const check = await runCli([
+      "check",
+      await assetZip(template, "Api"),
+      "--layer",
+      await assetZip(template, "CommonDeps"),
+      "--handler",
+      "index.handler",
+      "--runtime",
+      "python3.12",
+    ]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
   });
 
   it.skipIf(moto === undefined)(
     "deploys the shared layer's asset to the AWS emulator",
     async () => {
       const template = await readTemplate();
-      const zipPath = await layerZip(template, "CommonDeps");
+      const zipPath = await assetZip(template, "CommonDeps");
       const check = await runCli(["check", zipPath, "--runtime", "python3.12"]);
       expect(check.code, check.stdout + check.stderr).toBe(0);
       const name = uniqueName("cdk-example");
