@@ -7,19 +7,16 @@
  * What this cannot see: the host's glibc and libraries are not Lambda's, so a library the
  * host has but Lambda lacks still imports here; the static native checks cover that.
  */
+
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  extractLayer,
-  type Interpreter,
-  lambdaLibraryPath,
-  lambdaPythonProgram,
-} from "../invoke/environment.js";
+import { type Interpreter, lambdaLibraryPath, lambdaPythonProgram } from "../invoke/environment.js";
 import { RUNTIME_PROVIDED_PACKAGES } from "../pipeline/types.js";
 import { pythonAssignments, pythonSource, withParameters } from "../python-sources.js";
 import type { Target } from "../runtime/index.js";
+import { extractZip as extractLayer } from "../zip/extract.js";
 import { type LayerFiles, label, lambdaSiteDirs, topLevelNames } from "./layer-files.js";
 import { forEachLimited } from "./layout.js";
 import { FINDING_CODES, type Finding, type ImportOutcome } from "./types.js";

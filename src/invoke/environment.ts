@@ -13,14 +13,12 @@
  */
 import { execFile } from "node:child_process";
 import { constants } from "node:fs";
-import { access, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { PylayerError } from "../errors.js";
 import { pythonSource } from "../python-sources.js";
 import type { Architecture, LambdaRuntime } from "../runtime/index.js";
-import type { ZipEntry, ZipReader } from "../zip/index.js";
 
 const execFileAsync = promisify(execFile);
 export interface Interpreter {
@@ -223,59 +221,6 @@ export function describeMissingInterpreter(
 export function interpreterHint(runtime: LambdaRuntime): string {
   const [major, minor] = runtime.python;
   return `Install Python ${major}.${minor} (e.g. \`pyenv install ${major}.${minor}\` or \`uv python install ${major}.${minor}\`), or pass --python /path/to/python${major}.${minor}.`;
-}
-
-/**
- * Extracts a layer zip into `destination` (the `/opt` of the emulated environment). Files
- * already there are replaced, as a later layer replaces an earlier one's files on Lambda.
- * Entries that would land outside `destination` are refused.
- */
-export async function extractLayer(reader: ZipReader, destination: string): Promise<number> {
-  // A repeated name resolves to its last entry, as in Python's zipfile and ZipReader.getEntry.
-  const latest = new Map<string, ZipEntry>();
-  for (const entry of reader.entries) {
-    const name = entry.name;
-    if (
-      name.startsWith("/") ||
-      name.includes("\\") ||
-      /^[A-Za-z]:/.test(name) ||
-      name.split("/").some((part) => part === "..")
-    ) {
-      throw new PylayerError(
-        "unsafe-zip",
-        `${reader.name} has an entry that would be written outside the layer folder: ${name}`,
-        { hint: "Rebuild the layer; Lambda refuses such zips too." },
-      );
-    }
-    latest.set(name.replace(/\/+$/, ""), entry);
-  }
-  const folders = new Set<string>();
-  const files: { target: string; entry: ZipEntry }[] = [];
-  for (const [name, entry] of latest) {
-    const target = join(destination, ...name.split("/").filter((part) => part !== ""));
-    if (entry.isDirectory) folders.add(target);
-    else {
-      folders.add(dirname(target));
-      files.push({ target, entry });
-    }
-  }
-  for (const folder of [...folders].sort()) await mkdir(folder, { recursive: true });
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const { target, entry } = files[next++]!;
-      const data = await reader.read(entry);
-      await rm(target, { force: true, recursive: true });
-      if (entry.isSymlink) {
-        await symlink(data.toString("utf8"), target);
-      } else {
-        const mode = entry.unixMode === undefined ? 0o644 : entry.unixMode & 0o777 || 0o644;
-        await writeFile(target, data, { mode });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
-  return files.length;
 }
 
 /**

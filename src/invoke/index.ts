@@ -17,19 +17,19 @@ import { PylayerError, usageError } from "../errors.js";
 import { DEFAULT_HANDLER } from "../function/index.js";
 import { decodeManifest, type LayerManifest } from "../layer/index.js";
 import { type Architecture, findRuntime } from "../runtime/index.js";
+import { extractZip as extractLayer } from "../zip/extract.js";
 import { ZipReader } from "../zip/index.js";
 import { bootstrapSource } from "./bootstrap.js";
 import {
   describeMissingInterpreter,
-  extractLayer,
   findInterpreter,
   hostArchitecture,
   interpreterHint,
   lambdaLibraryPath,
 } from "./environment.js";
 
+export { extractZip as extractLayer } from "../zip/extract.js";
 export {
-  extractLayer,
   findInterpreter,
   hostArchitecture,
   type Interpreter,

@@ -1,4 +1,5 @@
 /** pylayer's own zip reader and deterministic zip writer. */
+export { extractZip } from "./extract.js";
 export {
   assertReadableEntry,
   bufferSource,

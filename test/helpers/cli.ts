@@ -41,3 +41,43 @@ export function runProcess(
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/**
+ * A folder holding a `pylayer` executable that runs this repository's built CLI, for
+ * tools that call `pylayer` from PATH (Makefiles, CI scripts) as an installed one.
+ */
+export async function pylayerOnPath(folder: string): Promise<string> {
+  const { chmod, mkdir, writeFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  await mkdir(folder, { recursive: true });
+  const script = join(folder, "pylayer");
+  await writeFile(
+    script,
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(PYLAYER_BIN)} "$@"\n`,
+  );
+  await chmod(script, 0o755);
+  return folder;
+}
+
+/** Runs another program (make, the AWS CLI, terraform…); `output` is stdout and stderr as they came. */
+export function runProgram(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, output }));
+  });
+}

@@ -1,7 +1,10 @@
 /** `pylayer build`: resolve requirements for Lambda targets and write layer zips. */
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { PublishResult } from "../../aws/index.js";
 import { usageError } from "../../errors.js";
-import type { BuildResult } from "../../pipeline/index.js";
+import type { BuildOptions, BuildResult } from "../../pipeline/index.js";
 import { type CommandSpec, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { AWS_OPTIONS, quietSdkNodeWarning } from "../options/aws.js";
@@ -41,6 +44,12 @@ export const spec: CommandSpec = {
       valueName: "PATH",
       description:
         "Zip path (one target) or folder (several); default layer.zip / layers/ (function.zip / functions/ with --mode function)",
+    },
+    extract: {
+      type: "string",
+      valueName: "DIR",
+      description:
+        "Also write the files of the one zip built into DIR, which must be empty or missing (for tools that zip a folder themselves, like sam build's $(ARTIFACTS_DIR)); without -o the zip itself is not kept",
     },
     layout: {
       type: "string",
@@ -96,6 +105,7 @@ export const spec: CommandSpec = {
     "pylayer build ./libs/common 'tool @ git+https://github.com/org/tool@v1.2' --runtime python3.12",
     "pylayer build -r requirements.txt --runtime python3.11 --allow-native-sdist mypkg --build-python python3.11",
     "pylayer build --mode function --source src --handler app.handler --runtime python3.12 --arch arm64 -o function.zip",
+    'pylayer build -r requirements.txt --runtime python3.12 --arch arm64 --extract "$(ARTIFACTS_DIR)"   (in a SAM Makefile)',
   ],
   notes: [
     "Source builds: a project with no compatible wheel is built from its sdist (said per package); local projects (-e ./path, name @ file:./path), direct URLs and git+ URLs are built too. Building runs the project's PEP 517 backend, so it is the one thing that needs Python on this machine (--build-python, else python3.X of the runtime or python3 on PATH); the backend's requirements are resolved by pylayer from the same indexes. A wheel with compiled code built here is refused unless --allow-native-sdist names it and this machine matches the runtime (Linux, architecture, Python version).",
@@ -124,6 +134,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   }
   const options = buildOptionsFromArgs(context);
   if (functionSource !== undefined) options.function = functionSource;
+  const extract = await prepareExtract(context, options);
   const publishName = stringOption(context.values, "publish");
   if (functionSource !== undefined && publishName !== undefined) {
     throw usageError(
@@ -141,6 +152,8 @@ export async function run(commandContext: CommandContext): Promise<number> {
   // A zip that fails its check is still written and reported, but the build exits 1 (the
   // layer would not work on the runtime it was built for) and it is not published.
   const checksFailed = (result.checks ?? []).some((check) => !check.ok);
+  const extracted =
+    extract === undefined || checksFailed ? undefined : await extract.run(result.zips);
   const published =
     publishName === undefined || options.dryRun === true || checksFailed
       ? undefined
@@ -149,6 +162,7 @@ export async function run(commandContext: CommandContext): Promise<number> {
   if (ui.json) {
     ui.outJson({
       ...(jsonResult(result, options.dryRun === true) as object),
+      ...(extracted === undefined ? {} : { extracted }),
       ...(published === undefined
         ? {}
         : { ok: published.exitCode === 0, publish: published.results.map(publishJson) }),
@@ -156,6 +170,11 @@ export async function run(commandContext: CommandContext): Promise<number> {
     return exitCode;
   }
   printResult(context, result, options.dryRun === true);
+  if (extracted !== undefined) {
+    ui.out(
+      `${ui.colors.green("extracted")} ${extracted.files} files into ${shownPath(context.cwd, extracted.folder)}`,
+    );
+  }
   for (const check of result.checks ?? []) {
     ui.out(
       ui.colors.bold(`check ${shownPath(context.cwd, check.path)} (${check.targets.join(", ")})`),
@@ -176,6 +195,62 @@ export async function run(commandContext: CommandContext): Promise<number> {
   if (options.dryRun !== true)
     ui.info(ui.colors.dim(`done in ${formatDuration(result.durationMs)}`));
   return exitCode;
+}
+
+/**
+ * `--extract DIR`: checked before the build (DIR empty or missing; not with --dry-run or
+ * runtime mode); without `-o` the zip goes to a temporary folder removed after extraction.
+ */
+async function prepareExtract(
+  context: CommandContext,
+  options: BuildOptions,
+): Promise<
+  { run(zips: readonly BuiltZip[]): Promise<{ folder: string; files: number }> } | undefined
+> {
+  const given = stringOption(context.values, "extract");
+  if (given === undefined) return undefined;
+  if (options.dryRun === true) {
+    throw usageError("--extract writes files; --dry-run writes none", "Drop one of the two.");
+  }
+  const folder = resolve(context.cwd, given);
+  const present = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  if (present.length > 0) {
+    throw usageError(
+      `--extract ${given}: the folder is not empty (${present.length} entries)`,
+      "pylayer never deletes files there; empty the folder first, or name a new one.",
+    );
+  }
+  const temporary =
+    options.output === undefined ? await mkdtemp(join(tmpdir(), "pylayer-extract-")) : undefined;
+  if (temporary !== undefined) {
+    options.output = join(temporary, options.function === undefined ? "layer.zip" : "function.zip");
+  }
+  return {
+    async run(zips) {
+      try {
+        const [zip, ...others] = zips;
+        if (zip === undefined || others.length > 0) {
+          throw usageError(
+            `--extract needs one zip, and this build wrote ${zips.length}`,
+            "Build one target (one --runtime and one --arch) per folder.",
+          );
+        }
+        const { ZipReader, extractZip } = await import("../../zip/index.js");
+        const reader = await ZipReader.open(zip.path);
+        try {
+          await mkdir(folder, { recursive: true });
+          return { folder, files: await extractZip(reader, folder) };
+        } finally {
+          await reader.close();
+        }
+      } finally {
+        if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
+      }
+    },
+  };
 }
 
 function jsonResult(result: BuildResult, dryRun: boolean): unknown {
