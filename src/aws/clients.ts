@@ -43,7 +43,7 @@ export interface AwsOptions {
   maxAttempts?: number;
 }
 
-export type AwsService = "lambda" | "s3" | "dynamodb" | "sfn";
+export type AwsService = "lambda" | "s3" | "dynamodb" | "sfn" | "codeartifact";
 
 function isTrue(value: string | undefined): boolean {
   return value !== undefined && value.trim().toLowerCase() === "true";

@@ -27,7 +27,7 @@ import { PylayerError, redactUrl } from "../errors.js";
 import { editDistance } from "../strings.js";
 import { type IndexContext, isHttpUrl, isMissing, shared } from "./context.js";
 import { WheelDownloader } from "./downloads.js";
-import { CredentialStore, HttpClient, stripCredentials } from "./http.js";
+import { CredentialStore, HttpClient, stripCredentials, type TokenCredential } from "./http.js";
 import { MetadataLoader } from "./metadata.js";
 import {
   isSourceDistributionFilename,
@@ -78,6 +78,8 @@ export interface IndexClientOptions {
    * lookup of a project it is asked about before an answer (see `lookUpProject`).
    */
   allowUnreachable?: readonly string[];
+  /** Expiring credentials (AWS CodeArtifact tokens), each for the URLs of its origin. */
+  tokens?: readonly TokenCredential[];
 }
 
 interface SourceState {
@@ -194,7 +196,7 @@ export class IndexClient {
       const netrc = netrcPath === null ? null : await loadNetrc(netrcPath);
       const sources = [...this.indexes, ...this.findLinks].map((source) => source.url);
       return new HttpClient({
-        credentials: new CredentialStore(sources, netrc),
+        credentials: new CredentialStore(sources, netrc, this.options.tokens),
         concurrency: this.options.concurrency ?? 16,
         retries: this.options.retries ?? 3,
         timeoutMs: this.options.timeoutMs ?? 30_000,

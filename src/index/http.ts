@@ -45,6 +45,23 @@ function basicAuthorization(username: string, password: string): string {
 }
 
 /**
+ * A credential that expires and can be fetched again (an AWS CodeArtifact token): sent as
+ * Basic auth to every URL under `origin`. It lives in memory only, never in a URL, so it
+ * reaches no cache key, message or event.
+ */
+export interface TokenCredential {
+  /** `https://host:port` the credential is for. */
+  origin: string;
+  /** The Authorization header value to send now (renewed first when it is about to expire). */
+  authorization(): Promise<string>;
+  /**
+   * A new credential after `refused` was answered 401/403; concurrent callers share one
+   * renewal. Returns the same value when another caller already renewed.
+   */
+  renew(refused: string): Promise<string>;
+}
+
+/**
  * Decides which credentials go with which request. Credentials come from a URL's
  * user-info or from netrc, and are sent only to the hosts of the configured indexes
  * and find-links locations: a file link to another host gets none.
@@ -52,11 +69,14 @@ function basicAuthorization(username: string, password: string): string {
 export class CredentialStore {
   private readonly byOrigin = new Map<string, string>();
   private readonly sourceHosts = new Set<string>();
+  private readonly tokens = new Map<string, TokenCredential>();
 
   constructor(
     sources: string[],
     private readonly netrc: Netrc | null,
+    tokens: readonly TokenCredential[] = [],
   ) {
+    for (const token of tokens) this.tokens.set(new URL(token.origin).origin, token);
     for (const source of sources) {
       let url: URL;
       try {
@@ -74,6 +94,11 @@ export class CredentialStore {
         if (!this.byOrigin.has(url.origin)) this.byOrigin.set(url.origin, authorization);
       }
     }
+  }
+
+  /** The expiring credential for a URL's origin, if one was configured. */
+  tokenFor(url: string): TokenCredential | undefined {
+    return this.tokens.get(new URL(url).origin);
   }
 
   /** The URL to fetch (no user-info) and the Authorization header to send, if any. */
@@ -266,11 +291,14 @@ export class HttpClient {
   ): Promise<T> {
     const { options } = this;
     const prepared = options.credentials.prepare(request.url);
+    const token = options.credentials.tokenFor(request.url);
     const headers: Record<string, string> = {
       "User-Agent": "pylayer",
       ...request.headers,
     };
-    if (prepared.authorization !== undefined) headers.Authorization = prepared.authorization;
+    let authorization =
+      prepared.authorization ?? (token === undefined ? undefined : await token.authorization());
+    if (authorization !== undefined) headers.Authorization = authorization;
     const controller = new AbortController();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -286,8 +314,22 @@ export class HttpClient {
     if (headers.Range !== undefined) event.range = headers.Range;
     options.onEvent(event);
     try {
-      const response = await send(prepared.url, { method, headers, signal: controller.signal });
+      let response = await send(prepared.url, { method, headers, signal: controller.signal });
       touch();
+      // An expiring token refused (it expired during a long build, or was revoked): fetch a
+      // new one and ask once more; a second refusal is reported like any other.
+      if (
+        (response.status === 401 || response.status === 403) &&
+        token !== undefined &&
+        prepared.authorization === undefined &&
+        authorization !== undefined
+      ) {
+        await response.body?.cancel().catch(() => undefined);
+        authorization = await token.renew(authorization);
+        headers.Authorization = authorization;
+        response = await send(prepared.url, { method, headers, signal: controller.signal });
+        touch();
+      }
       const { status } = response;
       if (status === 401 || status === 403) {
         await response.body?.cancel().catch(() => undefined);
@@ -296,9 +338,11 @@ export class HttpClient {
           `${label} answered ${status} ${status === 401 ? "Unauthorized" : "Forbidden"}.`,
           {
             hint:
-              prepared.authorization === undefined
-                ? "The index needs credentials: put them in the URL (https://user:token@host/simple/) or in ~/.netrc (machine <host> login <user> password <token>)."
-                : "The credentials sent (from the URL or ~/.netrc) were refused: check the user name, token and its permissions.",
+              token !== undefined && prepared.authorization === undefined
+                ? "A fresh token was refused too: check that your AWS identity may read the repository (codeartifact:ReadFromRepository) and that the token's domain owner is right."
+                : prepared.authorization === undefined
+                  ? "The index needs credentials: put them in the URL (https://user:token@host/simple/) or in ~/.netrc (machine <host> login <user> password <token>)."
+                  : "The credentials sent (from the URL or ~/.netrc) were refused: check the user name, token and its permissions.",
             details: { url: label, status },
           },
         );

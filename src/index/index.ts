@@ -3,7 +3,7 @@
  * API parsers (PEP 503 / 691 / 592 / 658 / 714), and the IndexClient.
  */
 export { IndexClient, type IndexClientOptions } from "./client.js";
-export { CredentialStore, stripCredentials } from "./http.js";
+export { CredentialStore, stripCredentials, type TokenCredential } from "./http.js";
 export {
   isSourceDistributionFilename,
   isWheelFilename,

@@ -494,6 +494,29 @@ export function indexListing(settings: IndexSettings): string | undefined {
   return [`Indexes, in the order asked (${rule}):`, ...lines].join("\n");
 }
 
+/** The CodeArtifact repository of `options.index.codeArtifact`: its index URL and token. */
+async function openCodeArtifact(
+  options: BuildOptions,
+  env: NodeJS.ProcessEnv,
+  emit: (event: BuildEvent) => void,
+): Promise<import("../aws/codeartifact.js").CodeArtifactIndex | undefined> {
+  const repository = options.index?.codeArtifact;
+  if (repository === undefined) return undefined;
+  if (options.index?.indexUrl !== undefined) {
+    throw usageError(
+      "--codeartifact and --index-url both name the index",
+      "Keep one; other indexes go in --extra-index-url.",
+    );
+  }
+  const { openCodeArtifactIndex } = await import("../aws/codeartifact.js");
+  const opened = await openCodeArtifactIndex(repository, { env, ...repository.aws });
+  emit({
+    type: "detail",
+    message: `index ${opened.indexUrl} is CodeArtifact ${repository.domain}/${repository.repository} (token from the AWS SDK, kept in memory)`,
+  });
+  return opened;
+}
+
 /** The index client of a build: settings from options, requirement-file options, env and pip.conf. */
 export async function openIndexClient(
   options: BuildOptions,
@@ -515,11 +538,14 @@ export async function openIndexClient(
   clientFor(indexUrl: string): IndexClient;
 }> {
   const { cwd, env, emit } = where;
+  const codeArtifact = await openCodeArtifact(options, env, emit);
   const settings = await resolveIndexSettings({
     flags: {
-      ...((options.index?.indexUrl ?? fileOptions.indexUrl)
-        ? { indexUrl: options.index?.indexUrl ?? fileOptions.indexUrl }
-        : {}),
+      ...(codeArtifact !== undefined
+        ? { indexUrl: codeArtifact.indexUrl }
+        : (options.index?.indexUrl ?? fileOptions.indexUrl)
+          ? { indexUrl: options.index?.indexUrl ?? fileOptions.indexUrl }
+          : {}),
       ...(options.index?.extraIndexUrls?.length || fileOptions.extraIndexUrls.length
         ? {
             extraIndexUrls: [
@@ -549,6 +575,7 @@ export async function openIndexClient(
   const progress = new ProgressTracker(emit);
   const cache = await openCache(options, env);
   const netrcPath = env.NETRC ?? join(env.HOME ?? homedir(), ".netrc");
+  const tokens = codeArtifact === undefined ? {} : { tokens: [codeArtifact.token] };
   const client = new IndexClient({
     settings,
     cache,
@@ -556,6 +583,7 @@ export async function openIndexClient(
     refresh: options.refresh === true,
     allowUnreachable: options.index?.allowUnreachableIndexes ?? [],
     onEvent: (event) => progress.handle(event),
+    ...tokens,
   });
   const others = new Map<string, IndexClient>();
   return {
@@ -577,6 +605,7 @@ export async function openIndexClient(
           netrcPath,
           refresh: options.refresh === true,
           onEvent: (event) => progress.handle(event),
+          ...tokens,
         });
         others.set(indexUrl, other);
       }

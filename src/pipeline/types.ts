@@ -3,6 +3,8 @@
  * (`BuildPlan`, serializable, printed by --dry-run/--json) and what applying the plan
  * produced (`BuildResult`).
  */
+import type { AwsOptions } from "../aws/clients.js";
+import type { CodeArtifactRepository } from "../aws/codeartifact.js";
 import type { CheckResult } from "../check/types.js";
 import type { FunctionSource } from "../function/index.js";
 import type { IndexStrategy } from "../index/index.js";
@@ -41,6 +43,11 @@ export interface IndexOptions {
     extraIndexUrls?: string[];
     strategy?: IndexStrategy;
   };
+  /**
+   * An AWS CodeArtifact repository as the index (instead of `indexUrl`): its endpoint and an
+   * authorization token come from the AWS SDK; the token is never written anywhere.
+   */
+  codeArtifact?: CodeArtifactRepository & { aws?: AwsOptions };
 }
 
 /** One index of a build, in the order indexes are asked, and where it was configured. */

@@ -25,6 +25,7 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   runtime: { kind: "list" },
   arch: { kind: "list" },
   output: { kind: "string", path: "path" },
+  extract: { kind: "string", path: "path" },
   layout: { kind: "string" },
   mode: { kind: "string" },
   source: { kind: "string", path: "path" },
@@ -39,6 +40,9 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   "find-links": { kind: "list", path: "path-or-url" },
   "no-index": { kind: "boolean" },
   "allow-unreachable-index": { kind: "list" },
+  codeartifact: { kind: "string" },
+  "codeartifact-owner": { kind: "string" },
+  "codeartifact-region": { kind: "string" },
   pre: { kind: "boolean" },
   "resolver-budget": { kind: "number" },
   // Source builds

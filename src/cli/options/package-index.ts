@@ -29,6 +29,22 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
     description: "Folder or page of wheels to consider too",
   },
   "no-index": { type: "boolean", description: "Use only --find-links locations" },
+  codeartifact: {
+    type: "string",
+    valueName: "DOMAIN/REPOSITORY",
+    description:
+      "Use an AWS CodeArtifact repository as the index (endpoint and token from the AWS SDK: usual credentials and region; the token is never printed or cached)",
+  },
+  "codeartifact-owner": {
+    type: "string",
+    valueName: "ACCOUNT",
+    description: "The account that owns the CodeArtifact domain (default: yours)",
+  },
+  "codeartifact-region": {
+    type: "string",
+    valueName: "REGION",
+    description: "The CodeArtifact region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)",
+  },
   "allow-unreachable-index": {
     type: "string",
     multiple: true,

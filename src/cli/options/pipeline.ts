@@ -4,7 +4,7 @@
  */
 import { usageError } from "../../errors.js";
 import type { IndexStrategy } from "../../index/types.js";
-import type { BuildOptions, LayoutKind } from "../../pipeline/index.js";
+import type { BuildOptions, IndexOptions, LayoutKind } from "../../pipeline/index.js";
 import { booleanOption, listOption, positiveNumberOption, stringOption } from "../args.js";
 import type { CommandContext } from "../main.js";
 import { projectFileOptions } from "./inputs.js";
@@ -44,6 +44,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       noIndex: booleanOption(values, "no-index"),
       allowUnreachableIndexes: listOption(values, "allow-unreachable-index", false),
       ...indexStrategyOptions(context),
+      ...codeArtifactFromArgs(context),
     },
     pre: booleanOption(values, "pre"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
@@ -97,5 +98,38 @@ function indexStrategyOptions(
               : { strategy: configuredStrategy as IndexStrategy }),
           },
         }),
+  };
+}
+
+/** `--codeartifact DOMAIN/REPOSITORY` with its owner and region, and the AWS profile. */
+function codeArtifactFromArgs(context: CommandContext): Pick<IndexOptions, "codeArtifact"> {
+  const { values } = context;
+  const given = stringOption(values, "codeartifact");
+  if (given === undefined) {
+    for (const name of ["codeartifact-owner", "codeartifact-region"]) {
+      if (stringOption(values, name) !== undefined) {
+        throw usageError(`--${name} needs --codeartifact`, "Add --codeartifact DOMAIN/REPOSITORY.");
+      }
+    }
+    return {};
+  }
+  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(given.trim());
+  if (match === null) {
+    throw usageError(
+      `--codeartifact ${given} is not DOMAIN/REPOSITORY`,
+      "E.g. --codeartifact my-domain/my-repo.",
+    );
+  }
+  const domainOwner = stringOption(values, "codeartifact-owner");
+  const region = stringOption(values, "codeartifact-region");
+  const profile = stringOption(values, "profile");
+  return {
+    codeArtifact: {
+      domain: match[1]!,
+      repository: match[2]!,
+      ...(domainOwner === undefined ? {} : { domainOwner }),
+      ...(region === undefined ? {} : { region }),
+      aws: { env: context.env, ...(profile === undefined ? {} : { profile }) },
+    },
   };
 }
