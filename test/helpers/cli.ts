@@ -59,25 +59,12 @@ export async function pylayerOnPath(folder: string): Promise<string> {
   return folder;
 }
 
-/** Runs another program (make, the AWS CLI, terraform…); `output` is stdout and stderr as they came. */
-export function runProgram(
+/** `runProcess` with stdout and stderr together in `output` (stdout first), for messages. */
+export async function runProgram(
   command: string,
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
+  const result = await runProcess(command, args, options);
+  return { code: result.code, output: result.stdout + result.stderr };
 }
