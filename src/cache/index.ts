@@ -14,6 +14,10 @@
  *                                                        everything that decides their bytes
  *   plans-v1/<64 hex>.json                               resolutions by the digest of their
  *                                                        inputs, with the pages they read
+ *   checks-v1/wheels/<2 hex>/<64 hex>.json               what the check read in a wheel (CRCs,
+ *                                                        ELF facts), by wheel sha256 + checker
+ *   checks-v1/layers/<64 hex>.json                       static check results of a zip, by the
+ *                                                        digest of zip sha256, targets, options
  *
  * Concurrency contract: every write goes to a uniquely named temporary file (pid +
  * random) in its bucket's `.tmp` folder (same file system) and is renamed into place, so
@@ -58,7 +62,15 @@ export const CACHE_BUCKETS = {
   plans: "plans-v1",
   /** Wheels built from sdists and local projects (src/pep517), with their build logs. */
   built: "built-v1",
+  /** Check results (src/check/reuse.ts): per wheel and per zip. */
+  checks: "checks-v1",
 } as const;
+
+/** How many zips' check results the cache keeps; the least recently used ones go first. */
+export const CACHED_CHECKS_KEPT = 256;
+
+/** The two kinds of check results: facts of one wheel, and the static result of one zip. */
+export type CheckEntryKind = "wheels" | "layers";
 
 /** How many resolutions the cache keeps; the least recently used ones go first. */
 export const CACHED_PLANS_KEPT = 64;
@@ -524,20 +536,67 @@ export class Cache {
   /** Stores a resolution under `key`, keeping the CACHED_PLANS_KEPT most recently used. */
   async putPlan(key: string, plan: unknown): Promise<void> {
     await this.writeEntry("plans", this.planPath(key), JSON.stringify({ key, plan }));
-    const folder = this.bucketPath("plans");
-    const names = (await readdir(folder).catch(() => [] as string[])).filter((name) =>
-      /^[0-9a-f]{64}\.json$/.test(name),
+    await pruneByUse(this.bucketPath("plans"), CACHED_PLANS_KEPT);
+  }
+
+  private checkPath(kind: CheckEntryKind, key: string): string {
+    assertSha256(key);
+    const folder = join(this.bucketPath("checks"), kind);
+    return kind === "wheels"
+      ? join(folder, key.slice(0, 2), `${key}.json`)
+      : join(folder, `${key}.json`);
+  }
+
+  /**
+   * The check result stored under `key` (opaque to the cache), or null. An entry that does
+   * not parse, names another key or fails its checksum is deleted, reported to `onCorrupt`
+   * and read as a miss. A hit of a zip's result marks it as recently used.
+   */
+  async getCheck(
+    kind: CheckEntryKind,
+    key: string,
+    options: { onCorrupt?: (path: string, reason: string) => void } = {},
+  ): Promise<unknown | null> {
+    const path = this.checkPath(kind, key);
+    const text = await readTextOrNull(path);
+    if (text === null) return null;
+    let reason: string | undefined;
+    let value: unknown;
+    try {
+      const entry = JSON.parse(text) as Record<string, unknown>;
+      if (entry.key !== key) reason = "it is stored under another key";
+      else if (typeof entry.payload !== "string" || typeof entry.sha256 !== "string") {
+        reason = "it is incomplete";
+      } else if (sha256Hex(entry.payload) !== entry.sha256) {
+        reason = "its checksum does not match";
+      } else {
+        value = JSON.parse(entry.payload);
+      }
+    } catch {
+      reason = "it is not valid JSON";
+    }
+    if (reason !== undefined) {
+      await rm(path, { force: true });
+      options.onCorrupt?.(path, reason);
+      return null;
+    }
+    if (kind === "layers") {
+      const now = new Date();
+      await utimes(path, now, now).catch(() => undefined);
+    }
+    return value;
+  }
+
+  /** Stores a check result under `key`; zips' results beyond CACHED_CHECKS_KEPT are pruned. */
+  async putCheck(kind: CheckEntryKind, key: string, value: unknown): Promise<void> {
+    const payload = JSON.stringify(value);
+    await this.writeEntry(
+      "checks",
+      this.checkPath(kind, key),
+      JSON.stringify({ key, sha256: sha256Hex(payload), payload }),
     );
-    if (names.length <= CACHED_PLANS_KEPT) return;
-    const used = await Promise.all(
-      names.map(async (name) => ({
-        name,
-        used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
-      })),
-    );
-    used.sort((a, b) => b.used - a.used || a.name.localeCompare(b.name));
-    for (const { name } of used.slice(CACHED_PLANS_KEPT)) {
-      await rm(join(folder, name), { force: true });
+    if (kind === "layers") {
+      await pruneByUse(join(this.bucketPath("checks"), "layers"), CACHED_CHECKS_KEPT);
     }
   }
 
@@ -579,6 +638,22 @@ export class Cache {
       JSON.stringify({ path, size, mtimeMs, ctimeMs, ino, dev, sha256 }),
     );
   }
+}
+
+/** Keeps the `keep` most recently used `<64 hex>.json` entries of `folder` and deletes the others. */
+async function pruneByUse(folder: string, keep: number): Promise<void> {
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((name) =>
+    /^[0-9a-f]{64}\.json$/.test(name),
+  );
+  if (names.length <= keep) return;
+  const used = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
+    })),
+  );
+  used.sort((a, b) => b.used - a.used || a.name.localeCompare(b.name));
+  for (const { name } of used.slice(keep)) await rm(join(folder, name), { force: true });
 }
 
 function assertSha256(sha256: string): void {

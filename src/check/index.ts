@@ -6,6 +6,7 @@
  * Works on any zip, including ones built by other tools; when the zip carries pylayer's
  * manifest (its comment), the targets default to the ones it was built for.
  */
+import { Cache, sha256File } from "../cache/index.js";
 import { isPylayerError, usageError } from "../errors.js";
 import { parseHandler } from "../function/index.js";
 import {
@@ -17,12 +18,14 @@ import {
 import { decodeManifest } from "../layer/index.js";
 import { makeTargets, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
+import { entryWeight } from "./facts.js";
 import { checkFunction, chooseHandler, handlerFound, type LayerInput } from "./function.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
 import { type LayerFiles, readLayerFiles } from "./layer-files.js";
-import { checkLayout, forEachLimited } from "./layout.js";
+import { checkLayout, forEachWeighted } from "./layout.js";
 import { checkNative, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
+import { asStaticAnalysis, layerCheckKey, type WheelSource, wheelFactsFor } from "./reuse.js";
 import { checkSizes, measureSizes } from "./sizes.js";
 import {
   type CheckOptions,
@@ -35,12 +38,38 @@ import {
 
 export { type ElfInfo, identifyBinary, parseElf, type VersionNeed } from "./elf.js";
 export { BASE_LIBRARIES, type BaseLibrary, type OsFacts, osFacts } from "./os-facts.js";
+export type { WheelSource } from "./reuse.js";
 export { UNZIPPED_LIMIT, ZIPPED_DIRECT_UPLOAD_LIMIT } from "./sizes.js";
 export * from "./types.js";
+export { CHECKER_VERSION } from "./version.js";
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export async function checkLayer(path: string, options: CheckOptions = {}): Promise<CheckResult> {
+  const cache = options.cacheDir === undefined ? null : new Cache(options.cacheDir);
+  return checkLayerWith(path, options, { cache });
+}
+
+/** What a build knows about a zip it wrote, to check it without reading it all again. */
+export interface KnownZip {
+  /** Where check results are kept; null: none. */
+  cache: Cache | null;
+  /** The zip's sha256 (hashed here when absent). */
+  sha256?: string;
+  /** The entries the build copied raw from each wheel. */
+  wheels?: readonly WheelSource[];
+}
+
+/**
+ * `checkLayer` for a zip whose origin is known: its static result is looked up in the
+ * cache by the zip's sha256 (with the targets, kind, handler and layers), and entries
+ * copied from a wheel whose facts are cached are not read again (src/check/reuse.ts).
+ */
+export async function checkLayerWith(
+  path: string,
+  options: CheckOptions,
+  known: KnownZip,
+): Promise<CheckResult> {
   const started = performance.now();
   const env = options.env ?? process.env;
   const progress = (message: string) => options.onEvent?.({ type: "progress", message });
@@ -71,11 +100,94 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
       );
     }
     const targets = chooseTargets(path, reader.comment, options, findings);
-    progress(`Reading ${path}`);
-    const corrupt = await verifyEntries(reader, progress);
-    if (corrupt.length > 0) {
-      // Nothing else can be trusted in a damaged zip: report the damage alone.
-      findings.push(...corrupt);
+    const handlerSetting = options.handler ?? manifest?.handler;
+    const handler = chooseHandler(handlerSetting);
+    const { cache } = known;
+    const corruptCacheEntry = (entryPath: string, reason: string) =>
+      options.onEvent?.({
+        type: "warning",
+        message: `cached check result ${entryPath} was corrupt (${reason}); removed it, checking again`,
+      });
+    const cacheKey =
+      cache === null
+        ? undefined
+        : await layerCheckKey({
+            zipSha256: known.sha256 ?? (await sha256File(path)),
+            kind,
+            targets: targets.map((target) => target.id),
+            handler: handlerSetting ?? null,
+            layers: await Promise.all((options.layers ?? []).map((layer) => sha256File(layer))),
+          });
+    const report: NonNullable<CheckResult["cache"]> = {
+      result: "computed",
+      wheelsReused: 0,
+      wheelsRead: 0,
+    };
+    let analysis =
+      cache === null || cacheKey === undefined
+        ? null
+        : asStaticAnalysis(
+            await cache.getCheck("layers", cacheKey, { onCorrupt: corruptCacheEntry }),
+          );
+    let files: LayerFiles | undefined;
+    const readLayers = async () => {
+      for (const layerPath of options.layers ?? []) {
+        const layerReader = await ZipReader.open(layerPath);
+        layers.push({ path: layerPath, files: await readLayerFiles(layerReader) });
+      }
+    };
+    if (analysis !== null) {
+      report.result = "reused";
+      progress(`Reusing the check result of ${path}`);
+    } else {
+      progress(`Reading ${path}`);
+      const reuse =
+        known.wheels === undefined || known.wheels.length === 0
+          ? undefined
+          : await wheelFactsFor(reader, known.wheels, cache, corruptCacheEntry);
+      report.wheelsReused = reuse?.wheelsReused ?? 0;
+      report.wheelsRead = reuse?.wheelsRead ?? 0;
+      const facts = reuse?.facts ?? new Map();
+      const corrupt = await verifyEntries(reader, facts, progress);
+      if (corrupt.length > 0) {
+        // Nothing else can be trusted in a damaged zip: report the damage alone.
+        analysis = {
+          corrupt: true,
+          perTarget: [corrupt],
+          sizes: measureSizes({ reader }),
+          elfFiles: 0,
+        };
+      } else {
+        files = await readLayerFiles(reader, facts);
+        await readLayers();
+        const scanned = await scanNativeFiles(files, (done, total) =>
+          progress(`Reading native code ${done}/${total}`),
+        );
+        const perTarget: Finding[][] = [];
+        for (const target of targets) {
+          const targetFindings: Finding[] = [];
+          if (kind === "function") {
+            targetFindings.push(...checkFunction(files, target, handler, layers));
+          } else targetFindings.push(...(await checkLayout(files, target)));
+          targetFindings.push(...checkNative(files, scanned, target));
+          targetFindings.push(...checkPython(files, target));
+          perTarget.push(targetFindings);
+        }
+        analysis = {
+          corrupt: false,
+          perTarget,
+          sizes: measureSizes(files),
+          elfFiles: scanned.filter((file) => file.kind === "elf").length,
+        };
+      }
+      if (cache !== null && cacheKey !== undefined) {
+        // A cache that cannot be written costs the next check time, not this one.
+        await cache.putCheck("layers", cacheKey, analysis).catch(() => undefined);
+      }
+    }
+    const cacheReport = cache === null ? {} : { cache: report };
+    if (analysis.corrupt) {
+      const corrupt = analysis.perTarget.flat();
       return {
         path,
         kind,
@@ -83,32 +195,28 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
         ok: false,
         counts: { error: corrupt.length, warning: 0, info: 0 },
         findings: corrupt,
-        sizes: measureSizes({ reader }),
+        sizes: analysis.sizes,
         importTests: [],
         elfFiles: 0,
         durationMs: performance.now() - started,
+        ...cacheReport,
       };
     }
-    const files = await readLayerFiles(reader);
-    for (const layerPath of options.layers ?? []) {
-      const layerReader = await ZipReader.open(layerPath);
-      layers.push({ path: layerPath, files: await readLayerFiles(layerReader) });
-    }
-    const handler = chooseHandler(options.handler ?? manifest?.handler);
-    const scanned = await scanNativeFiles(files, (done, total) =>
-      progress(`Reading native code ${done}/${total}`),
-    );
-    const sizes = measureSizes(files);
     const importTests: ImportTestReport[] = [];
-    const sandbox = lazySandbox(files, kind, layers);
+    // The import test depends on this machine's interpreters: it is never cached.
+    const layerFiles = async () => {
+      if (files === undefined) {
+        files = await readLayerFiles(reader);
+        await readLayers();
+      }
+      return files;
+    };
+    const sandbox = lazySandbox(layerFiles, kind, layers);
     try {
-      for (const target of targets) {
-        if (kind === "function") findings.push(...checkFunction(files, target, handler, layers));
-        else findings.push(...(await checkLayout(files, target)));
-        findings.push(...checkNative(files, scanned, target));
-        findings.push(...checkPython(files, target));
-        const { report, findings: importFindings } = await importTest(
-          files,
+      for (const [index, target] of targets.entries()) {
+        findings.push(...(analysis.perTarget[index] ?? []));
+        const { report: importReport, findings: importFindings } = await importTest(
+          layerFiles,
           target,
           sandbox,
           options,
@@ -118,32 +226,36 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
             ? {
                 kind,
                 handler: handler.handler,
-                handlerPresent: handlerFound(files, layers, target, handler.handler),
+                handlerPresent: async () =>
+                  handlerFound(await layerFiles(), layers, target, handler.handler),
               }
             : { kind },
         );
-        importTests.push(report);
+        importTests.push(importReport);
         findings.push(...importFindings);
       }
     } finally {
       await sandbox.dispose();
     }
-    findings.push(...checkSizes(sizes, kind === "function" ? "function package" : "layer"));
+    findings.push(
+      ...checkSizes(analysis.sizes, kind === "function" ? "function package" : "layer"),
+    );
     findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
     for (const finding of findings) counts[finding.severity]++;
     return {
       path,
       kind,
-      ...(layers.length > 0 ? { layers: layers.map((layer) => layer.path) } : {}),
+      ...(options.layers?.length ? { layers: [...options.layers] } : {}),
       targets: targets.map((target) => target.id),
       ok: counts.error === 0,
       counts,
       findings,
-      sizes,
+      sizes: analysis.sizes,
       importTests,
-      elfFiles: scanned.filter((file) => file.kind === "elf").length,
+      elfFiles: analysis.elfFiles,
       durationMs: performance.now() - started,
+      ...cacheReport,
     };
   } finally {
     await reader.close();
@@ -152,31 +264,38 @@ export async function checkLayer(path: string, options: CheckOptions = {}): Prom
 }
 
 /**
- * Inflates every entry and checks its length and CRC-32, as Lambda's unzip will: one
- * `corrupt-entry` error per damaged entry, naming it.
+ * Checks the length and CRC-32 of every entry (streamed), as Lambda's unzip will: one
+ * `corrupt-entry` error per damaged entry, naming it. Entries whose wheel facts are known
+ * were verified when their wheel was read.
  */
 async function verifyEntries(
   reader: ZipReader,
+  facts: ReadonlyMap<string, unknown>,
   progress: (message: string) => void,
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const entries = reader.entries.filter((entry) => !entry.isDirectory);
+  const entries = reader.entries.filter((entry) => !entry.isDirectory && !facts.has(entry.name));
   let done = 0;
-  await forEachLimited(entries, 4, async (entry) => {
-    try {
-      await reader.read(entry);
-    } catch (error) {
-      if (!isPylayerError(error)) throw error;
-      findings.push({
-        code: FINDING_CODES.corruptEntry,
-        severity: "error",
-        message: error.message,
-        hint: "The zip is damaged: build or download it again. Lambda would refuse to extract it.",
-        file: entry.name,
-      });
-    }
-    if (++done % 500 === 0) progress(`Verifying entries ${done}/${entries.length}`);
-  });
+  await forEachWeighted(
+    entries,
+    (entry) => entryWeight(entry, false),
+    async (entry) => {
+      try {
+        await reader.verify(entry, 0);
+      } catch (error) {
+        if (!isPylayerError(error)) throw error;
+        findings.push({
+          code: FINDING_CODES.corruptEntry,
+          severity: "error",
+          message: error.message,
+          hint: "The zip is damaged: build or download it again. Lambda would refuse to extract it.",
+          file: entry.name,
+        });
+      }
+      if (++done % 500 === 0) progress(`Verifying entries ${done}/${entries.length}`);
+    },
+    4,
+  );
   return findings.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
 }
 
@@ -184,11 +303,17 @@ async function verifyEntries(
 export const MAX_LAYERS = 5;
 
 /** The extracted zip (and layers), made on first use and shared by every target's import test. */
-function lazySandbox(files: LayerFiles, kind: "layer" | "function", layers: readonly LayerInput[]) {
+function lazySandbox(
+  files: () => Promise<LayerFiles>,
+  kind: "layer" | "function",
+  layers: readonly LayerInput[],
+) {
   let prepared: ReturnType<typeof prepareSandbox> | undefined;
   return {
     get: () => {
-      prepared ??= prepareSandbox(files, { kind, layers: layers.map((layer) => layer.files) });
+      prepared ??= files().then((layerFiles) =>
+        prepareSandbox(layerFiles, { kind, layers: layers.map((layer) => layer.files) }),
+      );
       return prepared;
     },
     dispose: async () => {
@@ -201,13 +326,17 @@ function lazySandbox(files: LayerFiles, kind: "layer" | "function", layers: read
 
 /** Runs the import test for one target where this machine can, else says why not. */
 async function importTest(
-  files: LayerFiles,
+  layerFiles: () => Promise<LayerFiles>,
   target: Target,
   sandbox: ReturnType<typeof lazySandbox>,
   options: CheckOptions,
   env: NodeJS.ProcessEnv,
   progress: (message: string) => void,
-  what: { kind: "layer" | "function"; handler?: string; handlerPresent?: boolean },
+  what: {
+    kind: "layer" | "function";
+    handler?: string;
+    handlerPresent?: () => Promise<boolean>;
+  },
 ): Promise<{ report: ImportTestReport; findings: Finding[] }> {
   const report: ImportTestReport = { target: target.id, ran: false, outcomes: [] };
   if (options.importTest === false) {
@@ -240,10 +369,15 @@ async function importTest(
     };
   }
   report.interpreter = search.interpreter.path;
+  const files = await layerFiles();
   const modules = options.imports?.length
     ? options.imports
     : defaultImportModules(files, target, what.kind);
-  if (what.handler !== undefined && !options.imports?.length && what.handlerPresent === true) {
+  if (
+    what.handler !== undefined &&
+    !options.imports?.length &&
+    (await what.handlerPresent?.()) === true
+  ) {
     // The handler is loaded as Lambda's runtime loads it (a missing module is reported statically).
     const parsed = parseHandler(what.handler);
     modules.push(`${parsed.module}:${parsed.functionName}`);

@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import type { LambdaRuntime } from "../runtime/index.js";
 import { parseHeaders, parseRecord } from "../wheel/index.js";
 import type { ZipEntry, ZipReader } from "../zip/index.js";
+import type { EntryFacts } from "./facts.js";
 
 export interface Distribution {
   name: string;
@@ -39,6 +40,11 @@ export interface LayerFiles {
   distributions: Distribution[];
   /** Zip path → distributions whose RECORD lists it, in `distributions` order. */
   owners: Map<string, Distribution[]>;
+  /**
+   * Zip path → what reading it found, for entries copied raw from a wheel whose facts are
+   * known (src/check/reuse.ts); these entries are not read again.
+   */
+  facts: Map<string, EntryFacts>;
 }
 
 export function label(distribution: Distribution): string {
@@ -46,7 +52,10 @@ export function label(distribution: Distribution): string {
 }
 
 /** Reads the directory and every dist-info's METADATA, RECORD and top_level.txt. */
-export async function readLayerFiles(reader: ZipReader): Promise<LayerFiles> {
+export async function readLayerFiles(
+  reader: ZipReader,
+  facts: Map<string, EntryFacts> = new Map(),
+): Promise<LayerFiles> {
   const files = reader.entries.filter((entry) => !entry.isDirectory);
   const byName = new Map<string, ZipEntry>();
   const directories = new Set<string>();
@@ -70,7 +79,7 @@ export async function readLayerFiles(reader: ZipReader): Promise<LayerFiles> {
       owners.set(path, list);
     }
   }
-  return { reader, files, byName, directories, distributions, owners };
+  return { reader, files, byName, directories, distributions, owners, facts };
 }
 
 async function readDistribution(

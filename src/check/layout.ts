@@ -119,9 +119,10 @@ export async function checkLayout(files: LayerFiles, target: Target): Promise<Fi
   const timestampBased: string[] = [];
   await forEachLimited(ownPycs, 8, async ({ name, entry }) => {
     if (entry.isSymlink || entry.uncompressedSize < 16) return;
-    const header = await files.reader.read(entry);
+    const flags =
+      files.facts.get(name)?.pycFlags ?? (await files.reader.read(entry)).readUInt32LE(4);
     // PEP 552: bit 0 of the flags word set means hash-based; 0 means timestamp-based.
-    if ((header.readUInt32LE(4) & 1) === 0) timestampBased.push(name);
+    if ((flags & 1) === 0) timestampBased.push(name);
   });
   if (timestampBased.length > 0) {
     timestampBased.sort();
@@ -154,4 +155,43 @@ export async function forEachLimited<T>(
     }
   });
   await Promise.all(workers);
+}
+
+/** Bytes of entries read at once by the check (beyond the first): bounds its memory. */
+export const READ_BUDGET = 96 * 1024 * 1024;
+
+/**
+ * Runs `task` over `items`, at most `limit` at once and, beyond the first running one, at
+ * most `budget` total `weight` at once (an item heavier than the budget runs alone).
+ */
+export async function forEachWeighted<T>(
+  items: readonly T[],
+  weight: (item: T) => number,
+  task: (item: T, index: number) => Promise<void>,
+  limit = 8,
+  budget = READ_BUDGET,
+): Promise<void> {
+  let inFlight = 0;
+  let running = 0;
+  let wake: (() => void)[] = [];
+  const released = () => {
+    const waiting = wake;
+    wake = [];
+    for (const resolve of waiting) resolve();
+  };
+  await forEachLimited(items, limit, async (item, index) => {
+    const cost = weight(item);
+    while (running > 0 && inFlight + cost > budget) {
+      await new Promise<void>((resolve) => wake.push(resolve));
+    }
+    inFlight += cost;
+    running++;
+    try {
+      await task(item, index);
+    } finally {
+      inFlight -= cost;
+      running--;
+      released();
+    }
+  });
 }

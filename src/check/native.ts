@@ -12,17 +12,11 @@
 import { posix } from "node:path";
 import type { Architecture, Target } from "../runtime/index.js";
 import type { ZipEntry } from "../zip/index.js";
-import {
-  ElfFormatError,
-  type ElfInfo,
-  EM_AARCH64,
-  EM_X86_64,
-  identifyBinary,
-  parseElf,
-} from "./elf.js";
+import { type ElfInfo, EM_AARCH64, EM_X86_64 } from "./elf.js";
+import { describeBinary, entryWeight, type StoredBinary } from "./facts.js";
 import type { LayerFiles } from "./layer-files.js";
 import { packageOf } from "./layer-files.js";
-import { forEachLimited } from "./layout.js";
+import { forEachWeighted } from "./layout.js";
 import {
   baseLibrary,
   compareVersions,
@@ -55,7 +49,10 @@ export function mayBeNative(entry: ZipEntry): boolean {
   );
 }
 
-/** Reads every candidate file once; the results serve every target. */
+/**
+ * Reads every candidate file once (or takes what its wheel's facts say); the results serve
+ * every target. Files are read whole, within the check's memory budget.
+ */
 export async function scanNativeFiles(
   files: LayerFiles,
   onProgress?: (done: number, total: number) => void,
@@ -63,36 +60,43 @@ export async function scanNativeFiles(
   const candidates = files.files.filter(mayBeNative);
   const results: ScannedFile[] = new Array(candidates.length);
   let done = 0;
-  await forEachLimited(candidates, 8, async (entry, index) => {
-    const bytes = await files.reader.read(entry);
-    const expectsBinary = !entry.name.startsWith("bin/");
-    const identity = identifyBinary(bytes);
-    if (identity.kind === "elf") {
-      try {
-        results[index] = { path: entry.name, kind: "elf", elf: parseElf(bytes) };
-      } catch (error) {
-        if (!(error instanceof ElfFormatError)) throw error;
-        results[index] = { path: entry.name, kind: "unreadable", reason: error.message };
-      }
-    } else if (identity.kind === "mach-o" || identity.kind === "pe") {
-      results[index] = {
-        path: entry.name,
-        kind: "not-elf",
-        description: identity.description,
-        fatal: true,
-      };
-    } else if (expectsBinary && /\.so(\.\d+)*$/.test(entry.name)) {
-      results[index] = {
-        path: entry.name,
-        kind: "not-elf",
-        description: identity.kind === "text" ? "a text file" : "an unknown binary format",
-        fatal: false,
-      };
-    }
-    done++;
-    onProgress?.(done, candidates.length);
-  });
+  const known = (entry: ZipEntry) => files.facts.get(entry.name)?.binary;
+  await forEachWeighted(
+    candidates,
+    (entry) => (known(entry) === undefined ? entryWeight(entry, true) : 0),
+    async (entry, index) => {
+      const binary = known(entry) ?? describeBinary(await files.reader.read(entry));
+      const scanned = scannedFile(entry.name, binary);
+      if (scanned !== undefined) results[index] = scanned;
+      done++;
+      onProgress?.(done, candidates.length);
+    },
+  );
   return results.filter((result) => result !== undefined);
+}
+
+/** What the native checks make of a file's type, by where it sits in the layer. */
+function scannedFile(path: string, binary: StoredBinary): ScannedFile | undefined {
+  switch (binary.kind) {
+    case "elf":
+      return { path, kind: "elf", elf: binary.elf };
+    case "unreadable":
+      return { path, kind: "unreadable", reason: binary.reason };
+    case "mach-o":
+    case "pe":
+      return { path, kind: "not-elf", description: binary.description, fatal: true };
+    default:
+      // A file in /opt/bin may be a script; a shared object must be a binary.
+      if (!path.startsWith("bin/") && /\.so(\.\d+)*$/.test(path)) {
+        return {
+          path,
+          kind: "not-elf",
+          description: binary.kind === "text" ? "a text file" : "an unknown binary format",
+          fatal: false,
+        };
+      }
+      return undefined;
+  }
 }
 
 function expectedMachine(architecture: Architecture): { machine: number; name: string } {

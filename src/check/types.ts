@@ -110,10 +110,16 @@ export interface CheckOptions {
   importTimeoutSeconds?: number;
   /** Environment used to find interpreters (PATH, PYENV_ROOT, HOME). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * pylayer's cache folder: the static result of a zip checked before (same bytes, targets,
+   * kind, handler and layers) is reused from it, and a new one is stored. Default: none.
+   */
+  cacheDir?: string;
   onEvent?: (event: CheckEvent) => void;
 }
 
-export type CheckEvent = { type: "progress"; message: string };
+/** Progress, and warnings that are not findings (a damaged cache entry, recomputed). */
+export type CheckEvent = { type: "progress" | "warning"; message: string };
 
 export interface SizeReport {
   zipped: number;
@@ -163,4 +169,9 @@ export interface CheckResult {
   /** ELF files read, for the summary. */
   elfFiles: number;
   durationMs: number;
+  /**
+   * What the cache of check results did, when one was used: the static result reused
+   * (`reused`) or computed, and how many wheels' facts were reused or read.
+   */
+  cache?: { result: "reused" | "computed"; wheelsReused: number; wheelsRead: number };
 }

@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { sha256Hex } from "../cache/index.js";
+import type { WheelSource } from "../check/reuse.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
 import { copyFileVerified, fileInTheWay } from "../files.js";
@@ -37,7 +38,12 @@ export async function applyPlan(
   context: PlanContext,
   onEvent: (event: BuildEvent) => void = () => {},
   transform: TransformOptions = {},
-): Promise<{ zips: ZipReport[]; warnings: string[] }> {
+): Promise<{
+  zips: ZipReport[];
+  warnings: string[];
+  /** Zip path → the entries copied raw from each wheel (for the check); absent for cached zips. */
+  wheelSources: Map<string, WheelSource[]>;
+}> {
   for (const output of plan.outputs) {
     const file = await fileInTheWay(output.path);
     if (file !== undefined) {
@@ -81,6 +87,7 @@ export async function applyPlan(
     warnings: [],
     onEvent,
     transform: { options: transform, pythons },
+    wheelSources: new Map(),
   };
 
   // When every output is in the cache of built layers (keyed by the announced hashes),
@@ -95,7 +102,11 @@ export async function applyPlan(
       cachedWarnings.push(...hit.warnings);
     }
     if (zips.length === plan.outputs.length) {
-      return { zips, warnings: [...work.warnings, ...cachedWarnings] };
+      return {
+        zips,
+        warnings: [...work.warnings, ...cachedWarnings],
+        wheelSources: work.wheelSources,
+      };
     }
   }
 
@@ -119,7 +130,7 @@ export async function applyPlan(
   try {
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) zips.push(await buildOutput(output, work));
-    return { zips, warnings: work.warnings };
+    return { zips, warnings: work.warnings, wheelSources: work.wheelSources };
   } finally {
     await Promise.all([...readers.values()].map(async (reader) => (await reader).close()));
   }
@@ -170,6 +181,8 @@ interface OutputWork {
   warnings: string[];
   onEvent: (event: BuildEvent) => void;
   transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
+  /** Filled by `writeOutput`: zip path → the entries it copied raw from each wheel. */
+  wheelSources: Map<string, WheelSource[]>;
 }
 
 /**
@@ -400,6 +413,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     ...(source?.handler === undefined ? {} : { handler: source.handler }),
   });
   const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
+  work.wheelSources.set(output.path, wheelSourcesOf(zipEntries, work));
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   let result: Awaited<ReturnType<typeof writeDeterministicZip>>;
   try {
@@ -432,6 +446,29 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
           },
         }),
   };
+}
+
+/** The entries of a zip copied raw from each planned wheel, by the wheel's sha256. */
+function wheelSourcesOf(entries: readonly PlannedEntry[], work: OutputWork): WheelSource[] {
+  const sha256ByPath = new Map<string, string>();
+  for (const [filename, path] of work.paths) {
+    const sha256 = work.hashes.get(filename);
+    if (sha256 !== undefined) sha256ByPath.set(path, sha256);
+  }
+  const sources = new Map<string, WheelSource>();
+  for (const entry of entries) {
+    if (entry.source.kind !== "zip") continue;
+    const { archivePath } = entry.source;
+    const sha256 = sha256ByPath.get(archivePath);
+    if (sha256 === undefined) continue;
+    let source = sources.get(archivePath);
+    if (source === undefined) {
+      source = { sha256, path: archivePath, entries: [] };
+      sources.set(archivePath, source);
+    }
+    source.entries.push({ zipName: entry.name, wheelName: entry.source.entry.name });
+  }
+  return [...sources.values()];
 }
 
 function assertNoShadowing(source: FunctionWork, installs: readonly InstallPlan[]): void {

@@ -1,5 +1,7 @@
 /** `buildLayer`: plan (resolve, or read a lock), then apply (download, install, zip). */
 
+import type { Cache } from "../cache/index.js";
+import type { WheelSource } from "../check/reuse.js";
 import type { CheckResult } from "../check/types.js";
 import { PylayerError } from "../errors.js";
 import { applyPlan } from "./apply.js";
@@ -25,7 +27,7 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
     if (options.dryRun) {
       return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
     }
-    const { zips, warnings } = await applyPlan(plan, context, options.onEvent, {
+    const { zips, warnings, wheelSources } = await applyPlan(plan, context, options.onEvent, {
       slim: options.slim,
       slimPatterns: options.slimPatterns,
       compile: options.compile,
@@ -41,9 +43,10 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
           ),
       ),
     );
-    const checks = options.check ? await checkZips(zips, options) : undefined;
+    const known = { cache: context.cache ?? null, wheelSources };
+    const checks = options.check ? await checkZips(zips, options, known) : undefined;
     const nativeChecks =
-      checks ?? (nativeBuilt.length > 0 ? await checkZips(nativeBuilt, options) : []);
+      checks ?? (nativeBuilt.length > 0 ? await checkZips(nativeBuilt, options, known) : []);
     const failed = nativeChecks.filter(
       (check) => !check.ok && nativeBuilt.some((zip) => zip.path === check.path),
     );
@@ -73,22 +76,40 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
-/** Checks each written zip for the targets it was built for (the check is loaded only when asked for). */
-async function checkZips(zips: ZipReport[], options: BuildOptions): Promise<CheckResult[]> {
-  const { checkLayer } = await import("../check/index.js");
+/**
+ * Checks each written zip for the targets it was built for (the check is loaded only when
+ * asked for). A zip checked before (same bytes and targets) is answered from the cache of
+ * check results; a new one reads only the wheels whose facts are not cached.
+ */
+async function checkZips(
+  zips: ZipReport[],
+  options: BuildOptions,
+  known: { cache: Cache | null; wheelSources: Map<string, WheelSource[]> },
+): Promise<CheckResult[]> {
+  const { checkLayerWith } = await import("../check/index.js");
   const results: CheckResult[] = [];
   for (const zip of zips) {
     options.onEvent?.({ type: "phase", phase: "check", message: `Checking ${zip.path}` });
+    const wheels = known.wheelSources.get(zip.path);
     results.push(
-      await checkLayer(zip.path, {
-        runtimes: zip.runtimes,
-        architectures: zip.architectures,
-        // The import test extracts the layer and starts interpreters: seconds, not
-        // milliseconds, so a build runs it only when asked.
-        importTest: options.checkImports === true,
-        ...(options.env === undefined ? {} : { env: options.env }),
-        onEvent: (event) => options.onEvent?.({ type: "progress", message: event.message }),
-      }),
+      await checkLayerWith(
+        zip.path,
+        {
+          runtimes: zip.runtimes,
+          architectures: zip.architectures,
+          // The import test extracts the layer and starts interpreters: seconds, not
+          // milliseconds, so a build runs it only when asked.
+          importTest: options.checkImports === true,
+          ...(options.env === undefined ? {} : { env: options.env }),
+          onEvent: (event) =>
+            options.onEvent?.(
+              event.type === "warning"
+                ? { type: "warning", message: event.message }
+                : { type: "progress", message: event.message },
+            ),
+        },
+        { cache: known.cache, sha256: zip.sha256, ...(wheels === undefined ? {} : { wheels }) },
+      ),
     );
   }
   return results;

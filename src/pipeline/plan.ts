@@ -95,18 +95,8 @@ export interface PlanContext {
 export async function planWithoutDependencies(
   options: BuildOptions,
 ): Promise<{ plan: BuildPlan; context: PlanContext }> {
-  const cwd = options.cwd ?? process.cwd();
-  const env = options.env ?? process.env;
-  const targets = makeTargets(
-    options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],
-    options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
-  );
-  const layout = options.layout ?? "function";
-  const { client, cache } = await openIndexClient(options, {
-    cwd,
-    env,
-    emit: options.onEvent ?? (() => {}),
-  });
+  const { cwd, env, targets, layout, emit } = planSetup(options, "function");
+  const { client, cache } = await openIndexClient(options, { cwd, env, emit });
   const targetPlans: TargetPlan[] = targets.map((target) => ({
     id: target.id,
     runtime: target.runtime.name,
@@ -132,17 +122,24 @@ export async function planWithoutDependencies(
   };
 }
 
+/** What every plan starts from: folder, environment, targets, layout and the event sink. */
+function planSetup(options: BuildOptions, defaultLayout: LayoutKind) {
+  return {
+    cwd: options.cwd ?? process.cwd(),
+    env: options.env ?? process.env,
+    targets: makeTargets(
+      options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],
+      options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
+    ),
+    layout: options.layout ?? defaultLayout,
+    emit: options.onEvent ?? (() => {}),
+  };
+}
+
 export async function planBuild(
   options: BuildOptions,
 ): Promise<{ plan: BuildPlan; context: PlanContext }> {
-  const cwd = options.cwd ?? process.cwd();
-  const env = options.env ?? process.env;
-  const targets = makeTargets(
-    options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],
-    options.architectures?.length ? options.architectures : [DEFAULT_ARCHITECTURE],
-  );
-  const layout = options.layout ?? "python";
-  const emit = options.onEvent ?? (() => {});
+  const { cwd, env, targets, layout, emit } = planSetup(options, "python");
   const budget = options.resolverBudget;
   if (budget !== undefined && !(Number.isSafeInteger(budget) && budget > 0)) {
     throw usageError(

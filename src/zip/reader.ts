@@ -11,8 +11,10 @@
 
 import { constants as bufferConstants } from "node:buffer";
 import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { crc32, inflateRaw, inflateRawSync } from "node:zlib";
+import { crc32, createInflateRaw, inflateRaw, inflateRawSync } from "node:zlib";
 import { PylayerError } from "../errors.js";
 import {
   CENTRAL_HEADER_LENGTH,
@@ -580,10 +582,92 @@ export class ZipReader {
     return verifyEntryData(data, entry, this.name);
   }
 
+  /**
+   * Checks the entry's length and CRC-32 as `read` does, but chunk by chunk (at most
+   * STREAM_CHUNK compressed bytes and what they inflate to in memory at once), so that
+   * verifying a large shared library does not hold it whole. Returns the first
+   * `headLength` bytes of the contents (file-type sniffing). Throws `corrupt-zip` as `read`.
+   */
+  async verify(entry: ZipEntry, headLength = 4096): Promise<Buffer> {
+    if (entry.uncompressedSize <= STREAM_CHUNK) {
+      const data = await this.read(entry);
+      return data.subarray(0, headLength);
+    }
+    assertReadableEntry(entry, this.name);
+    const range = entryRecordRange(entry, this.size);
+    const headerLength = Math.min(range.end - range.start, LOCAL_HEADER_LENGTH + 65_535 * 2);
+    const dataStart = localDataOffset(
+      await this.source.read(range.start, Math.min(headerLength, this.size - range.start)),
+      entry,
+      this.name,
+    );
+    if (typeof dataStart !== "number") {
+      throw corruptEntry(this.name, entry, "its local header runs past the end of the archive");
+    }
+    const start = range.start + dataStart;
+    if (start + entry.compressedSize > this.size) {
+      throw corruptEntry(this.name, entry, "its data runs past the end of the archive");
+    }
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let length = 0;
+    let checksum = 0;
+    const consume = (chunk: Buffer) => {
+      if (headBytes < headLength) {
+        head.push(chunk.subarray(0, headLength - headBytes));
+        headBytes += Math.min(chunk.length, headLength - headBytes);
+      }
+      length += chunk.length;
+      checksum = crc32(chunk, checksum);
+      if (length > entry.uncompressedSize) {
+        throw corruptEntry(
+          this.name,
+          entry,
+          `it holds more than the ${entry.uncompressedSize} bytes the directory records`,
+        );
+      }
+    };
+    const source = this.source;
+    async function* compressed() {
+      for (let offset = 0; offset < entry.compressedSize; offset += STREAM_CHUNK) {
+        yield await source.read(
+          start + offset,
+          Math.min(STREAM_CHUNK, entry.compressedSize - offset),
+        );
+      }
+    }
+    if (entry.method === METHOD_STORED) {
+      for await (const chunk of compressed()) consume(chunk);
+    } else {
+      try {
+        await pipeline(Readable.from(compressed()), createInflateRaw(), async (inflated) => {
+          for await (const chunk of inflated) consume(chunk as Buffer);
+        });
+      } catch (error) {
+        if (error instanceof PylayerError) throw error;
+        throw corruptEntry(this.name, entry, "its deflate stream is invalid", error);
+      }
+    }
+    if (length !== entry.uncompressedSize) {
+      throw corruptEntry(
+        this.name,
+        entry,
+        `it holds ${length} bytes, not the ${entry.uncompressedSize} the directory records`,
+      );
+    }
+    if (checksum >>> 0 !== entry.crc32 >>> 0) {
+      throw corruptEntry(this.name, entry, "its CRC-32 does not match");
+    }
+    return Buffer.concat(head);
+  }
+
   async close(): Promise<void> {
     await this.source.close?.();
   }
 }
+
+/** Entries larger than this are verified in chunks of this size (`ZipReader.verify`). */
+const STREAM_CHUNK = 1024 * 1024;
 
 /** A source over bytes already in memory. */
 export function bufferSource(buffer: Buffer): RandomAccessSource {

@@ -372,3 +372,45 @@ describe("reading through ranges (remote wheels)", () => {
     await fromFile.close();
   });
 });
+
+describe("ZipReader.verify (chunked: a large entry is never held whole)", () => {
+  /** 3 MiB that deflate (repetitive text) and 3 MiB that do not (stored: random-looking). */
+  const text = Buffer.from("import os\nVALUE = 'layer'\n".repeat(121_000));
+  const noise = Buffer.alloc(3 * 1024 * 1024);
+  for (let index = 0, state = 1; index < noise.length; index++) {
+    state = (state * 1_103_515_245 + 12_345) >>> 0;
+    noise[index] = state >>> 24;
+  }
+  const archive = () =>
+    Buffer.from(
+      zipSync({
+        "big.py": [new Uint8Array(text), { level: 6 }],
+        "big.bin": [new Uint8Array(noise), { level: 0 }],
+      }),
+    );
+
+  it("passes intact deflated and stored entries and returns their first bytes", async () => {
+    const reader = ZipReader.fromBuffer(archive());
+    expect((await reader.verify(reader.getEntry("big.py")!, 9)).toString()).toBe("import os");
+    expect(await reader.verify(reader.getEntry("big.bin")!, 4)).toEqual(noise.subarray(0, 4));
+  });
+
+  it.each([
+    [
+      "big.py",
+      /entry "big\.py" of .* is corrupt: (its CRC-32 does not match|its deflate stream is invalid|it holds)/,
+    ],
+    ["big.bin", /entry "big\.bin" of .* is corrupt: its CRC-32 does not match/],
+  ])("reports a damaged byte in the middle of %s as corrupt-zip", async (name, message) => {
+    const bytes = archive();
+    const entry = ZipReader.fromBuffer(bytes).getEntry(name)!;
+    // Past the local header, in the middle of the data.
+    bytes[entry.localHeaderOffset + 30 + name.length + Math.floor(entry.compressedSize / 2)]! ^=
+      0xff;
+    const reader = ZipReader.fromBuffer(bytes);
+    await expect(reader.verify(reader.getEntry(name)!)).rejects.toMatchObject({
+      code: "corrupt-zip",
+      message: expect.stringMatching(message),
+    });
+  });
+});

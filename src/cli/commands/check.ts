@@ -1,4 +1,5 @@
 /** `pylayer check`: find what would break a layer on Lambda, before deploying it. */
+import { homedir } from "node:os";
 import type { CheckOptions } from "../../check/index.js";
 import { usageError } from "../../errors.js";
 import {
@@ -71,6 +72,16 @@ export const spec: CommandSpec = {
       valueName: "SECONDS",
       description: "Time one import may take (default 60)",
     },
+    "cache-dir": {
+      type: "string",
+      valueName: "DIR",
+      description:
+        "Cache folder, where the result of a zip checked before is reused (default: PYLAYER_CACHE_DIR or the platform cache folder)",
+    },
+    "no-cache": {
+      type: "boolean",
+      description: "Neither reuse nor store check results",
+    },
   },
   examples: [
     "pylayer check layer.zip",
@@ -84,6 +95,7 @@ export const spec: CommandSpec = {
     "Exit status: 1 when any error-level finding exists (the layer would fail on Lambda); warnings alone exit 0.",
     "A function package (pylayer build --mode function, or --function) is checked as Lambda extracts it to /var/task: the handler's module exists and loads, no source module shadows a dependency's top-level name. With --layer, the function and its layers must fit the 250 MB unzipped limit together, and a package in more than one place with different versions is reported with the copy that wins by sys.path order (/var/task, then /opt/python/lib/python3.X/site-packages, then /opt/python; a later layer overwrites an earlier one's files).",
     "The import test runs where this machine can: Linux of the layer's architecture with a local CPython of the runtime's version. Everything else is read statically, for any target.",
+    "The static result of a zip is kept in the cache by the zip's sha256, targets and options: checking the same bytes again reuses it (the import test always runs again).",
   ],
 };
 
@@ -95,6 +107,7 @@ export function checkOptionsFromArgs(context: CommandContext): CheckOptions {
   const python = stringOption(values, "python");
   const handler = stringOption(values, "handler");
   const layers = listOption(values, "layer", false);
+  const cacheDir = stringOption(values, "cache-dir");
   return {
     ...(booleanOption(values, "function") ? { kind: "function" as const } : {}),
     ...(handler === undefined ? {} : { handler }),
@@ -105,6 +118,7 @@ export function checkOptionsFromArgs(context: CommandContext): CheckOptions {
     importTest: !booleanOption(values, "no-import-test"),
     ...(python === undefined ? {} : { python }),
     ...(importTimeoutSeconds === undefined ? {} : { importTimeoutSeconds }),
+    ...(cacheDir === undefined || booleanOption(values, "no-cache") ? {} : { cacheDir }),
     env: context.env,
   };
 }
@@ -120,7 +134,12 @@ export async function run(context: CommandContext): Promise<number> {
     );
   }
   const options = checkOptionsFromArgs(context);
-  options.onEvent = (event) => ui.progress(event.message);
+  if (options.cacheDir === undefined && !booleanOption(context.values, "no-cache")) {
+    const { defaultCacheDir } = await import("../../cache/index.js");
+    options.cacheDir = defaultCacheDir(context.env, process.platform, homedir());
+  }
+  options.onEvent = (event) =>
+    event.type === "warning" ? ui.warn(event.message) : ui.progress(event.message);
   const { checkLayer } = await import("../../check/index.js");
   const result = await checkLayer(positionals[0]!, options);
   ui.clearProgress();

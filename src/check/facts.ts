@@ -1,0 +1,55 @@
+/**
+ * What reading one zip entry told the check, kept as data (src/check/reuse.ts caches it
+ * per wheel): its record, whether it inflates to it, the file type and ELF facts of
+ * native code, the flags of a `.pyc` header.
+ */
+import type { ZipEntry } from "../zip/index.js";
+import { ElfFormatError, type ElfInfo, identifyBinary, parseElf } from "./elf.js";
+
+/** How the file type of an entry read as native code was identified. */
+export type StoredBinary =
+  | { kind: "elf"; elf: ElfInfo }
+  | { kind: "unreadable"; reason: string }
+  | { kind: "mach-o" | "pe"; description: string }
+  | { kind: "text" | "unknown" };
+
+/** What the check found reading one wheel entry. */
+export interface EntryFacts {
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  /** The entry does not inflate to its CRC-32 and length: the zip's copy is read instead. */
+  corrupt?: true;
+  /** For entries that may be native code (see `mayBeNativeInWheel`). */
+  binary?: StoredBinary;
+  /** The flags word of a `.pyc` header (PEP 552). */
+  pycFlags?: number;
+}
+
+/** Identifies `bytes` as the native scan does: ELF parsed, other binaries described. */
+export function describeBinary(bytes: Buffer): StoredBinary {
+  const identity = identifyBinary(bytes);
+  if (identity.kind === "elf") {
+    try {
+      return { kind: "elf", elf: parseElf(bytes) };
+    } catch (error) {
+      if (!(error instanceof ElfFormatError)) throw error;
+      return { kind: "unreadable", reason: error.message };
+    }
+  }
+  if (identity.kind === "mach-o" || identity.kind === "pe") {
+    return { kind: identity.kind, description: identity.description };
+  }
+  return { kind: identity.kind };
+}
+
+/**
+ * How much memory reading an entry takes, what `forEachWeighted` budgets: an entry read
+ * whole holds its compressed and inflated bytes; a verified one (`ZipReader.verify`) at
+ * most a chunk of each.
+ */
+export function entryWeight(entry: ZipEntry, whole: boolean): number {
+  const size = entry.uncompressedSize + entry.compressedSize;
+  return whole ? size : Math.min(size, 2 * 1024 * 1024);
+}

@@ -1,0 +1,195 @@
+/**
+ * Check results as cached data, so that an unchanged layer is not checked again and a
+ * changed one reads only its new wheels:
+ *
+ * - per wheel (`checks-v1/wheels`, key: wheel sha256 + checker version): what reading every
+ *   entry of the wheel found (each entry inflates to its recorded CRC-32 and length; the
+ *   file type and ELF facts of native code: machine, DT_NEEDED, RPATH/RUNPATH, GLIBC/
+ *   GLIBCXX/CXXABI needs; the flags word of `.pyc` files). These facts do not depend on the
+ *   target: every target's findings are derived from them, so one wheel read serves a
+ *   whole matrix.
+ * - per zip (`checks-v1/layers`, key: zip sha256 + targets + kind + handler + the layers'
+ *   sha256 + checker version): the static findings of each target, the sizes and the
+ *   count of ELF files. The import test, which depends on the machine's interpreters, is
+ *   never cached.
+ *
+ * A zip entry takes a wheel's facts only when the build says it was copied raw from that
+ * wheel (`WheelSource`: the writer copies compressed bytes unchanged) and its central
+ * directory record (method, CRC-32, sizes) is the one the facts were read for; anything
+ * else (RECORD and INSTALLER written by pylayer, scripts, compiled bytecode, function
+ * source) is read from the zip. Entries are verified in the cache like any other: a
+ * damaged result is deleted, reported, and computed again.
+ */
+import { type Cache, sha256Hex } from "../cache/index.js";
+import { isPylayerError } from "../errors.js";
+import { pylayerVersion } from "../pipeline/version.js";
+import { ZipReader as Reader, type ZipEntry, type ZipReader } from "../zip/index.js";
+import { describeBinary, type EntryFacts, entryWeight } from "./facts.js";
+import { forEachWeighted } from "./layout.js";
+import type { Finding, SizeReport } from "./types.js";
+import { CHECKER_VERSION } from "./version.js";
+
+/** The entries of a zip that a build copied raw from one wheel. */
+export interface WheelSource {
+  /** sha256 of the wheel file (the facts' key). */
+  sha256: string;
+  /** Where the wheel is (read when its facts are not cached). */
+  path: string;
+  /** Zip entry name → the wheel entry it was copied from. */
+  entries: { zipName: string; wheelName: string }[];
+}
+
+interface WheelFacts {
+  entries: Record<string, EntryFacts>;
+}
+
+/** The static part of a check (everything but the import test), as cached per zip. */
+export interface StaticAnalysis {
+  /** The zip is damaged: `findings` holds only the corrupt entries. */
+  corrupt: boolean;
+  /** Findings of each target, in target order. */
+  perTarget: Finding[][];
+  sizes: SizeReport;
+  elfFiles: number;
+}
+
+/** The key of a zip's static check result. */
+export async function layerCheckKey(inputs: {
+  zipSha256: string;
+  kind: "layer" | "function";
+  targets: string[];
+  handler: string | null;
+  layers: string[];
+}): Promise<string> {
+  return sha256Hex(
+    JSON.stringify({ checker: CHECKER_VERSION, pylayer: await pylayerVersion(), ...inputs }),
+  );
+}
+
+async function wheelFactsKey(sha256: string): Promise<string> {
+  return sha256Hex(
+    JSON.stringify({ checker: CHECKER_VERSION, pylayer: await pylayerVersion(), wheel: sha256 }),
+  );
+}
+
+export function asStaticAnalysis(value: unknown): StaticAnalysis | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { corrupt, perTarget, sizes, elfFiles } = value as Partial<StaticAnalysis>;
+  if (typeof corrupt !== "boolean" || typeof elfFiles !== "number") return null;
+  if (typeof sizes !== "object" || sizes === null) return null;
+  if (!Array.isArray(perTarget) || !perTarget.every((list) => Array.isArray(list))) return null;
+  return value as StaticAnalysis;
+}
+
+function asWheelFacts(value: unknown): WheelFacts | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { entries } = value as Partial<WheelFacts>;
+  if (typeof entries !== "object" || entries === null) return null;
+  return value as WheelFacts;
+}
+
+/**
+ * Wheel entries whose installed copy may be read as native code: shared objects,
+ * auditwheel's `.libs/` folders, and `.data/data/` files (which land in the layer's
+ * `bin/` or `lib/` in some layouts). They are read whole and identified.
+ */
+function mayBeNativeInWheel(name: string): boolean {
+  return (
+    /\.so(\.\d+)*$/.test(name) || /(^|\/)[^/]+\.libs\//.test(name) || /\.data\/data\//.test(name)
+  );
+}
+
+/** Reads every entry of the wheel at `path` once and records what the check needs. */
+async function readWheelFacts(path: string): Promise<WheelFacts> {
+  const reader = await Reader.open(path);
+  try {
+    const entries: Record<string, EntryFacts> = {};
+    const files = reader.entries.filter((entry) => !entry.isDirectory && !entry.isSymlink);
+    const weight = (entry: ZipEntry) => entryWeight(entry, mayBeNativeInWheel(entry.name));
+    await forEachWeighted(files, weight, async (entry) => {
+      const facts: EntryFacts = {
+        method: entry.method,
+        crc32: entry.crc32,
+        compressedSize: entry.compressedSize,
+        uncompressedSize: entry.uncompressedSize,
+      };
+      try {
+        if (mayBeNativeInWheel(entry.name)) {
+          const bytes = await reader.read(entry);
+          facts.binary = describeBinary(bytes);
+          if (entry.name.endsWith(".pyc") && bytes.length >= 16)
+            facts.pycFlags = bytes.readUInt32LE(4);
+        } else {
+          const head = await reader.verify(entry, 16);
+          if (entry.name.endsWith(".pyc") && head.length >= 16)
+            facts.pycFlags = head.readUInt32LE(4);
+        }
+      } catch (error) {
+        if (!isPylayerError(error)) throw error;
+        facts.corrupt = true;
+      }
+      entries[entry.name] = facts;
+    });
+    return { entries };
+  } finally {
+    await reader.close();
+  }
+}
+
+function sameRecord(facts: EntryFacts, entry: ZipEntry): boolean {
+  return (
+    facts.method === entry.method &&
+    facts.crc32 >>> 0 === entry.crc32 >>> 0 &&
+    facts.compressedSize === entry.compressedSize &&
+    facts.uncompressedSize === entry.uncompressedSize
+  );
+}
+
+/** What reusing wheel facts did, for the result's `cache` report. */
+export interface WheelReuse {
+  /** Zip entry name → the facts of the wheel entry it is a raw copy of. */
+  facts: Map<string, EntryFacts>;
+  wheelsReused: number;
+  wheelsRead: number;
+}
+
+/**
+ * The facts of the zip entries copied from `sources`, from the cache or by reading the
+ * wheels (then stored). A wheel that cannot be read leaves its entries to be read from
+ * the zip.
+ */
+export async function wheelFactsFor(
+  reader: ZipReader,
+  sources: readonly WheelSource[],
+  cache: Cache | null,
+  onCorrupt: (path: string, reason: string) => void,
+): Promise<WheelReuse> {
+  const facts = new Map<string, EntryFacts>();
+  let wheelsReused = 0;
+  let wheelsRead = 0;
+  await forEachWeighted(
+    sources,
+    () => 1,
+    async (source) => {
+      const key = await wheelFactsKey(source.sha256);
+      let wheel =
+        cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+      if (wheel !== null) {
+        wheelsReused++;
+      } else {
+        wheel = await readWheelFacts(source.path).catch(() => null);
+        if (wheel === null) return;
+        wheelsRead++;
+        await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
+      }
+      for (const { zipName, wheelName } of source.entries) {
+        const entry = reader.getEntry(zipName);
+        const found = wheel.entries[wheelName];
+        if (entry === undefined || found === undefined || found.corrupt) continue;
+        if (sameRecord(found, entry)) facts.set(zipName, found);
+      }
+    },
+    2,
+  );
+  return { facts, wheelsReused, wheelsRead };
+}

@@ -1,0 +1,196 @@
+/**
+ * Check results as cached data (src/check/reuse.ts): the static result of a zip by its
+ * sha256 + targets + options, and the facts of each wheel by its sha256, both keyed by the
+ * checker version. What is reused, what is invalidated, and what a damaged entry does.
+ */
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { CheckResult } from "../../src/check/index.js";
+import type { BuildEvent, BuildOptions } from "../../src/pipeline/index.js";
+import { runCli } from "../helpers/cli.js";
+import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { buildWheel } from "../helpers/wheels.js";
+import { buildElf } from "./elf-builder.js";
+
+let server: IndexServer;
+
+/** An x86_64 extension needing GLIBC_2.28: too new for python3.11 (glibc 2.26), fine for 3.12. */
+const extension = buildElf({
+  machine: 62,
+  needed: ["libc.so.6"],
+  versionNeeds: [{ file: "libc.so.6", versions: ["GLIBC_2.17", "GLIBC_2.28"] }],
+});
+
+beforeAll(async () => {
+  server = await startIndexServer([
+    buildWheel({ name: "app", version: "1.0", requires: ["helper", "fast"] }),
+    buildWheel({ name: "helper", version: "2.0" }),
+    buildWheel({ name: "extra", version: "3.0" }),
+    buildWheel({
+      name: "fast",
+      version: "1.0",
+      tag: "py3-none-manylinux_2_17_x86_64",
+      files: { "fast/__init__.py": "", "fast/_speedups.abi3.so": extension },
+    }),
+  ]);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function build(home: string, options: Partial<BuildOptions> = {}) {
+  const { buildLayer } = await import("../../src/pipeline/index.js");
+  const events: BuildEvent[] = [];
+  const result = await buildLayer({
+    requirements: ["app"],
+    runtimes: ["python3.11"],
+    index: { indexUrl: server.url },
+    env: isolatedEnv(home),
+    cwd: await temporaryFolder(),
+    check: true,
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
+  const check = result.checks?.[0] as CheckResult;
+  return { result, check, events };
+}
+
+const codes = (check: CheckResult) => check.findings.map((finding) => finding.code).sort();
+const checkEntries = async (home: string, kind: "layers" | "wheels") => {
+  const folder = join(home, "cache", "checks-v1", kind);
+  if (kind === "layers") {
+    return (await readdir(folder))
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => join(folder, name));
+  }
+  const paths: string[] = [];
+  for (const prefix of await readdir(folder)) {
+    for (const name of await readdir(join(folder, prefix))) paths.push(join(folder, prefix, name));
+  }
+  return paths;
+};
+
+describe("cached check results", () => {
+  it("checks an unchanged layer once; the reused result has the same findings", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home);
+    expect(first.check.cache).toEqual({ result: "computed", wheelsReused: 0, wheelsRead: 3 });
+    expect(codes(first.check)).toContain("glibc-too-new");
+    expect(first.check.ok).toBe(false);
+
+    const second = await build(home);
+    expect(second.check.cache).toEqual({ result: "reused", wheelsReused: 0, wheelsRead: 0 });
+    const strip = ({ durationMs: _d, cache: _c, path: _p, ...rest }: CheckResult) => rest;
+    expect(strip(second.check)).toEqual(strip(first.check));
+  });
+
+  it("reads only the new wheel of a changed layer, and finds what a full check finds", async () => {
+    const home = await temporaryFolder();
+    await build(home);
+    const changed = await build(home, { requirements: ["app", "extra"] });
+    expect(changed.check.cache).toEqual({ result: "computed", wheelsReused: 3, wheelsRead: 1 });
+
+    const { checkLayer } = await import("../../src/check/index.js");
+    const full = await checkLayer(changed.result.zips[0]!.path, { importTest: false });
+    expect(full.cache).toBeUndefined();
+    expect(changed.check.findings).toEqual(full.findings);
+    expect(changed.check.elfFiles).toBe(1);
+  });
+
+  it("checks again for another target, from the same wheel facts", async () => {
+    const home = await temporaryFolder();
+    await build(home);
+    const other = await build(home, { runtimes: ["python3.12"] });
+    expect(other.check.cache).toEqual({ result: "computed", wheelsReused: 3, wheelsRead: 0 });
+    // The facts are the same; the findings are the new target's (glibc 2.34 has 2.28).
+    expect(codes(other.check)).not.toContain("glibc-too-new");
+    expect(other.check.ok).toBe(true);
+  });
+
+  it("reuses nothing written by another checker version", async () => {
+    const home = await temporaryFolder();
+    const epoch = (seconds: string) => ({ env: isolatedEnv(home, { SOURCE_DATE_EPOCH: seconds }) });
+    await build(home);
+    vi.resetModules();
+    vi.doMock("../../src/check/version.js", () => ({ CHECKER_VERSION: 1_000_000 }));
+    try {
+      // The same zip (from the cache of built layers), checked by another version.
+      const same = await build(home);
+      expect(same.check.cache?.result).toBe("computed");
+      // A new zip (another timestamp): every wheel is read again.
+      const rebuilt = await build(home, epoch("1700000000"));
+      expect(rebuilt.check.cache).toEqual({ result: "computed", wheelsReused: 0, wheelsRead: 3 });
+    } finally {
+      vi.doUnmock("../../src/check/version.js");
+      vi.resetModules();
+    }
+    // Back at this version, its own wheel facts are still there.
+    const again = await build(home, epoch("1800000000"));
+    expect(again.check.cache).toEqual({ result: "computed", wheelsReused: 3, wheelsRead: 0 });
+  });
+
+  it("evicts a damaged zip result and checks again, saying so", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home);
+    const [entry] = await checkEntries(home, "layers");
+    const stored = JSON.parse(await readFile(entry!, "utf8"));
+    // A finding removed behind the checksum's back: the entry no longer matches it.
+    stored.payload = stored.payload.replace("glibc-too-new", "glibc-too-old");
+    await writeFile(entry!, JSON.stringify(stored));
+
+    const second = await build(home);
+    expect(second.check.cache?.result).toBe("computed");
+    expect(codes(second.check)).toEqual(codes(first.check));
+    expect(
+      second.events.some(
+        (event) =>
+          event.type === "warning" && /cached check result .* was corrupt/.test(event.message),
+      ),
+    ).toBe(true);
+    const third = await build(home);
+    expect(third.check.cache?.result).toBe("reused");
+  });
+
+  it("evicts damaged wheel facts and reads that wheel again", async () => {
+    const home = await temporaryFolder();
+    await build(home);
+    for (const entry of await checkEntries(home, "wheels")) {
+      const text = await readFile(entry, "utf8");
+      if (text.includes("_speedups")) await writeFile(entry, text.slice(0, text.length / 2));
+    }
+    const rebuilt = await build(home, {
+      env: isolatedEnv(home, { SOURCE_DATE_EPOCH: "1700000000" }),
+    });
+    expect(rebuilt.check.cache).toEqual({ result: "computed", wheelsReused: 2, wheelsRead: 1 });
+    expect(codes(rebuilt.check)).toContain("glibc-too-new");
+    expect(
+      rebuilt.events.filter((event) => event.type === "warning").map((event) => event.message),
+    ).toEqual([
+      expect.stringMatching(/cached check result .*\.json was corrupt \(it is not valid JSON\)/),
+    ]);
+  });
+
+  it("pylayer check reuses the result of the same bytes, and not with --no-cache", async () => {
+    const home = await temporaryFolder();
+    const { result } = await build(home, { check: false });
+    const zip = result.zips[0]!.path;
+    const env = isolatedEnv(home);
+    const run = async (...extra: string[]) => {
+      const output = await runCli(["check", zip, "--no-import-test", "--json", ...extra], { env });
+      const result = JSON.parse(output.stdout) as CheckResult;
+      expect(output.code).toBe(result.ok ? 0 : 1);
+      return result;
+    };
+    expect((await run()).cache?.result).toBe("computed");
+    const reused = await run();
+    expect(reused.cache?.result).toBe("reused");
+    expect(codes(reused)).toContain("glibc-too-new");
+    expect((await run("--no-cache")).cache).toBeUndefined();
+    // Another target is another result (glibc 2.34 has what the extension needs).
+    const other = await run("--runtime", "python3.12");
+    expect(other.cache?.result).toBe("computed");
+    expect(other.ok).toBe(true);
+  });
+});
