@@ -23,7 +23,7 @@ import { checkFunction, chooseHandler, handlerFound, type LayerInput } from "./f
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
 import { type LayerFiles, readLayerFiles } from "./layer-files.js";
 import { checkLayout, forEachWeighted } from "./layout.js";
-import { checkNative, scanNativeFiles } from "./native.js";
+import { checkNative, FUNCTION_PLACE, LAYER_PLACE, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
 import { asStaticAnalysis, layerCheckKey, type WheelSource, wheelFactsFor } from "./reuse.js";
 import { checkSizes, measureSizes } from "./sizes.js";
@@ -169,7 +169,14 @@ export async function checkLayerWith(
           if (kind === "function") {
             targetFindings.push(...checkFunction(files, target, handler, layers));
           } else targetFindings.push(...(await checkLayout(files, target)));
-          targetFindings.push(...checkNative(files, scanned, target));
+          targetFindings.push(
+            ...checkNative(
+              files,
+              scanned,
+              target,
+              kind === "function" ? FUNCTION_PLACE : LAYER_PLACE,
+            ),
+          );
           targetFindings.push(...checkPython(files, target));
           perTarget.push(targetFindings);
         }

@@ -26,6 +26,28 @@ import {
 } from "./os-facts.js";
 import { FINDING_CODES, type Finding } from "./types.js";
 
+/**
+ * Where Lambda extracts the zip being checked, for the loader's search and the words of
+ * findings. Lambda's LD_LIBRARY_PATH is /var/lang/lib:/lib64:/usr/lib64:/var/runtime:
+ * /var/runtime/lib:/var/task:/var/task/lib:/opt/lib (AWS Lambda developer guide, "Defined
+ * runtime environment variables"): a layer's `lib/` and a function package's root and `lib/`.
+ */
+export interface ZipPlace {
+  /** `/opt` (a layer) or `/var/task` (a function package). */
+  mount: "/opt" | "/var/task";
+  /** What the zip is called in messages. */
+  noun: "layer" | "function package";
+  /** Zip folders on LD_LIBRARY_PATH (`""` is the zip root). */
+  libraryDirs: readonly string[];
+}
+
+export const LAYER_PLACE: ZipPlace = { mount: "/opt", noun: "layer", libraryDirs: ["lib"] };
+export const FUNCTION_PLACE: ZipPlace = {
+  mount: "/var/task",
+  noun: "function package",
+  libraryDirs: ["", "lib"],
+};
+
 /** One file read for the native checks. */
 export type ScannedFile =
   | { path: string; kind: "elf"; elf: ElfInfo }
@@ -110,7 +132,9 @@ export function checkNative(
   files: LayerFiles,
   scanned: readonly ScannedFile[],
   target: Target,
+  place: ZipPlace = LAYER_PLACE,
 ): Finding[] {
+  const { mount, noun } = place;
   const findings: Finding[] = [];
   const expected = expectedMachine(target.architecture);
   const facts = osFacts(target.runtime);
@@ -130,7 +154,7 @@ export function checkNative(
       ? [{ path: file.path, elf: file.elf }]
       : [],
   );
-  const searchPaths = loadChainSearchDirs(files, loadable);
+  const searchPaths = loadChainSearchDirs(files, loadable, place);
 
   for (const file of scanned) {
     const base = { file: file.path, package: packageOf(files, file.path), target: target.id };
@@ -141,7 +165,7 @@ export function checkNative(
         severity: file.fatal ? "error" : "warning",
         message: `${file.path} is not an ELF file (${file.description}); Linux cannot load it${file.fatal ? " (“invalid ELF header”)" : ""}`,
         hint: file.fatal
-          ? "The layer was built on macOS or Windows, or from a wheel for them; build it for Linux (pylayer build picks manylinux wheels)."
+          ? `The ${noun} was built on macOS or Windows, or from a wheel for them; build it for Linux (pylayer build picks manylinux wheels).`
           : "If this file is meant to be loaded as a library, replace it with the Linux build.",
       });
       continue;
@@ -164,15 +188,15 @@ export function checkNative(
         code: FINDING_CODES.elfWrongMachine,
         severity: "error",
         message: `${file.path} is built for ${built}, but ${target.runtime.name} on ${target.architecture} runs ${expected.name} code`,
-        hint: `Build the layer for --arch ${target.architecture} (wheels tagged ${expected.name}), or deploy the function on the matching architecture.`,
+        hint: `Build the ${noun} for --arch ${target.architecture} (wheels tagged ${expected.name}), or deploy the function on the matching architecture.`,
         details: { machine: elf.machineName, elfClass: elf.elfClass, endianness: elf.endianness },
       });
       continue;
     }
     if (!elf.dynamic) continue;
 
-    const searchDirs = searchPaths.get(file.path) ?? librarySearchDirs(file.path, elf);
-    const resolve = (needed: string) => resolveInLayer(files, needed, searchDirs);
+    const searchDirs = searchPaths.get(file.path) ?? librarySearchDirs(file.path, elf, [], place);
+    const resolve = (needed: string) => resolveInZip(files, needed, searchDirs, mount);
 
     // Symbol versions, compared only for libraries that come from the OS.
     const tooNew = { GLIBC: [] as string[], GLIBCXX: [] as string[], CXXABI: [] as string[] };
@@ -224,7 +248,7 @@ export function checkNative(
         code: family === "GLIBCXX" ? FINDING_CODES.glibcxxTooNew : FINDING_CODES.cxxabiTooNew,
         severity: "error",
         message: `${file.path} needs ${highest} from libstdc++.so.6, but ${context} has the libstdc++ of GCC ${facts.gcc} (up to ${family}_${formatVersion(provided)})`,
-        hint: `Use ${anotherRelease(base.package)} built with an older compiler (a manylinux wheel for glibc ${formatVersion(facts.glibc)} or older), or ship a matching libstdc++.so.6 in the layer's lib/ folder.`,
+        hint: `Use ${anotherRelease(base.package)} built with an older compiler (a manylinux wheel for glibc ${formatVersion(facts.glibc)} or older), or ship a matching libstdc++.so.6 in the ${noun}'s lib/ folder.`,
         details: {
           needs: sortVersions(tooNew[family]),
           provided: `${family}_${formatVersion(provided)}`,
@@ -253,8 +277,8 @@ export function checkNative(
           ...base,
           code: FINDING_CODES.libraryNotOnSearchPath,
           severity: "warning",
-          message: `${file.path} needs ${needed}, which the layer has at ${elsewhere}, but not on this file's search path (${describeSearchPath(searchDirs)}); it only loads if something else loaded it first`,
-          hint: "Put the library in the layer's lib/ folder (/opt/lib is on LD_LIBRARY_PATH) or next to the files that need it.",
+          message: `${file.path} needs ${needed}, which the ${noun} has at ${elsewhere}, but not on this file's search path (${describeSearchPath(searchDirs, mount)}); it only loads if something else loaded it first`,
+          hint: `Put the library in the ${noun}'s lib/ folder (${mount}/lib is on LD_LIBRARY_PATH) or next to the files that need it.`,
           details: { needed, foundAt: elsewhere, searchPath: searchDirs },
         });
         continue;
@@ -264,8 +288,8 @@ export function checkNative(
           ...base,
           code: FINDING_CODES.libraryUnverified,
           severity: "warning",
-          message: `${file.path} needs ${needed}, which the layer does not ship; whether ${context} provides it is unverified (${system.source})`,
-          hint: `If the import fails with "${needed}: cannot open shared object file", add the library to the layer's lib/ folder.`,
+          message: `${file.path} needs ${needed}, which the ${noun} does not ship; whether ${context} provides it is unverified (${system.source})`,
+          hint: `If the import fails with "${needed}: cannot open shared object file", add the library to the ${noun}'s lib/ folder.`,
           details: { needed, source: system.source },
         });
         continue;
@@ -274,8 +298,8 @@ export function checkNative(
         ...base,
         code: FINDING_CODES.libraryMissing,
         severity: "error",
-        message: `${file.path} needs ${needed}, which is neither in the layer nor in ${context}${system?.presence === "absent" ? ` (${system.source})` : ""}; importing it fails with "${needed}: cannot open shared object file"`,
-        hint: `Add ${needed} (built for ${facts.os}, ${target.architecture}) to the layer's lib/ folder, or use a wheel that bundles it (auditwheel-repaired manylinux wheels do).`,
+        message: `${file.path} needs ${needed}, which is neither in the ${noun} nor in ${context}${system?.presence === "absent" ? ` (${system.source})` : ""}; importing it fails with "${needed}: cannot open shared object file"`,
+        hint: `Add ${needed} (built for ${facts.os}, ${target.architecture}) to the ${noun}'s lib/ folder, or use a wheel that bundles it (auditwheel-repaired manylinux wheels do).`,
         details: { needed, searchPath: searchDirs },
       });
     }
@@ -286,35 +310,37 @@ export function checkNative(
 /**
  * Zip folders the loader searches for `elf`'s DT_NEEDED entries, in order: DT_RPATH (only
  * without DT_RUNPATH), then `inherited` (the DT_RPATH of the objects that load this one,
- * see `loadChainSearchDirs`), the layer's `lib/` (/opt/lib on LD_LIBRARY_PATH), DT_RUNPATH.
- * Entries outside /opt (e.g. /usr/lib64) are not part of the layer and are left out.
+ * see `loadChainSearchDirs`), the zip's folders on LD_LIBRARY_PATH (a layer's `lib/`, /opt/lib;
+ * a function package's root and `lib/`), DT_RUNPATH. Entries outside the zip's mount point
+ * (e.g. /usr/lib64) are not part of the zip and are left out.
  */
 export function librarySearchDirs(
   path: string,
   elf: ElfInfo,
   inherited: readonly string[] = [],
+  place: ZipPlace = LAYER_PLACE,
 ): string[] {
   const dirs: string[] = [];
   const add = (dir: string | undefined) => {
     if (dir !== undefined && !dirs.includes(dir)) dirs.push(dir);
   };
   if (elf.runpath.length === 0) {
-    for (const dir of expandedPaths(path, elf.rpath)) add(dir);
+    for (const dir of expandedPaths(path, elf.rpath, place.mount)) add(dir);
     for (const dir of inherited) add(dir);
   }
-  add("lib");
-  for (const dir of expandedPaths(path, elf.runpath)) add(dir);
+  for (const dir of place.libraryDirs) add(dir);
+  for (const dir of expandedPaths(path, elf.runpath, place.mount)) add(dir);
   return dirs;
 }
 
-/** DT_RPATH/DT_RUNPATH entries as zip folders: `$ORIGIN` is the object's folder; paths outside /opt are dropped. */
-function expandedPaths(path: string, entries: readonly string[]): string[] {
+/** DT_RPATH/DT_RUNPATH entries as zip folders: `$ORIGIN` is the object's folder; paths outside `mount` are dropped. */
+function expandedPaths(path: string, entries: readonly string[], mount: string): string[] {
   const origin = posix.dirname(path) === "." ? "" : posix.dirname(path);
   const dirs: string[] = [];
   for (const entry of entries) {
-    const replaced = entry.replace(/\$\{ORIGIN\}|\$ORIGIN/g, `/opt/${origin}`);
+    const replaced = entry.replace(/\$\{ORIGIN\}|\$ORIGIN/g, `${mount}/${origin}`);
     if (!replaced.startsWith("/")) continue;
-    const dir = optPathToZip(replaced);
+    const dir = mountedPathToZip(replaced, mount);
     if (dir !== undefined) dirs.push(dir);
   }
   return dirs;
@@ -331,10 +357,11 @@ function expandedPaths(path: string, entries: readonly string[]): string[] {
 export function loadChainSearchDirs(
   files: LayerFiles,
   objects: readonly { path: string; elf: ElfInfo }[],
+  place: ZipPlace = LAYER_PLACE,
 ): Map<string, string[]> {
   const inherited = new Map<string, string[]>();
   const dirsOf = (object: { path: string; elf: ElfInfo }) =>
-    librarySearchDirs(object.path, object.elf, inherited.get(object.path));
+    librarySearchDirs(object.path, object.elf, inherited.get(object.path), place);
   let changed = true;
   while (changed) {
     changed = false;
@@ -342,11 +369,14 @@ export function loadChainSearchDirs(
       const dirs = dirsOf(object);
       const passedOn =
         object.elf.runpath.length === 0
-          ? [...expandedPaths(object.path, object.elf.rpath), ...(inherited.get(object.path) ?? [])]
+          ? [
+              ...expandedPaths(object.path, object.elf.rpath, place.mount),
+              ...(inherited.get(object.path) ?? []),
+            ]
           : (inherited.get(object.path) ?? []);
       if (passedOn.length === 0) continue;
       for (const needed of object.elf.needed) {
-        const child = resolveInLayer(files, needed, dirs);
+        const child = resolveInZip(files, needed, dirs, place.mount);
         if (child === undefined) continue;
         const list = inherited.get(child) ?? [];
         for (const dir of passedOn) {
@@ -362,14 +392,15 @@ export function loadChainSearchDirs(
   return new Map(objects.map((object) => [object.path, dirsOf(object)]));
 }
 
-/** Where the loader finds `needed` in the layer when searching `dirs`, if anywhere. */
-function resolveInLayer(
+/** Where the loader finds `needed` in the zip when searching `dirs`, if anywhere. */
+function resolveInZip(
   files: LayerFiles,
   needed: string,
   dirs: readonly string[],
+  mount: string,
 ): string | undefined {
   if (needed.includes("/")) {
-    const mapped = optPathToZip(needed);
+    const mapped = mountedPathToZip(needed, mount);
     return mapped !== undefined && files.byName.has(mapped) ? mapped : undefined;
   }
   for (const dir of dirs) {
@@ -379,12 +410,12 @@ function resolveInLayer(
   return undefined;
 }
 
-/** `/opt/python/x` → `python/x`; undefined for paths outside /opt. */
-function optPathToZip(path: string): string | undefined {
+/** `/opt/python/x` → `python/x` (mount `/opt`); undefined for paths outside `mount`. */
+function mountedPathToZip(path: string, mount: string): string | undefined {
   const normalized = posix.normalize(path);
-  if (normalized === "/opt") return "";
-  if (!normalized.startsWith("/opt/")) return undefined;
-  return normalized.slice("/opt/".length).replace(/\/$/, "");
+  if (normalized === mount) return "";
+  if (!normalized.startsWith(`${mount}/`)) return undefined;
+  return normalized.slice(mount.length + 1).replace(/\/$/, "");
 }
 
 /** "another release of numpy (2.4.6 is installed)" from a `name version` label. */
@@ -403,8 +434,8 @@ function findByBasename(files: LayerFiles, name: string): string | undefined {
   return undefined;
 }
 
-function describeSearchPath(dirs: readonly string[]): string {
-  return dirs.map((dir) => (dir === "" ? "/opt" : `/opt/${dir}`)).join(", ");
+function describeSearchPath(dirs: readonly string[], mount: string): string {
+  return dirs.map((dir) => (dir === "" ? mount : `${mount}/${dir}`)).join(", ");
 }
 
 function sortVersions(names: readonly string[]): string[] {

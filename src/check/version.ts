@@ -3,4 +3,4 @@
  * zip, src/check/reuse.ts) are keyed by it together with pylayer's version: bump it when a
  * rule, the facts kept per wheel, or the OS facts change within one pylayer version.
  */
-export const CHECKER_VERSION = 1;
+export const CHECKER_VERSION = 2;

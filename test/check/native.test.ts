@@ -29,9 +29,11 @@ async function check(
   files: Record<string, LayerContent>,
   runtime: string,
   architecture: string = HOST_ARCH,
+  kind: "layer" | "function" = "layer",
 ): Promise<CheckResult> {
   const path = await writeLayerZip(join(dir, `layer-${counter++}.zip`), files);
   return checkLayer(path, {
+    kind,
     runtimes: [runtime],
     architectures: [architecture],
     importTest: false,
@@ -222,6 +224,34 @@ describe("libraries and symbol versions of generated ELF files", () => {
       severity: "warning",
       details: { needed: "libhelper.so.1", foundAt: "python/other.libs/libhelper.so.1" },
     });
+  });
+
+  it("searches a function package's root and lib/ (/var/task, /var/task/lib on LD_LIBRARY_PATH) and says so", async () => {
+    const needs = elf({ needed: ["libhelper.so.1"], runpath: "$ORIGIN/../deps" });
+    const helper = elf({ soname: "libhelper.so.1" });
+    // At the zip root: found in a function package (/var/task), not in a layer (/opt).
+    const atRoot = { "fastthing/_native.abi3.so": needs, "libhelper.so.1": helper };
+    const libraryFindings = (result: CheckResult) =>
+      result.findings.filter((finding) => finding.code.startsWith("library-"));
+    expect(libraryFindings(await check(atRoot, "python3.12", HOST_ARCH, "function"))).toEqual([]);
+    expect(libraryFindings(await check(atRoot, "python3.12")).map((f) => f.code)).toEqual([
+      "library-not-on-search-path",
+    ]);
+    // Elsewhere: the message and hint name /var/task, never /opt.
+    const elsewhere = await check(
+      { "fastthing/_native.abi3.so": needs, "other.libs/libhelper.so.1": helper },
+      "python3.12",
+      HOST_ARCH,
+      "function",
+    );
+    const [finding] = withCode(elsewhere, "library-not-on-search-path");
+    expect(finding!.message).toContain(
+      "which the function package has at other.libs/libhelper.so.1, but not on this file's search path (/var/task, /var/task/lib, /var/task/deps)",
+    );
+    expect(finding!.hint).toContain(
+      "the function package's lib/ folder (/var/task/lib is on LD_LIBRARY_PATH)",
+    );
+    expect(`${finding!.message} ${finding!.hint}`).not.toContain("/opt");
   });
 
   it("lets bundled libraries inherit the DT_RPATH of the object that loads them (auditwheel's layout)", async () => {
