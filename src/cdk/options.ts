@@ -42,6 +42,22 @@ export interface BundlingOptions {
   /** Allow pre-release versions. */
   readonly pre?: boolean;
 
+  /**
+   * Projects built from their sdist even when a wheel exists (`:all:` for every one). Source
+   * builds need the runtime's `python3.X` on the synth machine; see README "Source distributions".
+   */
+  readonly noBinary?: string[];
+  /** Projects that must come as wheels, never built from an sdist (`:all:` for every one). */
+  readonly onlyBinary?: string[];
+  /** Prefer an older wheel to a newer sdist. */
+  readonly preferBinary?: boolean;
+  /** Projects whose sdists with compiled code may be built on this machine (its glibc and CPU must fit the runtime). */
+  readonly allowNativeSdist?: string[];
+  /** The Python that runs build backends (default: the runtime's `python3.X` on PATH). */
+  readonly buildPython?: string;
+  /** PEP 517 `config_settings` for build backends, `KEY=VALUE`. */
+  readonly configSettings?: string[];
+
   /** Packages to leave out of the zip (still resolved). */
   readonly exclude?: string[];
   /** Leave out boto3, botocore, s3transfer and jmespath (the runtime has them). */
@@ -99,6 +115,12 @@ const FLAGS: { [Key in Exclude<keyof FlagOptions, "requirements" | "check">]-?: 
   findLinks: "--find-links",
   noIndex: "--no-index",
   pre: "--pre",
+  noBinary: "--no-binary",
+  onlyBinary: "--only-binary",
+  preferBinary: "--prefer-binary",
+  allowNativeSdist: "--allow-native-sdist",
+  buildPython: "--build-python",
+  configSettings: "--config-settings",
   exclude: "--exclude",
   sourceExclude: "--source-exclude",
   excludeRuntimeProvided: "--exclude-runtime-provided",

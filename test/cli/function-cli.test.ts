@@ -87,6 +87,11 @@ describe("pylayer build --mode function", () => {
     const publish = await build(cwd, ["--mode", "function", "--publish", "name"]);
     expect(publish.code).toBe(2);
     expect(publish.stderr).toContain("--publish publishes layers");
+    for (const flag of [["--slim"], ["--slim-pattern", "*.md"], ["--compile"]]) {
+      const refused = await build(cwd, ["--mode", "function", ...flag]);
+      expect(refused.code, flag.join(" ")).toBe(2);
+      expect(refused.stderr).toContain("--slim, --slim-pattern and --compile work on layers only");
+    }
     const help = await runCli(["build", "--help"]);
     expect(help.stdout).toContain("--source-exclude");
     expect(help.stdout).toContain("--mode function");
