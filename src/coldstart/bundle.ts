@@ -12,6 +12,8 @@ import { PylayerError, usageError } from "../errors.js";
 import { removeStaleTemporaries, writeFileAtomic } from "../files.js";
 import { reportPackages } from "../pipeline/apply.js";
 import { buildLayer } from "../pipeline/build.js";
+import { discoverInput } from "../pipeline/inputs.js";
+import { declaredLockTargets } from "../pipeline/lock-plan.js";
 import type { BuildOptions, BuildPlan, ZipReport } from "../pipeline/types.js";
 import { makeTarget, type Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
@@ -80,6 +82,35 @@ export function runtimeModeTarget(
     );
   }
   return makeTarget(runtimes[0]!, architectures[0]!);
+}
+
+/**
+ * The target of a runtime bundle: the options' runtime and architecture; without them, the
+ * one target a lock file (named, or found in the folder) declares, as layer mode takes the
+ * lock's targets; else the default. A lock that declares several is a usage error.
+ */
+async function runtimeBundleTarget(options: RuntimeBundleOptions, cwd: string): Promise<Target> {
+  if (options.runtimes?.length || options.architectures?.length) return runtimeModeTarget(options);
+  const named =
+    options.pyproject !== undefined ||
+    (options.requirements?.length ?? 0) > 0 ||
+    (options.requirementFiles?.length ?? 0) > 0;
+  let lockPath = options.lock === undefined ? undefined : resolvePath(cwd, options.lock);
+  if (lockPath === undefined && !named && options.discover !== false) {
+    const found = await discoverInput(cwd);
+    if (found !== undefined && found.kind !== "requirements" && found.kind !== "pyproject") {
+      lockPath = found.path;
+    }
+  }
+  if (lockPath === undefined) return runtimeModeTarget(options);
+  const declared = await declaredLockTargets(lockPath);
+  if (declared.length > 1) {
+    throw usageError(
+      `runtime mode builds for one runtime and one architecture; ${lockPath} is locked for ${declared.map((target) => target.id).join(", ")}`,
+      `Pick one with --runtime and --arch (e.g. --runtime ${declared[0]!.runtime.name} --arch ${declared[0]!.architecture}).`,
+    );
+  }
+  return declared[0] ?? runtimeModeTarget(options);
 }
 
 /** Reads the facts the module needs from a zip's central directory and its hash. */
@@ -179,8 +210,8 @@ export async function buildRuntimeBundle(
   options: RuntimeBundleOptions,
 ): Promise<RuntimeBundleResult> {
   const started = performance.now();
-  const target = runtimeModeTarget(options);
   const cwd = options.cwd ?? process.cwd();
+  const target = await runtimeBundleTarget(options, cwd);
   const outputDir = resolveFolder(options.outputDir ?? "build", cwd);
   if (outputDir.endsWith(".zip")) {
     throw usageError(

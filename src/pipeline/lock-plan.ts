@@ -258,15 +258,28 @@ async function lockedDirectPackage(
   };
 }
 
+/**
+ * The Lambda targets a lock file declares it was made for (pylock `environments`…); empty
+ * when it declares none or all of them.
+ */
+export async function declaredLockTargets(path: string): Promise<Target[]> {
+  return declaredTargetsOf(await readLockFile(path));
+}
+
+function declaredTargetsOf(lock: LockFile): Target[] {
+  const all = makeTargets(
+    RUNTIMES.map((runtime) => runtime.name),
+    ["x86_64", "arm64"],
+  );
+  const declared = lock.declaredTargets?.(all);
+  return declared !== undefined && declared.length < all.length ? declared : [];
+}
+
 /** Targets from the options; else the lock's declared environments; else the defaults. */
 function lockTargets(options: BuildOptions, lock: LockFile): Target[] {
   if (!options.runtimes?.length && !options.architectures?.length) {
-    const all = makeTargets(
-      RUNTIMES.map((runtime) => runtime.name),
-      ["x86_64", "arm64"],
-    );
-    const declared = lock.declaredTargets?.(all);
-    if (declared !== undefined && declared.length < all.length) return declared;
+    const declared = declaredTargetsOf(lock);
+    if (declared.length > 0) return declared;
   }
   return makeTargets(
     options.runtimes?.length ? options.runtimes : [DEFAULT_RUNTIME],

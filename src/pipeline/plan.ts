@@ -42,6 +42,7 @@ import {
 } from "../runtime/index.js";
 import { openCache } from "./cache-folder.js";
 import { withIndexHints } from "./index-hints.js";
+import { settledTargetPlans, unsatisfiableRequirements } from "./matrix.js";
 import {
   asCachedResolution,
   type CachedResolution,
@@ -247,7 +248,9 @@ export async function planBuild(
   };
   /** `name version` of each yanked wheel chosen → the warning about it. */
   const yankWarnings = new Map<string, string>();
-  const targetPlans = await Promise.all(
+  /** Target id → its requirements that cannot be satisfied there (matrix builds that fail). */
+  const unsatisfiable = new Map<string, string[]>();
+  const settled = await Promise.allSettled(
     targets.map(async (target): Promise<TargetPlan> => {
       const environment = markerEnvironment(target);
       const applies = (line: RequirementLine) =>
@@ -262,6 +265,17 @@ export async function planBuild(
         ...(options.resolverBudget === undefined ? {} : { budget: options.resolverBudget }),
       }).catch(async (error: unknown) => {
         const hinted = await withIndexHints(error, client);
+        if (targets.length > 1) {
+          unsatisfiable.set(
+            target.id,
+            await unsatisfiableRequirements(
+              provider,
+              inputs.requirements.filter(applies).map((line) => line.requirement),
+              allowPrereleases,
+              error,
+            ),
+          );
+        }
         throw withRequirementSource(withTargetHint(hinted, target), inputs);
       });
       for (const warning of resolution.warnings) {
@@ -313,6 +327,7 @@ export async function planBuild(
       };
     }),
   );
+  const targetPlans = settledTargetPlans(targets, settled, unsatisfiable);
   const warnings = [...client.warnings, ...yankWarnings.values()];
   for (const name of excluded.keys()) {
     if (!targetPlans.some((plan) => plan.packages.some((item) => item.name === name))) {

@@ -3,7 +3,7 @@
  * as a requirement (point 4), a skipped import test (point 8), a deprecated runtime (point 9)
  * — each said, never silent.
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -156,5 +156,135 @@ describe("files of a wheel the layer leaves out (point 5)", () => {
     expect(parsed.warnings).toEqual([
       expect.stringContaining("1 file of the wheels not installed"),
     ]);
+  });
+});
+
+describe("runtime mode takes the same inputs as layer mode (point 6)", () => {
+  async function lockedFolder(): Promise<string> {
+    const cwd = await temporaryFolder();
+    const lock = await runCli(
+      ["lock", "greet", "-i", server.url, "--runtime", "python3.11", "--arch", "arm64"],
+      { cwd, env: isolatedEnv(home) },
+    );
+    expect(lock.code, lock.stderr).toBe(0);
+    expect(await readFile(join(cwd, "pylock.toml"), "utf8")).toContain("environments");
+    return cwd;
+  }
+
+  it.each([
+    [["build", "--lock", "pylock.toml", "--mode", "runtime"]],
+    [["runtime", "--lock", "pylock.toml"]],
+    [["runtime"]],
+  ])("%j builds for the one target the lock declares", async (args) => {
+    const cwd = await lockedFolder();
+    const result = await runCli([...args, "-i", server.url, "--json"], {
+      cwd,
+      env: isolatedEnv(home),
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout) as { target: string; packages: { name: string }[] };
+    expect(json.target).toBe("python3.11-arm64");
+    expect(json.packages.map((item) => item.name)).toEqual(["greet"]);
+  });
+
+  it("--runtime/--arch still choose the target, and runtime --help lists --lock", async () => {
+    const cwd = await lockedFolder();
+    const result = await runCli(
+      [
+        "runtime",
+        "--lock",
+        "pylock.toml",
+        "--runtime",
+        "python3.11",
+        "--arch",
+        "arm64",
+        "--dry-run",
+      ],
+      { cwd, env: isolatedEnv(home) },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("python3.11-arm64: 1 packages");
+    const help = await runCli(["runtime", "--help"]);
+    expect(help.stdout).toContain("--lock FILE");
+    expect(help.stdout).toContain("--pyproject FILE");
+  });
+});
+
+describe("a failed matrix build (point 10)", () => {
+  let matrixServer: IndexServer;
+  beforeAll(async () => {
+    const modern = buildWheel({ name: "modern", version: "1.0" });
+    const modernToo = buildWheel({ name: "modern-too", version: "2.0" });
+    matrixServer = await startIndexServer(
+      [modern, modernToo, buildWheel({ name: "greet", version: "1.2" })],
+      { requiresPython: { [modern.filename]: ">=3.12", [modernToo.filename]: ">=3.12" } },
+    );
+  });
+  afterAll(async () => {
+    await matrixServer?.close();
+  });
+
+  const args = [
+    "build",
+    "modern",
+    "modern-too",
+    "greet",
+    "--runtime",
+    "python3.11",
+    "--runtime",
+    "python3.12",
+    "--runtime",
+    "python3.13",
+    "--dry-run",
+  ];
+
+  it("reports every target's outcome and every unsatisfiable package, exit 1", async () => {
+    const result = await runCli([...args, "-i", matrixServer.url], { env: isolatedEnv(home) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Resolution failed for 1 of 3 targets:");
+    expect(result.stderr).toContain("python3.12-x86_64: resolved (3 packages)");
+    expect(result.stderr).toContain("python3.13-x86_64: resolved (3 packages)");
+    expect(result.stderr).toContain("python3.11-x86_64: failed [no-matching-distribution]");
+    expect(result.stderr).toContain("cannot be satisfied here: modern, modern-too");
+  });
+
+  it("says the same in --json", async () => {
+    const result = await runCli([...args, "-i", matrixServer.url, "--json"], {
+      env: isolatedEnv(home),
+    });
+    expect(result.code).toBe(1);
+    const error = (JSON.parse(result.stdout) as { error: { details: { targets: unknown[] } } })
+      .error;
+    expect(error.details.targets).toEqual([
+      expect.objectContaining({
+        target: "python3.11-x86_64",
+        ok: false,
+        unsatisfiable: ["modern", "modern-too"],
+        error: expect.objectContaining({ code: "no-matching-distribution" }),
+      }),
+      { target: "python3.12-x86_64", ok: true, packages: 3 },
+      { target: "python3.13-x86_64", ok: true, packages: 3 },
+    ]);
+  });
+});
+
+describe("hints name pylayer's own remedy (point 14)", () => {
+  it("an sdist-only package excluded from source builds: what to do now that sdists build", async () => {
+    const sdistServer = await startIndexServer([], {
+      extraFiles: [
+        { project: "sdist-only", filename: "sdist_only-1.0.tar.gz", bytes: new Uint8Array(8) },
+      ],
+    });
+    try {
+      const result = await runCli(
+        ["build", "sdist-only", "--only-binary", "sdist-only", "--dry-run", "-i", sdistServer.url],
+        { env: isolatedEnv(home) },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("--only-binary excludes sdist-only from source builds");
+      expect(result.stderr).toContain("allow its source build (drop --only-binary for it)");
+    } finally {
+      await sdistServer.close();
+    }
   });
 });

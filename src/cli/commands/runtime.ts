@@ -6,13 +6,14 @@
 import { usageError } from "../../errors.js";
 import { booleanOption, type CommandSpec } from "../args.js";
 import type { CommandContext } from "../main.js";
-import { REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
+import { PROJECT_FILE_OPTIONS, REQUIREMENT_FILE_OPTIONS } from "../options/inputs.js";
 import { DRY_RUN_OPTIONS, EXCLUDE_OPTIONS, SLIM_OPTIONS } from "../options/output.js";
 import { CACHE_OPTIONS, INDEX_OPTIONS } from "../options/package-index.js";
 import { buildOptionsFromArgs } from "../options/pipeline.js";
 import { SOURCE_BUILD_OPTIONS } from "../options/source-build.js";
 import { TARGET_OPTIONS } from "../options/targets.js";
 import { showBuildEvents } from "../print/events.js";
+import { withProjectDefaults } from "../project-defaults.js";
 import { runRuntimeMode } from "../runtime-mode.js";
 
 export const spec: CommandSpec = {
@@ -21,11 +22,14 @@ export const spec: CommandSpec = {
     "Write a dependency archive and pylayer_runtime.py, which extracts it into /tmp at cold start (or print a hardened pip snippet).",
   usage: [
     "runtime [REQUIREMENT...] [-r FILE] [--runtime R] [--arch A] [-o DIR] [--archive-s3 URI] [--archive-url URL]",
+    "runtime --lock FILE | --pyproject FILE [--extra NAME]... [--group NAME]... [-o DIR]",
+    "runtime    (in a project folder: uses pylock.toml, uv.lock, poetry.lock, Pipfile.lock, pyproject.toml or requirements.txt)",
     "runtime --pip-snippet [REQUIREMENT...] [-r FILE] [--runtime R] [--arch A]",
   ],
   positionals: "[REQUIREMENT...]",
   options: {
     ...REQUIREMENT_FILE_OPTIONS,
+    ...PROJECT_FILE_OPTIONS,
     ...TARGET_OPTIONS,
     ...EXCLUDE_OPTIONS,
     ...INDEX_OPTIONS,
@@ -62,14 +66,17 @@ export const spec: CommandSpec = {
   examples: [
     "pylayer runtime -r requirements.txt --runtime python3.12 --arch x86_64 -o build/",
     "pylayer runtime -r requirements.txt --runtime python3.12 --archive-s3 s3://my-bucket/deps/ --no-bundled",
+    "pylayer runtime --lock pylock.toml -o build/",
     "pylayer runtime --pip-snippet -r requirements.txt --runtime python3.11 > snippet.py",
   ],
   notes: [
+    "Takes the same inputs as build: requirements, -r/-c files, --pyproject, --lock (installed as locked; without --runtime/--arch, the one target the lock declares), or the input found in the current folder; and the project defaults of pylayer.toml / [tool.pylayer].",
     "Ship pylayer_runtime.py with the handler and start the handler module with `import pylayer_runtime`. On a cold start it verifies the archive's sha256, extracts it into /tmp/pylayer/<hash>/ atomically and puts it on sys.path where a layer would be; warm starts only check that the folder exists. Use it past the 250 MiB layer limit (/tmp holds up to 10 GB).",
   ],
 };
 
-export async function run(context: CommandContext): Promise<number> {
+export async function run(commandContext: CommandContext): Promise<number> {
+  const context = await withProjectDefaults(commandContext, spec);
   if (booleanOption(context.values, "pip-snippet")) return runPipSnippet(context);
   return runRuntimeMode(context);
 }
