@@ -143,7 +143,7 @@ export function stringOption(values: ParsedValues, name: string): string | undef
 export function positiveNumberOption(
   values: ParsedValues,
   name: string,
-  options: { integer?: boolean; example: string },
+  options: { integer?: boolean; example: string; allowZero?: boolean },
 ): number | undefined {
   const text = stringOption(values, name);
   if (text === undefined) return undefined;
@@ -151,11 +151,15 @@ export function positiveNumberOption(
   if (
     text.trim() === "" ||
     !Number.isFinite(number) ||
-    number <= 0 ||
+    number < 0 ||
+    (number === 0 && options.allowZero !== true) ||
     (options.integer === true && !Number.isSafeInteger(number))
   ) {
+    const kind = options.integer === true ? "whole number" : "number";
     throw usageError(
-      `--${name} ${text} is not a positive ${options.integer === true ? "whole number" : "number"}`,
+      options.allowZero === true
+        ? `--${name} ${text} is not a ${kind} (0 or more)`
+        : `--${name} ${text} is not a positive ${kind}`,
       `Use e.g. --${name} ${options.example}.`,
     );
   }

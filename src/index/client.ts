@@ -28,6 +28,7 @@ import { editDistance } from "../strings.js";
 import { type IndexContext, isHttpUrl, isMissing, shared } from "./context.js";
 import { WheelDownloader } from "./downloads.js";
 import { CredentialStore, HttpClient, stripCredentials, type TokenCredential } from "./http.js";
+import { DEFAULT_RESPONSE_LIMITS, type ResponseLimits } from "./limits.js";
 import { MetadataLoader } from "./metadata.js";
 import {
   isSourceDistributionFilename,
@@ -37,6 +38,7 @@ import {
 } from "./names.js";
 import { defaultNetrcPath, loadNetrc } from "./netrc.js";
 import { PageReader } from "./pages.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./settings.js";
 import { decodeHtmlEntities, parseSimpleHtml, parseSimplePage, SIMPLE_ACCEPT } from "./simple.js";
 import type {
   DistributionFile,
@@ -52,10 +54,20 @@ export interface IndexClientOptions {
   cache?: Cache | null;
   /** Requests in flight at once, shared by listing, metadata and downloads. Default 16. */
   concurrency?: number;
-  /** Further attempts after a transient failure. Default 3. */
+  /** Further attempts after a transient failure. Default `settings.retries`, else 3. */
   retries?: number;
-  /** Idle timeout per request (no bytes for this long). Default 30 s. */
+  /**
+   * Idle timeout per request (no bytes for this long), and the stretch over which the
+   * progress deadline is measured. Default `settings.timeoutSeconds`, else 30 s.
+   */
   timeoutMs?: number;
+  /**
+   * Progress deadline: a transfer fails (and is retried) when fewer bytes than this per
+   * second arrive on average over a `timeoutMs` stretch. Default 1024; 0: none.
+   */
+  minimumBytesPerSecond?: number;
+  /** Bounds on decoded response sizes; default `DEFAULT_RESPONSE_LIMITS`. */
+  limits?: Partial<ResponseLimits>;
   onEvent?: (event: IndexEvent) => void;
   /** The netrc file; default `NETRC` or `~/.netrc`. null: read none. */
   netrcPath?: string | null;
@@ -97,6 +109,9 @@ interface SourceState {
 }
 
 const UNREACHABLE = Symbol("unreachable");
+
+/** The progress deadline's floor, in bytes per second (see `minimumBytesPerSecond`). */
+export const DEFAULT_MINIMUM_SPEED = 1024;
 
 export class IndexClient {
   readonly warnings: string[] = [];
@@ -144,6 +159,7 @@ export class IndexClient {
       cache: options.cache ?? null,
       offline: options.offline ?? false,
       refresh: options.refresh ?? false,
+      limits: { ...DEFAULT_RESPONSE_LIMITS, ...options.limits },
       emit: this.emit,
     };
     this.pages = new PageReader(context);
@@ -198,8 +214,11 @@ export class IndexClient {
       return new HttpClient({
         credentials: new CredentialStore(sources, netrc, this.options.tokens),
         concurrency: this.options.concurrency ?? 16,
-        retries: this.options.retries ?? 3,
-        timeoutMs: this.options.timeoutMs ?? 30_000,
+        retries: this.options.retries ?? this.settings.retries ?? DEFAULT_RETRIES,
+        timeoutMs:
+          this.options.timeoutMs ??
+          (this.settings.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+        minimumBytesPerSecond: this.options.minimumBytesPerSecond ?? DEFAULT_MINIMUM_SPEED,
         retryBaseDelayMs: this.options.retryBaseDelayMs ?? 500,
         maxRetryDelayMs: this.options.maxRetryDelayMs ?? 30_000,
         sleep:

@@ -7,6 +7,7 @@
 import type { Cache } from "../cache/index.js";
 import { PylayerError } from "../errors.js";
 import type { HttpClient } from "./http.js";
+import type { ResponseLimits } from "./limits.js";
 import type { IndexEvent } from "./types.js";
 
 export interface IndexContext {
@@ -18,6 +19,8 @@ export interface IndexContext {
   offline: boolean;
   /** Revalidate every cached page, even a fresh one. */
   refresh: boolean;
+  /** Bounds on decoded response sizes (see limits.ts). */
+  limits: ResponseLimits;
   emit(event: IndexEvent): void;
 }
 

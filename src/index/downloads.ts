@@ -49,7 +49,7 @@ export class WheelDownloader {
   }
 
   private async fetchWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    const { cache, emit } = this.context;
+    const { cache, emit, limits } = this.context;
     const label = redactUrl(file.url);
     if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
     const expected = file.hashes.sha256?.toLowerCase();
@@ -101,12 +101,17 @@ export class WheelDownloader {
           let bytesDone = 0;
           let reported = 0;
           try {
-            await readBody(response, context, async (chunk) => {
+            const onChunk = async (chunk: Uint8Array) => {
+              bytesDone += chunk.length;
+              // More than the index announced is refused as it arrives, not after.
+              if (file.size !== undefined && bytesDone > file.size) {
+                void response.body?.cancel().catch(() => undefined);
+                throw sizeMismatch(file, file.size, bytesDone, true);
+              }
               for (const hasher of hashers.values()) hasher.update(chunk);
               await handle.write(chunk).catch((error: unknown) => {
                 throw local(error);
               });
-              bytesDone += chunk.length;
               if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
                 reported = bytesDone;
                 emit({
@@ -116,6 +121,10 @@ export class WheelDownloader {
                   totalBytes,
                 });
               }
+            };
+            await readBody(response, context, {
+              limit: { bytes: limits.fileBytes, kind: "fileBytes" },
+              onChunk,
             });
           } finally {
             await handle.close();

@@ -1,9 +1,12 @@
 /**
  * HTTP for the index client: `node:http(s)` exchanges (see transport.ts) behind a
- * shared concurrency limit, with credentials, an idle timeout, bounded retries with
- * exponential backoff, and errors that never show a credential.
+ * shared concurrency limit, with credentials, an idle timeout and a progress deadline,
+ * bounded retries with exponential backoff, bodies read within a size limit, and errors
+ * that never show a credential.
  */
 import { PylayerError, redactUrl } from "../errors.js";
+import { count, formatBytes } from "../strings.js";
+import { type LimitedKind, responseTooLarge } from "./limits.js";
 import { type Netrc, netrcLookup } from "./netrc.js";
 import { send, type TransportResponse } from "./transport.js";
 import type { IndexEvent } from "./types.js";
@@ -187,8 +190,15 @@ export interface HttpClientOptions {
   concurrency: number;
   /** Further attempts after the first for transient failures. */
   retries: number;
-  /** A request fails when no bytes arrive for this long. */
+  /** A request fails when no bytes arrive for this long (pip's `--timeout`). */
   timeoutMs: number;
+  /**
+   * The progress deadline (curl's `--speed-limit`/`--speed-time`): once the headers are
+   * in, a transfer fails when fewer than this many bytes per second arrive on average
+   * over a `timeoutMs` stretch (stretches are checked back to back). A server that sends
+   * a byte now and then keeps the idle timeout from firing, not this. 0: no floor.
+   */
+  minimumBytesPerSecond: number;
   /** Backoff before retry n is `retryBaseDelayMs * 2^(n-1)`, capped at `maxRetryDelayMs`. */
   retryBaseDelayMs: number;
   maxRetryDelayMs: number;
@@ -204,9 +214,12 @@ export interface HttpRequest {
   acceptStatuses: number[];
 }
 
-/** Passed to `consume`: call `touch` whenever bytes arrive, to reset the idle timeout. */
+/**
+ * Passed to `consume`: call `touch(bytes)` whenever bytes arrive (the idle timeout starts
+ * again, and the bytes count towards the progress deadline).
+ */
 export interface ResponseContext {
-  touch(): void;
+  touch(bytes?: number): void;
   /** The redacted URL, for messages. */
   label: string;
 }
@@ -268,7 +281,7 @@ export class HttpClient {
       if (attempt > options.retries) {
         throw new PylayerError(
           "network",
-          `${method} ${label} failed after ${attempt} attempts: ${reason}.`,
+          `${method} ${label} failed after ${count(attempt, "attempt")}: ${reason}.`,
           {
             hint: "The server had trouble; try again later, or use another index or --offline with a filled cache.",
             details: { url: label, attempts: attempt, reason },
@@ -301,8 +314,12 @@ export class HttpClient {
     if (authorization !== undefined) headers.Authorization = authorization;
     const controller = new AbortController();
     let timedOut = false;
+    let tooSlow = false;
     let timer: NodeJS.Timeout | undefined;
-    const touch = () => {
+    let progressTimer: NodeJS.Timeout | undefined;
+    let bytesThisStretch = 0;
+    const touch = (bytes = 0) => {
+      bytesThisStretch += bytes;
       clearTimeout(timer);
       timer = setTimeout(() => {
         timedOut = true;
@@ -329,6 +346,16 @@ export class HttpClient {
         headers.Authorization = authorization;
         response = await send(prepared.url, { method, headers, signal: controller.signal });
         touch();
+      }
+      if (options.minimumBytesPerSecond > 0) {
+        const required = (options.minimumBytesPerSecond * options.timeoutMs) / 1000;
+        progressTimer = setInterval(() => {
+          if (bytesThisStretch < required) {
+            tooSlow = true;
+            controller.abort();
+          }
+          bytesThisStretch = 0;
+        }, options.timeoutMs);
       }
       const { status } = response;
       if (status === 401 || status === 403) {
@@ -361,14 +388,24 @@ export class HttpClient {
       }
       return await consume(response, { touch, label });
     } catch (error) {
+      if (tooSlow && !(error instanceof PylayerError)) {
+        throw new TransientError(
+          `the transfer was slower than ${formatBytes(options.minimumBytesPerSecond)}/s over ${formatSeconds(options.timeoutMs)}`,
+        );
+      }
       if (timedOut && !(error instanceof PylayerError)) {
-        throw new TransientError(`no data for ${options.timeoutMs} ms`);
+        throw new TransientError(`no data for ${formatSeconds(options.timeoutMs)}`);
       }
       throw error;
     } finally {
       clearTimeout(timer);
+      clearInterval(progressTimer);
     }
   }
+}
+
+function formatSeconds(milliseconds: number): string {
+  return `${Number((milliseconds / 1000).toFixed(3))} s`;
 }
 
 function describe(error: unknown): string {
@@ -380,27 +417,52 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+export interface ReadBodyOptions {
+  /**
+   * The most decoded bytes the body may have: past it, reading stops at once (the
+   * connection is closed) with `response-too-large`.
+   */
+  limit?: { bytes: number; kind: LimitedKind };
+  /** Receives each chunk instead of collecting it (the result is then empty). */
+  onChunk?: (chunk: Uint8Array) => void | Promise<void>;
+}
+
 /**
- * Reads a whole body, resetting the idle timeout on every chunk. A body shorter
+ * Reads a whole body, telling the request's deadlines about every chunk. A body shorter
  * than its Content-Length (when not content-encoded) is a TransientError.
  */
 export async function readBody(
   response: TransportResponse,
   context: ResponseContext,
-  onChunk?: (chunk: Uint8Array) => void | Promise<void>,
+  options: ReadBodyOptions = {},
 ): Promise<Uint8Array[]> {
+  const { limit, onChunk } = options;
   const chunks: Uint8Array[] = [];
   let received = 0;
+  const declared = response.headers.get("content-length");
+  const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+  const tooLarge = () => {
+    void response.body?.cancel().catch(() => undefined);
+    return responseTooLarge(context.label, limit!.kind, limit!.bytes);
+  };
+  if (
+    limit !== undefined &&
+    declared !== null &&
+    !encoded &&
+    /^\d+$/.test(declared) &&
+    Number(declared) > limit.bytes
+  ) {
+    throw tooLarge();
+  }
   if (response.body !== null) {
     for await (const chunk of response.body) {
-      context.touch();
+      context.touch(chunk.length);
       received += chunk.length;
+      if (limit !== undefined && received > limit.bytes) throw tooLarge();
       if (onChunk === undefined) chunks.push(chunk);
       else await onChunk(chunk);
     }
   }
-  const declared = response.headers.get("content-length");
-  const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
   if (declared !== null && !encoded && /^\d+$/.test(declared) && Number(declared) !== received) {
     throw new TransientError(`body of ${received} bytes does not match Content-Length ${declared}`);
   }

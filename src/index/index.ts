@@ -2,8 +2,15 @@
  * Package index access: settings (flags, pip/uv environment, pip.conf), the simple
  * API parsers (PEP 503 / 691 / 592 / 658 / 714), and the IndexClient.
  */
-export { IndexClient, type IndexClientOptions } from "./client.js";
+export { DEFAULT_MINIMUM_SPEED, IndexClient, type IndexClientOptions } from "./client.js";
 export { CredentialStore, stripCredentials, type TokenCredential } from "./http.js";
+
+export {
+  DEFAULT_RESPONSE_LIMITS,
+  RESPONSE_LIMIT_VARIABLES,
+  type ResponseLimits,
+  responseLimitsFromEnv,
+} from "./limits.js";
 export {
   isSourceDistributionFilename,
   isWheelFilename,
@@ -13,6 +20,8 @@ export {
 export { defaultNetrcPath, loadNetrc, type Netrc, parseNetrc } from "./netrc.js";
 export {
   type ConfigurationIndexSettings,
+  DEFAULT_RETRIES,
+  DEFAULT_TIMEOUT_SECONDS,
   type IndexFlags,
   indexRootUrl,
   locationToUrl,

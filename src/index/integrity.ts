@@ -69,10 +69,13 @@ export function sizeMismatch(
   file: DistributionFile,
   expected: number,
   actual: number,
+  /** The download was stopped once it went past the announced size. */
+  stopped = false,
 ): PylayerError {
+  const size = stopped ? `over ${expected} bytes (stopped at ${actual})` : `${actual} bytes`;
   return new PylayerError(
     "size-mismatch",
-    `${file.filename} from ${redactUrl(file.url)} is ${actual} bytes, but the index announced ${expected}.`,
+    `${file.filename} from ${redactUrl(file.url)} is ${size}, but the index announced ${expected}.`,
     {
       hint: "The file was truncated or altered; it was neither cached nor installed. Try again.",
       details: { filename: file.filename, url: redactUrl(file.url), expected, actual },

@@ -5,7 +5,7 @@
  * file read in place, and last the downloaded wheel. Reading METADATA out of zip bytes
  * is wheel-metadata.ts's job.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { MetadataKey } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
@@ -19,8 +19,10 @@ import {
 } from "./context.js";
 import { concatChunks, readBody, stripCredentials } from "./http.js";
 import { sizeMismatch, verifyBytes } from "./integrity.js";
+import { responseTooLarge } from "./limits.js";
 import type { DistributionFile } from "./types.js";
 import {
+  type MetadataLimit,
   openFileRangeReader,
   type RangeReader,
   readWheelMetadata,
@@ -98,7 +100,7 @@ export class MetadataLoader {
         },
       );
       try {
-        const text = await readWheelMetadata(reader, file.filename);
+        const text = await readWheelMetadata(reader, file.filename, this.metadataLimit(file));
         emit({ type: "metadata", filename: file.filename, via: "wheel" });
         return store(text, key);
       } finally {
@@ -108,12 +110,18 @@ export class MetadataLoader {
     const downloaded = await this.download(file);
     const reader = await openFileRangeReader(downloaded.path);
     try {
-      const text = await readWheelMetadata(reader, file.filename);
+      const text = await readWheelMetadata(reader, file.filename, this.metadataLimit(file));
       emit({ type: "metadata", filename: file.filename, via: "wheel" });
       return store(text, key ?? { sha256: downloaded.sha256 });
     } finally {
       await reader.close();
     }
+  }
+
+  /** The bound on the METADATA entry of `file`'s zip, with the error naming its URL. */
+  private metadataLimit(file: DistributionFile): MetadataLimit {
+    const bytes = this.context.limits.metadataBytes;
+    return { bytes, error: () => responseTooLarge(redactUrl(file.url), "metadataBytes", bytes) };
   }
 
   /** The PEP 658 `.metadata` file, verified against its announced hashes; null if absent. */
@@ -130,11 +138,23 @@ export class MetadataLoader {
           await response.body?.cancel().catch(() => undefined);
           return null;
         }
-        return concatChunks(await readBody(response, context));
+        return concatChunks(
+          await readBody(response, context, {
+            limit: { bytes: this.context.limits.metadataBytes, kind: "metadataBytes" },
+          }),
+        );
       });
     } else {
       try {
-        bytes = await readFile(fileURLToPath(url));
+        const path = fileURLToPath(url);
+        if ((await stat(path)).size > this.context.limits.metadataBytes) {
+          throw responseTooLarge(
+            redactUrl(url),
+            "metadataBytes",
+            this.context.limits.metadataBytes,
+          );
+        }
+        bytes = await readFile(path);
       } catch (error) {
         if (!isMissing(error)) throw error;
         bytes = null;
@@ -151,6 +171,7 @@ export class MetadataLoader {
    */
   private async readMetadataByRanges(file: DistributionFile): Promise<string | null> {
     const http = await this.context.http();
+    const { limits } = this.context;
     const origin = new URL(file.url).origin;
     const first = await http.request(
       {
@@ -164,7 +185,10 @@ export class MetadataLoader {
           await response.body?.cancel().catch(() => undefined);
           return null;
         }
-        return { size: Number(total), tail: concatChunks(await readBody(response, context)) };
+        const tail = await readBody(response, context, {
+          limit: { bytes: ZIP_TAIL_LENGTH, kind: "range" },
+        });
+        return { size: Number(total), tail: concatChunks(tail) };
       },
     );
     if (first === null) {
@@ -179,6 +203,11 @@ export class MetadataLoader {
       size: first.size,
       read: async (offset, length) => {
         if (length === 0) return new Uint8Array(0);
+        // The zip directory's size comes from the server: a claim of gigabytes is refused
+        // before anything is asked for.
+        if (length > limits.pageBytes) {
+          throw responseTooLarge(redactUrl(file.url), "pageBytes", limits.pageBytes);
+        }
         const bytes = await http.request(
           {
             url: file.url,
@@ -193,7 +222,9 @@ export class MetadataLoader {
               await response.body?.cancel().catch(() => undefined);
               return null;
             }
-            return concatChunks(await readBody(response, context));
+            return concatChunks(
+              await readBody(response, context, { limit: { bytes: length, kind: "range" } }),
+            );
           },
         );
         if (bytes === null || bytes.length !== length) {
@@ -204,7 +235,11 @@ export class MetadataLoader {
       },
     };
     try {
-      return await readWheelMetadata(withKnownTail(reader, first.tail), file.filename);
+      return await readWheelMetadata(
+        withKnownTail(reader, first.tail),
+        file.filename,
+        this.metadataLimit(file),
+      );
     } catch (error) {
       if (rangesRefused) {
         this.noRangeOrigins.add(origin);

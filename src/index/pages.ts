@@ -11,6 +11,7 @@ import { type CachedPage, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
 import { type IndexContext, isHttpUrl, isMissing, offlineMiss } from "./context.js";
 import { concatChunks, readBody, stripCredentials, TransientError } from "./http.js";
+import { responseTooLarge } from "./limits.js";
 import { SIMPLE_ACCEPT } from "./simple.js";
 
 export interface PageContent {
@@ -98,6 +99,12 @@ export class PageReader {
         if (!folderIsIndex) return null;
         path = join(path, "index.html");
         baseUrl = url.endsWith("/") ? url : `${url}/`;
+        const page = await stat(path);
+        if (page.size > this.context.limits.pageBytes) {
+          throw responseTooLarge(redactUrl(url), "pageBytes", this.context.limits.pageBytes);
+        }
+      } else if (info.size > this.context.limits.pageBytes) {
+        throw responseTooLarge(redactUrl(url), "pageBytes", this.context.limits.pageBytes);
       }
       const body = await readFile(path, "utf8");
       return {
@@ -107,6 +114,7 @@ export class PageReader {
       };
     } catch (error) {
       if (isMissing(error)) return null;
+      if (error instanceof PylayerError) throw error;
       throw new PylayerError("index-read-failed", `${redactUrl(url)} cannot be read.`, {
         cause: error,
         hint: "Check the path and its permissions.",
@@ -174,14 +182,14 @@ export class PageReader {
             storedAt,
           };
         }
-        const chunks: Uint8Array[] = [];
-        let received = 0;
-        await readBody(response, context, (chunk) => {
-          received += chunk.length;
-          if (maxBytes !== undefined && received > maxBytes) {
-            throw new PylayerError("page-too-large", `${label} is larger than ${maxBytes} bytes.`);
-          }
-          chunks.push(chunk);
+        const chunks = await readBody(response, context, {
+          limit: {
+            bytes: Math.min(
+              maxBytes ?? this.context.limits.pageBytes,
+              this.context.limits.pageBytes,
+            ),
+            kind: "pageBytes",
+          },
         });
         const body = Buffer.from(concatChunks(chunks)).toString("utf8");
         return {

@@ -1,19 +1,20 @@
 /**
- * Which indexes and find-links locations to use, read the way pip and uv users
- * expect. The sources, in order:
+ * Which indexes and find-links locations to use, and how patiently to talk to them
+ * (timeout, retries), read the way pip and uv users expect. The sources, in order:
  *
  *   1. explicit flags (the caller also passes options found in requirements files here)
  *   2. pip's environment: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS (whitespace
- *      separated), PIP_NO_INDEX
+ *      separated), PIP_NO_INDEX, PIP_TIMEOUT, PIP_RETRIES
  *   3. uv's environment: UV_DEFAULT_INDEX then UV_INDEX_URL (primary), UV_INDEX and
  *      UV_EXTRA_INDEX_URL (space separated, in that order), UV_FIND_LINKS (comma
- *      separated), UV_NO_INDEX, UV_INDEX_STRATEGY
+ *      separated), UV_NO_INDEX, UV_INDEX_STRATEGY,
+ *      UV_HTTP_TIMEOUT, UV_HTTP_RETRIES
  *   4. configuration files: the project's pylayer settings (`pylayer.toml` or
  *      `[tool.pylayer]`, passed in by the caller), uv's (`UV_CONFIG_FILE`, else the
  *      project's `uv.toml` or `[tool.uv]`, then the user's and the system's `uv.toml`),
  *      then pip's, in pip's loading order (a later file overrides an earlier one; in each
- *      file `[install]` overrides `[global]`)
- *   5. PyPI, https://pypi.org/simple/
+ *      file `[install]` overrides `[global]`; pip.conf's `timeout` and `retries` too)
+ *   5. PyPI, https://pypi.org/simple/; uv's 30 s timeout and 3 retries
  *
  * Each setting is taken whole from the first source that sets it, with one exception,
  * uv's rule for indexes: indexes given on the command line or in the environment (1–3)
@@ -38,12 +39,19 @@ import {
 } from "./types.js";
 
 export const PYPI_SIMPLE_URL = "https://pypi.org/simple/";
+/** uv's defaults (pip's are 15 s and 5). */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+export const DEFAULT_RETRIES = 3;
 
 export interface IndexFlags {
   indexUrl: string;
   extraIndexUrls: string[];
   findLinks: string[];
   noIndex: boolean;
+  /** pip's `--timeout`: seconds without data before a request fails (> 0, fractions allowed). */
+  timeoutSeconds: number;
+  /** pip's `--retries`: further attempts after a transient failure (≥ 0). */
+  retries: number;
   strategy: IndexStrategy;
 }
 
@@ -86,6 +94,42 @@ function parseBoolean(value: string, source: string): boolean {
   });
 }
 
+/** A number of seconds (pip: a float) or of retries (an integer ≥ 0), from `source`. */
+function parseNumberSetting(
+  value: string,
+  source: string,
+  kind: "timeoutSeconds" | "retries",
+): number {
+  const number = Number(value.trim());
+  const valid =
+    value.trim() !== "" &&
+    Number.isFinite(number) &&
+    (kind === "timeoutSeconds" ? number > 0 : Number.isSafeInteger(number) && number >= 0);
+  if (!valid) {
+    throw new PylayerError(
+      "invalid-config",
+      `${source} has "${value}", which is not ${kind === "timeoutSeconds" ? "a positive number of seconds" : "a whole number of retries (0 or more)"}.`,
+      { hint: kind === "timeoutSeconds" ? "Use e.g. 60." : "Use e.g. 5, or 0 for no retries." },
+    );
+  }
+  return number;
+}
+
+/** PIP_TIMEOUT/UV_HTTP_TIMEOUT-style variables into `settings`. */
+function numberFromEnvironment(
+  settings: PartialSettings,
+  env: NodeJS.ProcessEnv,
+  variables: { timeoutSeconds: string; retries: string },
+): void {
+  for (const kind of ["timeoutSeconds", "retries"] as const) {
+    const value = env[variables[kind]];
+    if (nonEmpty(value)) {
+      settings.values[kind] = parseNumberSetting(value, variables[kind], kind);
+      settings.origin[kind] = `env ${variables[kind]}`;
+    }
+  }
+}
+
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== "";
 }
@@ -120,6 +164,7 @@ function fromPipEnvironment(env: NodeJS.ProcessEnv): PartialSettings {
     settings.values.noIndex = parseBoolean(env.PIP_NO_INDEX, "PIP_NO_INDEX");
     settings.origin.noIndex = "env PIP_NO_INDEX";
   }
+  numberFromEnvironment(settings, env, { timeoutSeconds: "PIP_TIMEOUT", retries: "PIP_RETRIES" });
   return settings;
 }
 
@@ -160,6 +205,10 @@ function fromUvEnvironment(env: NodeJS.ProcessEnv): PartialSettings {
     settings.values.strategy = parseStrategy(env.UV_INDEX_STRATEGY.trim(), "env UV_INDEX_STRATEGY");
     settings.origin.strategy = "env UV_INDEX_STRATEGY";
   }
+  numberFromEnvironment(settings, env, {
+    timeoutSeconds: "UV_HTTP_TIMEOUT",
+    retries: "UV_HTTP_RETRIES",
+  });
   return settings;
 }
 
@@ -429,6 +478,16 @@ async function fromPipConfigFiles(
         settings.values.noIndex = parseBoolean(noIndex, `${source} no-index`);
         settings.origin.noIndex = source;
       }
+      for (const [key, kind] of [
+        ["timeout", "timeoutSeconds"],
+        ["retries", "retries"],
+      ] as const) {
+        const value = section.get(key);
+        if (nonEmpty(value)) {
+          settings.values[kind] = parseNumberSetting(value, `${source} ${key}`, kind);
+          settings.origin[kind] = source;
+        }
+      }
     }
   }
   return settings;
@@ -530,6 +589,11 @@ export async function resolveIndexSettings(
     value: "first-index" as IndexStrategy,
     origin: "default",
   };
+  const timeoutSeconds = pick(everywhere, "timeoutSeconds") ?? {
+    value: DEFAULT_TIMEOUT_SECONDS,
+    origin: "default",
+  };
+  const retries = pick(everywhere, "retries") ?? { value: DEFAULT_RETRIES, origin: "default" };
 
   const toUrl = (location: string, setting: string, origin: string, root: boolean) => {
     try {
@@ -597,12 +661,16 @@ export async function resolveIndexSettings(
     noIndex: noIndex.value,
     indexes,
     strategy: strategy.value,
+    timeoutSeconds: timeoutSeconds.value,
+    retries: retries.value,
     origin: {
       indexUrl: primary.origin,
       extraIndexUrls: extraOrigins.length === 0 ? "default" : extraOrigins.join(", "),
       findLinks: findLinks.origin,
       noIndex: noIndex.origin,
       strategy: strategy.origin,
+      timeoutSeconds: timeoutSeconds.origin,
+      retries: retries.origin,
     },
   };
 }

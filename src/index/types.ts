@@ -45,6 +45,10 @@ export interface IndexSettings {
   indexes?: ConfiguredIndex[];
   /** Default `first-index`. */
   strategy?: IndexStrategy;
+  /** Seconds without data before a request fails, and the progress deadline's stretch (default 30). */
+  timeoutSeconds?: number;
+  /** Further attempts after a transient failure (default 3). */
+  retries?: number;
   /** For `--verbose`: setting name → the source it came from (`flag`, `env PIP_INDEX_URL`, a file…). */
   origin: Record<string, string>;
 }

@@ -54,8 +54,22 @@ export async function openFileRangeReader(
   };
 }
 
-/** METADATA text of the wheel behind `reader`. `filename` names the wheel in errors. */
-export async function readWheelMetadata(reader: RangeReader, filename: string): Promise<string> {
+/** The most bytes a METADATA entry may inflate to, and the error past it. */
+export interface MetadataLimit {
+  bytes: number;
+  error: () => Error;
+}
+
+/**
+ * METADATA text of the wheel behind `reader`. `filename` names the wheel in errors. An
+ * entry whose recorded size is over `limit` is refused before it is read (and inflation
+ * stops at the recorded size anyway).
+ */
+export async function readWheelMetadata(
+  reader: RangeReader,
+  filename: string,
+  limit?: MetadataLimit,
+): Promise<string> {
   const name = basename(filename);
   let zip: ZipReader;
   try {
@@ -76,5 +90,11 @@ export async function readWheelMetadata(reader: RangeReader, filename: string): 
       cause: error,
     });
   }
-  return (await readMetadataFromZip(zip, name)).metadata;
+  return (
+    await readMetadataFromZip(
+      zip,
+      name,
+      limit === undefined ? {} : { maxMetadataBytes: limit.bytes, tooLarge: limit.error },
+    )
+  ).metadata;
 }

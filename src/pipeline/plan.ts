@@ -14,6 +14,7 @@ import {
   IndexClient,
   type IndexSettings,
   resolveIndexSettings,
+  responseLimitsFromEnv,
 } from "../index/index.js";
 import {
   evaluateMarker,
@@ -571,6 +572,10 @@ export async function openIndexClient(
         : {}),
       ...(options.index?.noIndex || fileOptions.noIndex ? { noIndex: true } : {}),
       ...(options.index?.strategy === undefined ? {} : { strategy: options.index.strategy }),
+      ...(options.index?.timeoutSeconds === undefined
+        ? {}
+        : { timeoutSeconds: options.index.timeoutSeconds }),
+      ...(options.index?.retries === undefined ? {} : { retries: options.index.retries }),
     },
     ...(options.index?.configuration === undefined
       ? {}
@@ -588,10 +593,12 @@ export async function openIndexClient(
   const cache = await openCache(options, env);
   const netrcPath = env.NETRC ?? join(env.HOME ?? homedir(), ".netrc");
   const tokens = codeArtifact === undefined ? {} : { tokens: [codeArtifact.token] };
+  const limits = responseLimitsFromEnv(env);
   const client = new IndexClient({
     settings,
     cache,
     netrcPath,
+    limits,
     refresh: options.refresh === true,
     allowUnreachable: options.index?.allowUnreachableIndexes ?? [],
     onEvent: (event) => progress.handle(event),
@@ -611,10 +618,13 @@ export async function openIndexClient(
             extraIndexUrls: [],
             findLinks: settings.findLinks,
             noIndex: false,
+            timeoutSeconds: settings.timeoutSeconds,
+            retries: settings.retries,
             origin: {},
           },
           cache,
           netrcPath,
+          limits,
           refresh: options.refresh === true,
           onEvent: (event) => progress.handle(event),
           ...tokens,

@@ -30,6 +30,14 @@ export interface IndexOptions {
    * the index that has it (outage policy: no silent fallback to the next index).
    */
   allowUnreachableIndexes?: string[];
+  /**
+   * pip's `--timeout`: seconds without data before a request fails; also the stretch over
+   * which the progress deadline (1 KiB/s on average) is measured. Default: PIP_TIMEOUT,
+   * UV_HTTP_TIMEOUT, pip.conf's `timeout`, else 30.
+   */
+  timeoutSeconds?: number;
+  /** pip's `--retries`: further attempts after a transient failure. Default: PIP_RETRIES, UV_HTTP_RETRIES, pip.conf, else 3. */
+  retries?: number;
   /** How indexes share a project (uv's `--index-strategy`); default `first-index`. */
   strategy?: IndexStrategy;
   /**

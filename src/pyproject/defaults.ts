@@ -43,6 +43,8 @@ export const PROJECT_DEFAULT_KEYS: Readonly<Record<string, DefaultKeySpec>> = {
   codeartifact: { kind: "string" },
   "codeartifact-owner": { kind: "string" },
   "codeartifact-region": { kind: "string" },
+  timeout: { kind: "number" },
+  retries: { kind: "number" },
   pre: { kind: "boolean" },
   "resolver-budget": { kind: "number" },
   // Source builds

@@ -195,6 +195,11 @@ export function findDistInfo(reader: ZipReader, wheelFilename: string): string {
 export async function readWheelMetadata(
   reader: ZipReader,
   wheelFilename: string,
+  options: {
+    /** METADATA whose recorded uncompressed size is larger fails with `tooLarge()`. */
+    maxMetadataBytes?: number;
+    tooLarge?: () => Error;
+  } = {},
 ): Promise<{ metadata: string; core: CoreMetadata; distInfo: string }> {
   const distInfo = findDistInfo(reader, wheelFilename);
   const entry = reader.getEntry(`${distInfo}/METADATA`);
@@ -202,6 +207,15 @@ export async function readWheelMetadata(
     throw new PylayerError("invalid-wheel", `${wheelFilename} has no ${distInfo}/METADATA`, {
       hint: "The wheel is malformed; report it to the package's maintainers.",
     });
+  }
+  if (options.maxMetadataBytes !== undefined && entry.uncompressedSize > options.maxMetadataBytes) {
+    throw (
+      options.tooLarge?.() ??
+      new PylayerError(
+        "invalid-wheel",
+        `${wheelFilename}: ${distInfo}/METADATA is over ${options.maxMetadataBytes} bytes`,
+      )
+    );
   }
   const metadata = (await reader.read(entry)).toString("utf8");
   const core = parseCoreMetadata(metadata, `${wheelFilename}: ${distInfo}/METADATA`);

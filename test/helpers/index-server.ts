@@ -33,7 +33,23 @@ export type FaultAction =
   | "short-body"
   /** Never answer (the connection stays open until the server closes). */
   | "hang"
-  | { status: number; headers?: Record<string, string>; body?: string };
+  | { status: number; headers?: Record<string, string>; body?: string }
+  | StreamFault;
+
+/**
+ * Answers 200 with `headers`, then writes `chunk` `repeat` times: as fast as the client
+ * reads (waiting for the socket to drain), or one write every `intervalMs`. `sent` counts
+ * the bytes handed to the socket, so a test can tell that a client stopped reading early.
+ */
+export interface StreamFault {
+  stream: {
+    headers?: Record<string, string>;
+    chunk: Uint8Array;
+    repeat: number;
+    intervalMs?: number;
+  };
+  sent: { bytes: number };
+}
 
 export interface RecordedRequest {
   method: string;
@@ -247,6 +263,10 @@ function applyFault(action: FaultAction, request: IncomingMessage, response: Ser
     return;
   }
   if (action === "hang") return;
+  if (typeof action === "object" && "stream" in action) {
+    void streamBody(action, response);
+    return;
+  }
   if (typeof action === "object") {
     response.writeHead(action.status, action.headers ?? {});
     response.end(action.body ?? "");
@@ -259,6 +279,33 @@ function applyFault(action: FaultAction, request: IncomingMessage, response: Ser
   if (status === 401) headers["WWW-Authenticate"] = 'Basic realm="test index"';
   response.writeHead(status, headers);
   response.end(`injected ${status}`);
+}
+
+async function streamBody(fault: StreamFault, response: ServerResponse): Promise<void> {
+  const { chunk, repeat, intervalMs, headers } = fault.stream;
+  response.writeHead(200, headers ?? {});
+  let closed = false;
+  response.once("close", () => {
+    closed = true;
+  });
+  for (let index = 0; index < repeat && !closed; index++) {
+    const drained = response.write(chunk);
+    fault.sent.bytes += chunk.length;
+    if (intervalMs !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    } else if (!drained) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          response.off("drain", done);
+          response.off("close", done);
+          resolve();
+        };
+        response.once("drain", done);
+        response.once("close", done);
+      });
+    }
+  }
+  if (!closed) response.end();
 }
 
 /** Sends `body`, honouring Range (when enabled) and the short-body fault. */

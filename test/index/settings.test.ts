@@ -310,6 +310,66 @@ describe("pip configuration files", () => {
   });
 });
 
+describe("timeout and retries (pip's --timeout/--retries)", () => {
+  const conf = () => write(join(xdg, "pip", "pip.conf"), "[global]\ntimeout = 45\nretries = 7\n");
+
+  // Each setting from the first source that sets it: flag, PIP_*, UV_HTTP_*, pip.conf, default.
+  const rows: [string, Partial<IndexFlags>, NodeJS.ProcessEnv, boolean, number, number, string][] =
+    [
+      ["uv's defaults", {}, {}, false, 30, 3, "default"],
+      ["pip.conf", {}, {}, true, 45, 7, `${"XDG"} [global]`],
+      [
+        "UV_HTTP_* over pip.conf",
+        {},
+        { UV_HTTP_TIMEOUT: "20", UV_HTTP_RETRIES: "0" },
+        true,
+        20,
+        0,
+        "env UV_HTTP_TIMEOUT",
+      ],
+      [
+        "PIP_* over UV_HTTP_*",
+        {},
+        { PIP_TIMEOUT: "2.5", UV_HTTP_TIMEOUT: "20", PIP_RETRIES: "1", UV_HTTP_RETRIES: "0" },
+        true,
+        2.5,
+        1,
+        "env PIP_TIMEOUT",
+      ],
+      [
+        "flags over everything",
+        { timeoutSeconds: 9, retries: 4 },
+        { PIP_TIMEOUT: "2" },
+        true,
+        9,
+        4,
+        "flag",
+      ],
+    ];
+  it.each(rows)("%s", async (_name, flags, env, withConf, timeout, retries, origin) => {
+    if (withConf) await conf();
+    const settings = await resolve(flags, env);
+    expect(settings.timeoutSeconds).toBe(timeout);
+    expect(settings.retries).toBe(retries);
+    expect(settings.origin.timeoutSeconds).toBe(
+      origin === "XDG [global]" ? `${join(xdg, "pip", "pip.conf")} [global]` : origin,
+    );
+  });
+
+  it.each([
+    [{ PIP_TIMEOUT: "0" }, 'PIP_TIMEOUT has "0"'],
+    [{ UV_HTTP_TIMEOUT: "-5" }, 'UV_HTTP_TIMEOUT has "-5"'],
+    [{ PIP_RETRIES: "two" }, 'PIP_RETRIES has "two"'],
+    [{ UV_HTTP_RETRIES: "1.5" }, 'UV_HTTP_RETRIES has "1.5"'],
+  ])("refuses %o (invalid-config)", async (env, message) => {
+    const error = await resolve({}, env).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: "invalid-config",
+      message: expect.stringContaining(message),
+    });
+  });
+});
+
 describe("parseNetrc", () => {
   it("reads machine, default, macdef and quoted tokens", () => {
     const netrc = parseNetrc(

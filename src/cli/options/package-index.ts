@@ -52,6 +52,18 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
     description:
       "An index the build may skip when it cannot be reached (otherwise an unreachable index asked before the one that has a project fails the build)",
   },
+  timeout: {
+    type: "string",
+    valueName: "SECONDS",
+    description:
+      "A request fails when no data arrives for this long, or less than 1 KiB/s on average over this long; then it is retried (default: PIP_TIMEOUT, UV_HTTP_TIMEOUT, pip.conf, else 30)",
+  },
+  retries: {
+    type: "string",
+    valueName: "N",
+    description:
+      "Further attempts after a failed request (default: PIP_RETRIES, UV_HTTP_RETRIES, pip.conf, else 3)",
+  },
   pre: { type: "boolean", description: "Allow pre-release versions" },
   "resolver-budget": {
     type: "string",

@@ -26,6 +26,12 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
     integer: true,
     example: "500000",
   });
+  const timeoutSeconds = positiveNumberOption(values, "timeout", { example: "60" });
+  const retries = positiveNumberOption(values, "retries", {
+    integer: true,
+    allowZero: true,
+    example: "5",
+  });
   return {
     requirements: positionals,
     requirementFiles: listOption(values, "requirement", false),
@@ -45,6 +51,8 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       allowUnreachableIndexes: listOption(values, "allow-unreachable-index", false),
       ...indexStrategyOptions(context),
       ...codeArtifactFromArgs(context),
+      ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      ...(retries === undefined ? {} : { retries }),
     },
     pre: booleanOption(values, "pre"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
