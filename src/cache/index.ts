@@ -41,6 +41,7 @@ import { constants, createReadStream } from "node:fs";
 import {
   copyFile,
   mkdir,
+  open,
   readdir,
   readFile,
   rename,
@@ -356,20 +357,44 @@ export class Cache {
     return destination;
   }
 
-  /** Stores wheel bytes (verified by the caller) and returns the final path. */
+  /** Stores wheel bytes, refusing (with an error, writing nothing) bytes whose sha256 is not `sha256`. */
   async putWheelBytes(bytes: Uint8Array, sha256: string, filename: string): Promise<string> {
     const actual = sha256Hex(bytes);
-    if (actual !== sha256.toLowerCase()) {
+    const path =
+      actual === sha256.toLowerCase() ? await this.putWheelStream([bytes], sha256, filename) : null;
+    if (path === null) {
       throw new Error(`refusing to cache ${filename}: sha256 ${actual} is not ${sha256}`);
     }
+    return path;
+  }
+
+  /**
+   * Stores a wheel that arrives as a stream, hashing it while it is written to a
+   * temporary file: the final path, or null (nothing kept) when its sha256 is not `sha256`.
+   */
+  async putWheelStream(
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    sha256: string,
+    filename: string,
+  ): Promise<string | null> {
+    const expected = sha256.toLowerCase();
     const temporary = await this.temporaryPath("wheels", filename);
     try {
-      await writeFile(temporary, bytes);
-    } catch (error) {
+      const hash = createHash("sha256");
+      const handle = await open(temporary, "w");
+      try {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          await handle.write(chunk);
+        }
+      } finally {
+        await handle.close();
+      }
+      if (hash.digest("hex") !== expected) return null;
+      return await this.putWheel(temporary, expected, filename);
+    } finally {
       await rm(temporary, { force: true });
-      throw error;
     }
-    return this.putWheel(temporary, actual, filename);
   }
 
   private pagePath(url: string): string {

@@ -222,6 +222,7 @@ export async function runWorkItem(
     if (shared !== undefined && filled !== undefined) {
       result.wheelCache = {
         hits: filled.hits,
+        corrupt: filled.corrupt,
         uploads: await shared.store(localCache, filled.missing),
       };
     }

@@ -94,8 +94,11 @@ export interface ItemResult {
   regions: RegionOutcome[];
   /** Why the item failed as a whole (build, check, or every failing region's first error). */
   error?: ErrorReport;
-  /** Shared wheel cache: wheels read from it and written to it. */
-  wheelCache?: { hits: number; uploads: number };
+  /**
+   * Shared wheel cache: wheels read from it, objects refused because their bytes did not
+   * match their sha256 (replaced by the upload), and wheels written to it.
+   */
+  wheelCache?: { hits: number; corrupt: number; uploads: number };
   attempts: number;
   durationMs: number;
 }
