@@ -96,16 +96,20 @@ export function checkUnzippedSize(zip: Pick<LayerZipInfo, "path" | "unzippedSize
 
 export type UploadRoute = "direct" | "s3";
 
-/** Zips up to 50 MiB go in the request; larger ones need an S3 bucket. */
+/**
+ * Zips up to `limit` (Lambda's 50 MiB; lowered only by tests, so that the S3 route is
+ * exercised without 50 MiB zips) go in the request; larger ones need an S3 bucket.
+ */
 export function chooseUploadRoute(
   zip: Pick<LayerZipInfo, "path" | "size">,
   bucketSpecs: readonly string[],
+  limit: number = DIRECT_UPLOAD_LIMIT,
 ): UploadRoute {
-  if (zip.size <= DIRECT_UPLOAD_LIMIT) return "direct";
+  if (zip.size <= limit) return "direct";
   if (bucketSpecs.length === 0) {
     throw new PylayerError(
       "publish-needs-s3-bucket",
-      `${zip.path} is ${zip.size.toLocaleString("en-US")} bytes, over the ${DIRECT_UPLOAD_LIMIT.toLocaleString("en-US")} bytes (50 MiB) Lambda accepts in a request`,
+      `${zip.path} is ${zip.size.toLocaleString("en-US")} bytes, over the ${limit.toLocaleString("en-US")} bytes${limit === DIRECT_UPLOAD_LIMIT ? " (50 MiB)" : ""} Lambda accepts in a request`,
       {
         hint: "Give --s3-bucket BUCKET (in the same region as the layer; --s3-bucket my-bucket-{region} or REGION=BUCKET for several regions). The zip is uploaded there first.",
         exitCode: 2,

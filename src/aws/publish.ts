@@ -30,6 +30,7 @@ import {
   bucketForRegion,
   checkUnzippedSize,
   chooseUploadRoute,
+  DIRECT_UPLOAD_LIMIT,
   decidePublish,
   type ExistingVersion,
   type PermissionStatement,
@@ -72,6 +73,11 @@ export interface PublishOptions {
   accounts?: string[];
   /** Publish even when the newest version is identical. */
   force?: boolean;
+  /**
+   * Largest zip sent in the request itself; larger ones go through `s3Buckets`. Default
+   * and maximum: Lambda's limit (DIRECT_UPLOAD_LIMIT, 50 MiB). Tests lower it.
+   */
+  directUploadLimit?: number;
   aws?: AwsOptions;
   onEvent?: (event: AwsEvent) => void;
 }
@@ -147,7 +153,11 @@ export async function publishLayer(options: PublishOptions): Promise<PublishResu
     options.zipPath,
   );
   checkUnzippedSize(zip);
-  const route = chooseUploadRoute(zip, bucketSpecs);
+  const route = chooseUploadRoute(
+    zip,
+    bucketSpecs,
+    Math.min(options.directUploadLimit ?? DIRECT_UPLOAD_LIMIT, DIRECT_UPLOAD_LIMIT),
+  );
   const requested =
     options.regions !== undefined && options.regions.length > 0
       ? options.regions

@@ -266,6 +266,9 @@ export async function runWorkItem(
         ? {}
         : { organizationId: item.options.organizationId }),
       ...(settings.stagingBuckets === undefined ? {} : { s3Buckets: settings.stagingBuckets }),
+      ...(settings.directUploadLimit === undefined
+        ? {}
+        : { directUploadLimit: settings.directUploadLimit }),
       s3Cleanup: true,
       aws,
     });
@@ -285,6 +288,9 @@ export async function runWorkItem(
             ? {}
             : { layerVersionArn: region.layerVersionArn }),
           ...(region.version === undefined ? {} : { version: region.version }),
+          ...(region.status === "published" && region.upload !== undefined
+            ? { upload: region.upload }
+            : {}),
         };
         try {
           if (

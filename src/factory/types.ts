@@ -55,6 +55,8 @@ export interface RegionOutcome {
   status: RegionStatus;
   layerVersionArn?: string;
   version?: number;
+  /** How a published zip reached Lambda: in the request, or staged in the region's bucket. */
+  upload?: "direct" | "s3";
   /** Versions deleted by the keep-N policy. */
   pruned?: number[];
   error?: ErrorReport;
@@ -114,6 +116,11 @@ export interface FactorySettings {
   wheelCacheRegion?: string;
   /** Staging buckets for zips over 50 MB: `BUCKET`, `REGION=BUCKET` or a name with `{region}`. */
   stagingBuckets?: string[];
+  /**
+   * Zips larger than this are staged in `stagingBuckets` (default and maximum: Lambda's
+   * 50 MiB request limit; tests lower it to exercise staging with small zips).
+   */
+  directUploadLimit?: number;
   /** Versions kept per layer and region when the item does not say (`keep`). */
   defaultKeep?: number;
   /** Items whose layer name does not start with it are refused. */
