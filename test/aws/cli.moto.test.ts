@@ -8,10 +8,11 @@ import { main } from "../../src/cli/main.js";
 import { encodeManifest } from "../../src/layer/index.js";
 import { runCli as runExecutable } from "../helpers/cli.js";
 import { refusedPort } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { writeWheels } from "../helpers/wheels.js";
-import { lambdaClient, motoEnv, startMoto, uniqueName, writeLayerZip } from "./moto.js";
+import { lambdaClient, motoEnv, uniqueName, writeLayerZip } from "./moto.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 
 async function runCli(
   argv: string[],
@@ -60,7 +61,6 @@ describe.skipIf(moto === undefined)("AWS commands of the CLI on moto", () => {
 
   afterAll(async () => {
     await rm(folder, { recursive: true, force: true });
-    await moto?.stop();
   });
 
   async function versionCount(name: string, region = "us-east-1"): Promise<number> {

@@ -12,16 +12,10 @@ import {
 } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachLayer, listLayers, pruneLayers } from "../../src/aws/index.js";
-import {
-  createRole,
-  lambdaClient,
-  motoOptions,
-  startMoto,
-  uniqueName,
-  writeLayerZip,
-} from "./moto.js";
+import { motoForFile } from "../helpers/moto.js";
+import { createRole, lambdaClient, motoOptions, uniqueName, writeLayerZip } from "./moto.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 const REGION = "us-west-2";
 
 describe.skipIf(moto === undefined)("layers and attach on moto", () => {
@@ -40,7 +34,6 @@ describe.skipIf(moto === undefined)("layers and attach on moto", () => {
 
   afterAll(async () => {
     await rm(folder, { recursive: true, force: true });
-    await moto?.stop();
   });
 
   /** Publishes `count` versions of a new layer straight through the SDK; returns their ARNs, oldest first. */

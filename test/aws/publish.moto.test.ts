@@ -14,17 +14,17 @@ import { DIRECT_UPLOAD_LIMIT, publishLayer } from "../../src/aws/index.js";
 import { isPylayerError } from "../../src/errors.js";
 import { encodeManifest, type LayerManifest } from "../../src/layer/index.js";
 import { writeDeterministicZip } from "../../src/zip/index.js";
+import { motoForFile } from "../helpers/moto.js";
 import {
   createBucket,
   lambdaClient,
   motoOptions,
   s3Client,
-  startMoto,
   uniqueName,
   writeLayerZip,
 } from "./moto.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 
 const MANIFEST: LayerManifest = {
   runtimes: ["python3.12", "python3.13"],
@@ -50,7 +50,6 @@ describe.skipIf(moto === undefined)("publishLayer on moto", () => {
 
   afterAll(async () => {
     await rm(folder, { recursive: true, force: true });
-    await moto?.stop();
   });
 
   async function versionsOf(name: string, region = "us-east-1"): Promise<number[]> {

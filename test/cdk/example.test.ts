@@ -11,15 +11,16 @@ import { fileURLToPath } from "node:url";
 import { GetLayerVersionCommand } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishLayer } from "../../src/index.js";
-import { lambdaClient, motoOptions, startMoto, uniqueName } from "../aws/moto.js";
+import { lambdaClient, motoOptions, uniqueName } from "../aws/moto.js";
 import { type CliResult, runCli, runProcess } from "../helpers/cli.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { pathWithoutDocker } from "../helpers/no-docker.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { type BuiltWheel, buildWheel } from "../helpers/wheels.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const moto = await startMoto();
+const moto = await motoForFile();
 
 let server: IndexServer;
 let app: string;
@@ -132,7 +133,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await moto?.stop();
 });
 
 async function readTemplate(): Promise<Template> {

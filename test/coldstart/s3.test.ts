@@ -1,60 +1,33 @@
 /**
  * The module reading its archive from S3 with boto3 (python3.11 has boto3 here, as the
- * Lambda runtime does), against moto_server: PYLAYER_MOTO_ENDPOINT when CI started one,
- * else a moto_server this file starts and stops.
+ * Lambda runtime does), against moto_server (test/helpers/moto.ts).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RuntimeBundleResult } from "../../src/coldstart/index.js";
+import { motoForFile } from "../helpers/moto.js";
 import { DEMO_WHEELS, PROBE } from "./fixtures.js";
 import { bundleFromWheels, findPython, runPython, writeHandler } from "./helpers.js";
 
 const python = findPython("3.11");
-const usable =
+const hasBoto3 =
   python !== undefined &&
-  spawnSync(python, ["-c", "import boto3, moto"], { encoding: "utf8" }).status === 0;
-if (!usable) {
+  spawnSync(python, ["-c", "import boto3"], { encoding: "utf8" }).status === 0;
+if (!hasBoto3) {
   if (process.env.PYLAYER_CI === "1") {
-    throw new Error("the S3 tests need python3.11 with boto3 and moto on CI");
+    throw new Error("the S3 tests need python3.11 with boto3 on CI");
   }
-  console.warn(
-    "skipping the S3 tests of pylayer_runtime.py: python3.11 with boto3 and moto is missing",
-  );
+  console.warn("skipping the S3 tests of pylayer_runtime.py: python3.11 with boto3 is missing");
 }
+const moto = hasBoto3 ? await motoForFile() : undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForEndpoint(endpoint: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await fetch(endpoint);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-describe.skipIf(!usable)("pylayer_runtime.py with an s3:// source (moto_server)", () => {
+describe.skipIf(moto === undefined)("pylayer_runtime.py with an s3:// source (moto_server)", () => {
   let root: string;
-  let endpoint: string;
-  let moto: ChildProcess | undefined;
+  const endpoint = moto?.endpoint ?? "";
   let bundle: RuntimeBundleResult;
   const bucket = `pylayer-coldstart-${randomBytes(4).toString("hex")}`;
   const credentials = {
@@ -65,16 +38,6 @@ describe.skipIf(!usable)("pylayer_runtime.py with an s3:// source (moto_server)"
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "pylayer-coldstart-s3-"));
-    if (process.env.PYLAYER_MOTO_ENDPOINT) {
-      endpoint = process.env.PYLAYER_MOTO_ENDPOINT.replace(/\/$/, "");
-    } else {
-      const port = await freePort();
-      moto = spawn(python!, ["-m", "moto.server", "-p", String(port), "-H", "127.0.0.1"], {
-        stdio: "ignore",
-      });
-      endpoint = `http://127.0.0.1:${port}`;
-    }
-    await waitForEndpoint(endpoint);
     bundle = await bundleFromWheels(root, DEMO_WHEELS, ["demo"], {
       runtimes: ["python3.11"],
       bundled: false,
@@ -102,7 +65,6 @@ describe.skipIf(!usable)("pylayer_runtime.py with an s3:// source (moto_server)"
   }, 90_000);
 
   afterAll(async () => {
-    moto?.kill();
     await rm(root, { recursive: true, force: true });
   });
 

@@ -7,25 +7,18 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaClient, motoEnv, startMoto, uniqueName } from "../aws/moto.js";
+import { describe, expect, it } from "vitest";
+import { lambdaClient, motoEnv, uniqueName } from "../aws/moto.js";
 import { runProgram } from "../helpers/cli.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { indexForFile } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { requestsWheels } from "./fixtures.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const entry = join(root, "scripts", "action.mjs");
-const moto = await startMoto();
-
-let server: IndexServer;
-beforeAll(async () => {
-  server = await startIndexServer(requestsWheels());
-});
-afterAll(async () => {
-  await server?.close();
-  await moto?.stop();
-});
+const moto = await motoForFile();
+const server = await indexForFile(requestsWheels());
 
 /** `name=value` lines of a GITHUB_OUTPUT file. */
 async function readOutputs(path: string): Promise<Record<string, string>> {

@@ -10,25 +10,17 @@ import { createHash } from "node:crypto";
 import { cp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBucket, motoEnv, PYTHON, startMoto, uniqueName } from "../aws/moto.js";
+import { describe, expect, it } from "vitest";
+import { createBucket, motoEnv, uniqueName } from "../aws/moto.js";
 import { PYLAYER_BIN, runCli, runProgram } from "../helpers/cli.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { indexForFile } from "../helpers/index-server.js";
+import { MOTO_PYTHON, motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { requestsWheels } from "./fixtures.js";
 
 const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
-const moto = await startMoto();
-
-let server: IndexServer;
-
-beforeAll(async () => {
-  server = await startIndexServer(requestsWheels());
-});
-afterAll(async () => {
-  await server?.close();
-  await moto?.stop();
-});
+const moto = await motoForFile();
+const server = await indexForFile(requestsWheels());
 
 /**
  * `pylayer build -r requirements.txt … -o build/layer.zip` in a fresh copy of an example
@@ -99,12 +91,14 @@ describe("the same inputs give the same bytes (Terraform and CloudFormation reci
   it.skipIf(moto === undefined)(
     "aws cloudformation package uploads both builds under one S3 key: the packaged templates are equal",
     async () => {
-      const awscli = await runProgram(PYTHON, ["-m", "awscli", "--version"], {
+      const awscli = await runProgram(MOTO_PYTHON, ["-m", "awscli", "--version"], {
         cwd: examples,
         env: process.env,
       });
       if (awscli.code !== 0) {
-        console.warn(`\n*** SKIPPING aws cloudformation package: no AWS CLI for ${PYTHON} ***\n`);
+        console.warn(
+          `\n*** SKIPPING aws cloudformation package: no AWS CLI for ${MOTO_PYTHON} ***\n`,
+        );
         return;
       }
       const bucket = uniqueName("pylayer-cfn");
@@ -121,7 +115,7 @@ describe("the same inputs give the same bytes (Terraform and CloudFormation reci
           HOME: await temporaryFolder(),
         };
         const result = await runProgram(
-          PYTHON,
+          MOTO_PYTHON,
           ["-m", "awscli", "cloudformation", "package", "--template-file", "template.yaml"]
             .concat(["--s3-bucket", bucket, "--output-template-file", "packaged.yaml"])
             .concat(["--endpoint-url", moto!.endpoint]),

@@ -9,13 +9,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ItemResult, WorkItem } from "../../src/factory/index.js";
 import type { FactorySettings } from "../../src/lambda/index.js";
-import { motoOptions, startMoto, uniqueName } from "../aws/moto.js";
+import { motoOptions, uniqueName } from "../aws/moto.js";
 import { runCli } from "../helpers/cli.js";
 import type { IndexServer } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { createRecordTable, startCatalogueIndex } from "./fixture.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 const BUNDLE = fileURLToPath(new URL("../../dist/lambda-bundle/", import.meta.url));
 
 describe.skipIf(moto === undefined)("pylayer's Lambda bundle", () => {
@@ -76,7 +77,6 @@ describe.skipIf(moto === undefined)("pylayer's Lambda bundle", () => {
 
   afterAll(async () => {
     await index?.close();
-    await moto?.stop();
   });
 
   it("builds and publishes a locked item from a folder of its own", async () => {

@@ -17,9 +17,10 @@ import {
   type WorkItem,
 } from "../../src/factory/index.js";
 import { createHandler, RETRYABLE_ERROR_NAME } from "../../src/lambda/index.js";
-import { lambdaClient, motoEnv, motoOptions, startMoto, uniqueName } from "../aws/moto.js";
+import { lambdaClient, motoEnv, motoOptions, uniqueName } from "../aws/moto.js";
 import { runCli } from "../helpers/cli.js";
 import type { IndexServer } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import {
   createRecordTable,
@@ -31,7 +32,7 @@ import {
   writeCatalogueManifest,
 } from "./fixture.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 
 /** The regions where the proxy throttles an item's first publish (see THROTTLED). */
 const THROTTLED_REGIONS: Record<string, string[]> = {
@@ -88,7 +89,6 @@ describe.skipIf(moto === undefined)("the factory builder on moto", () => {
   afterAll(async () => {
     await proxy?.close();
     await index?.close();
-    await moto?.stop();
   });
 
   function settings() {

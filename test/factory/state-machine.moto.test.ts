@@ -13,9 +13,10 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { isPylayerError } from "../../src/errors.js";
 import { runOnStateMachine, type WorkItem } from "../../src/factory/index.js";
-import { motoOptions, startMoto, TEST_CREDENTIALS, uniqueName } from "../aws/moto.js";
+import { motoOptions, TEST_CREDENTIALS, uniqueName } from "../aws/moto.js";
+import { motoForFile } from "../helpers/moto.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 
 const ITEM: WorkItem = {
   id: "alpha/python3.12/arm64",
@@ -34,7 +35,6 @@ describe.skipIf(moto === undefined)("runOnStateMachine on moto", () => {
 
   afterAll(async () => {
     client.destroy();
-    await moto?.stop();
   });
 
   it("starts an execution with the items and follows it until it ends", async () => {

@@ -7,14 +7,15 @@
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../../src/cache/index.js";
 import { SharedWheelCache, wheelCacheKey } from "../../src/factory/index.js";
-import { createBucket, motoOptions, s3Client, startMoto, uniqueName } from "../aws/moto.js";
+import { createBucket, motoOptions, s3Client, uniqueName } from "../aws/moto.js";
+import { motoForFile } from "../helpers/moto.js";
 import { temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 const REGION = "us-east-1";
 
 describe.skipIf(moto === undefined)("the shared S3 wheel cache on moto", () => {
@@ -24,9 +25,6 @@ describe.skipIf(moto === undefined)("the shared S3 wheel cache on moto", () => {
 
   beforeAll(async () => {
     await createBucket(endpoint, REGION, bucket);
-  });
-  afterAll(async () => {
-    await moto?.stop();
   });
 
   async function putObject(key: string, body: Uint8Array) {

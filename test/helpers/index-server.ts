@@ -17,6 +17,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { afterAll } from "vitest";
 import type { BuiltWheel } from "./wheels.js";
 
 /** What a hook asks the server to do with one request instead of answering normally. */
@@ -356,6 +357,21 @@ function sendBody(
     return;
   }
   response.end(slice);
+}
+
+/**
+ * A loopback index of `wheels` for the calling test file, closed after the file's tests.
+ * Call at the top level of a test file.
+ */
+export async function indexForFile(
+  wheels: BuiltWheel[],
+  options: IndexServerOptions = {},
+): Promise<IndexServer> {
+  const server = await startIndexServer(wheels, options);
+  afterAll(async () => {
+    await server.close();
+  });
+  return server;
 }
 
 export async function startIndexServer(
