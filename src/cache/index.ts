@@ -40,6 +40,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import {
   copyFile,
+  link,
   mkdir,
   open,
   readdir,
@@ -52,7 +53,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
-import { processIsAlive } from "../files.js";
+import { HASHING_READ_SIZE, processIsAlive } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -160,7 +161,9 @@ export function sha256Hex(data: string | Uint8Array): string {
 /** sha256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: HASHING_READ_SIZE })) {
+    hash.update(chunk as Buffer);
+  }
   return hash.digest("hex");
 }
 
@@ -491,10 +494,14 @@ export class Cache {
   }
 
   /**
-   * Copies the finished zip at `sourcePath` (whose bytes hash to `sha256`) into the cache
+   * Stores the finished zip at `sourcePath` (whose bytes hash to `sha256`) in the cache
    * under `key` with the report to hand back on a hit, then drops the least recently used
-   * layers beyond CACHED_LAYERS_KEPT. The copy is hashed before it is renamed into place,
-   * and the record is written after the zip, so a record always has its verified zip.
+   * layers beyond CACHED_LAYERS_KEPT. The zip is hard-linked when the cache is on the same
+   * file system (the caller wrote it through a temporary file and a rename, so no later
+   * build rewrites those bytes in place), else copied, and a copy is hashed before it is
+   * renamed into place. The record is written after the zip, so a record always has its
+   * zip; a hit is hashed again by whoever copies it out (see `getLayer`), so a linked zip
+   * changed through its other name is evicted then, never used.
    */
   async putLayer(
     key: string,
@@ -507,10 +514,16 @@ export class Cache {
     await mkdir(dirname(paths.zip), { recursive: true });
     const temporary = await this.temporaryPath("layers", `${key}.zip`);
     try {
-      await copyFile(sourcePath, temporary, constants.COPYFILE_FICLONE);
-      const actual = await sha256File(temporary);
-      if (actual !== sha256) {
-        throw new Error(`refusing to cache ${sourcePath}: sha256 ${actual} is not ${sha256}`);
+      const linked = await link(sourcePath, temporary).then(
+        () => true,
+        () => false,
+      );
+      if (!linked) {
+        await copyFile(sourcePath, temporary, constants.COPYFILE_FICLONE);
+        const actual = await sha256File(temporary);
+        if (actual !== sha256) {
+          throw new Error(`refusing to cache ${sourcePath}: sha256 ${actual} is not ${sha256}`);
+        }
       }
     } catch (error) {
       await rm(temporary, { force: true });

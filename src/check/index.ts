@@ -73,7 +73,7 @@ export async function checkLayerWith(
   const started = performance.now();
   const env = options.env ?? process.env;
   const progress = (message: string) => options.onEvent?.({ type: "progress", message });
-  const reader = await ZipReader.open(path);
+  const reader = await ZipReader.open(path, { sequential: true });
   const layers: LayerInput[] = [];
   try {
     const findings: Finding[] = [];

@@ -101,7 +101,7 @@ function mayBeNativeInWheel(name: string): boolean {
 
 /** Reads every entry of the wheel at `path` once and records what the check needs. */
 async function readWheelFacts(path: string): Promise<WheelFacts> {
-  const reader = await Reader.open(path);
+  const reader = await Reader.open(path, { sequential: true });
   try {
     const entries: Record<string, EntryFacts> = {};
     const files = reader.entries.filter((entry) => !entry.isDirectory && !entry.isSymlink);

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
+import { HASHING_READ_SIZE } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -175,7 +176,7 @@ export class WheelDownloader {
     try {
       const handle = await open(path, "r");
       try {
-        for await (const chunk of handle.createReadStream()) {
+        for await (const chunk of handle.createReadStream({ highWaterMark: HASHING_READ_SIZE })) {
           bytes += (chunk as Buffer).length;
           for (const hasher of hashers.values()) hasher.update(chunk as Buffer);
         }

@@ -14,7 +14,13 @@ import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { crc32, createInflateRaw, inflateRaw, inflateRawSync } from "node:zlib";
+import {
+  crc32,
+  createInflateRaw,
+  inflateRaw,
+  inflateRawSync,
+  constants as zlibConstants,
+} from "node:zlib";
 import { PylayerError } from "../errors.js";
 import {
   CENTRAL_HEADER_LENGTH,
@@ -424,14 +430,31 @@ export function decodeEntryData(raw: Buffer, entry: ZipEntry, archiveName = "zip
     data = raw;
   } else {
     try {
-      // One byte of headroom lets an over-long stream show up as a length mismatch.
-      data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize + 1) });
+      data = inflateRawSync(raw, inflateOptions(entry));
     } catch (error) {
       throw corruptEntry(archiveName, entry, "its deflate stream is invalid", error);
     }
   }
   return verifyEntryData(data, entry, archiveName);
 }
+
+/**
+ * zlib options for inflating `entry` whole. One byte of headroom lets an over-long stream
+ * show up as a length mismatch. The output chunk is the whole entry (up to
+ * MAX_INFLATE_CHUNK): zlib's default of 16 KiB costs a round trip through JavaScript (and,
+ * inflating asynchronously, through the thread pool) per 16 KiB, which is most of the time
+ * it takes to inflate a wheel.
+ */
+function inflateOptions(entry: ZipEntry): { maxOutputLength: number; chunkSize: number } {
+  const length = Math.max(1, entry.uncompressedSize + 1);
+  return {
+    maxOutputLength: length,
+    chunkSize: Math.max(zlibConstants.Z_MIN_CHUNK, Math.min(length, MAX_INFLATE_CHUNK)),
+  };
+}
+
+/** The largest output chunk of a whole-entry inflate (see `inflateOptions`). */
+const MAX_INFLATE_CHUNK = 8 * 1024 * 1024;
 
 /** Checks inflated bytes against the length and CRC-32 the central directory records. */
 function verifyEntryData(data: Buffer, entry: ZipEntry, archiveName: string): Buffer {
@@ -480,8 +503,13 @@ export class ZipReader {
     for (const entry of directory.entries) this.entriesByName.set(entry.name, entry);
   }
 
-  /** Opens a file, reading only its end records and central directory. */
-  static async open(path: string): Promise<ZipReader> {
+  /**
+   * Opens a file, reading only its end records and central directory. With `sequential`
+   * (for callers that read every entry in order: the check), small reads are served from
+   * read-ahead blocks of SEQUENTIAL_BLOCK bytes (at most two held), so reading a wheel of
+   * thousands of entries costs a read per block rather than one per entry.
+   */
+  static async open(path: string, options: { sequential?: boolean } = {}): Promise<ZipReader> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path, "r");
@@ -493,23 +521,19 @@ export class ZipReader {
     }
     try {
       const { size } = await handle.stat();
+      const readExactly = async (offset: number, length: number) => {
+        const buffer = Buffer.allocUnsafe(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+          if (bytesRead === 0) throw invalidZip(path, "it was truncated while being read");
+          filled += bytesRead;
+        }
+        return buffer;
+      };
       const source: RandomAccessSource = {
         size,
-        read: async (offset, length) => {
-          const buffer = Buffer.allocUnsafe(length);
-          let filled = 0;
-          while (filled < length) {
-            const { bytesRead } = await handle.read(
-              buffer,
-              filled,
-              length - filled,
-              offset + filled,
-            );
-            if (bytesRead === 0) throw invalidZip(path, "it was truncated while being read");
-            filled += bytesRead;
-          }
-          return buffer;
-        },
+        read: options.sequential ? readAhead(size, readExactly) : readExactly,
         close: () => handle.close(),
       };
       return await ZipReader.fromSource(source, path);
@@ -575,7 +599,7 @@ export class ZipReader {
     }
     let data: Buffer;
     try {
-      data = await inflateRawAsync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+      data = await inflateRawAsync(raw, inflateOptions(entry));
     } catch (error) {
       throw corruptEntry(this.name, entry, "its deflate stream is invalid", error);
     }
@@ -640,7 +664,8 @@ export class ZipReader {
       for await (const chunk of compressed()) consume(chunk);
     } else {
       try {
-        await pipeline(Readable.from(compressed()), createInflateRaw(), async (inflated) => {
+        const inflate = createInflateRaw({ chunkSize: STREAM_CHUNK });
+        await pipeline(Readable.from(compressed()), inflate, async (inflated) => {
           for await (const chunk of inflated) consume(chunk as Buffer);
         });
       } catch (error) {
@@ -668,6 +693,36 @@ export class ZipReader {
 
 /** Entries larger than this are verified in chunks of this size (`ZipReader.verify`). */
 const STREAM_CHUNK = 1024 * 1024;
+
+/** Read-ahead block size of `ZipReader.open(path, { sequential: true })`. */
+const SEQUENTIAL_BLOCK = 1024 * 1024;
+
+/**
+ * Serves reads shorter than a block from blocks read ahead from the requested offset (the
+ * two most recent kept, shared by concurrent readers of the same range); longer reads go
+ * straight to `readExactly`. Blocks never extend past `size`.
+ */
+function readAhead(
+  size: number,
+  readExactly: (offset: number, length: number) => Promise<Buffer>,
+): RandomAccessSource["read"] {
+  let blocks: { start: number; end: number; data: Promise<Buffer> }[] = [];
+  return async (offset, length) => {
+    if (length >= SEQUENTIAL_BLOCK) return readExactly(offset, length);
+    const end = offset + length;
+    let block = blocks.find((candidate) => candidate.start <= offset && end <= candidate.end);
+    if (block === undefined) {
+      const blockEnd = Math.min(size, offset + SEQUENTIAL_BLOCK);
+      block = { start: offset, end: blockEnd, data: readExactly(offset, blockEnd - offset) };
+      blocks = [block, ...blocks.slice(0, 1)];
+    }
+    const data = await block.data.catch((error: unknown) => {
+      blocks = blocks.filter((candidate) => candidate !== block);
+      throw error;
+    });
+    return data.subarray(offset - block.start, end - block.start);
+  };
+}
 
 /** A source over bytes already in memory. */
 export function bufferSource(buffer: Buffer): RandomAccessSource {

@@ -414,3 +414,67 @@ describe("ZipReader.verify (chunked: a large entry is never held whole)", () => 
     });
   });
 });
+
+describe("ZipReader.open with sequential read-ahead", () => {
+  /** Many small entries (several per read-ahead block), then large ones past a block. */
+  const files: Record<string, Uint8Array> = {};
+  for (let index = 0; index < 400; index++) {
+    files[`pkg/module_${String(index).padStart(3, "0")}.py`] = new Uint8Array(
+      Buffer.from(`VALUE_${index} = ${index}\n`.repeat(200 + (index % 7) * 50)),
+    );
+  }
+  const large = Buffer.alloc(1536 * 1024);
+  for (let index = 0, state = 7; index < large.length; index++) {
+    state = (state * 1_103_515_245 + 12_345) >>> 0;
+    large[index] = state >>> 24;
+  }
+  files["pkg/_native.so"] = new Uint8Array(large);
+  files["pkg/zz_last.txt"] = new Uint8Array(Buffer.from("the end\n"));
+
+  it.each([
+    ["in order", (entries: ZipEntry[]) => entries],
+    ["in reverse", (entries: ZipEntry[]) => [...entries].reverse()],
+    ["concurrently", (entries: ZipEntry[]) => entries],
+  ])("reads every entry as a plain reader does, %s", async (how, order) => {
+    const path = join(await temporaryFolder(), "many.zip");
+    await writeFile(path, zipSync(files, { level: 6 }));
+    const plain = await ZipReader.open(path);
+    const sequential = await ZipReader.open(path, { sequential: true });
+    try {
+      const entries = order(sequential.entries.filter((entry) => !entry.isDirectory));
+      const read = async (entry: ZipEntry) => [
+        entry.name,
+        (await sequential.read(entry)).equals(await plain.read(plain.getEntry(entry.name)!)),
+        (await sequential.verify(entry, 8)).equals(Buffer.from(files[entry.name]!.subarray(0, 8))),
+      ];
+      const results =
+        how === "concurrently"
+          ? await Promise.all(entries.map(read))
+          : await entries.reduce<Promise<unknown[][]>>(
+              async (done, entry) => [...(await done), await read(entry)],
+              Promise.resolve([]),
+            );
+      expect(results).toEqual(entries.map((entry) => [entry.name, true, true]));
+    } finally {
+      await plain.close();
+      await sequential.close();
+    }
+  });
+
+  it("reports a damaged entry as corrupt-zip, as a plain reader does", async () => {
+    const bytes = Buffer.from(zipSync(files, { level: 6 }));
+    const entry = ZipReader.fromBuffer(bytes).getEntry("pkg/module_200.py")!;
+    bytes[entry.localHeaderOffset + 30 + entry.name.length + 3]! ^= 0xff;
+    const path = join(await temporaryFolder(), "damaged.zip");
+    await writeFile(path, bytes);
+    const reader = await ZipReader.open(path, { sequential: true });
+    try {
+      await expect(reader.read(reader.getEntry(entry.name)!)).rejects.toMatchObject({
+        code: "corrupt-zip",
+      });
+      expect((await reader.read(reader.getEntry("pkg/zz_last.txt")!)).toString()).toBe("the end\n");
+    } finally {
+      await reader.close();
+    }
+  });
+});
