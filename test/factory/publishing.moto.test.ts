@@ -13,19 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIRECT_UPLOAD_LIMIT } from "../../src/aws/index.js";
 import type { FactorySettings, WorkItem } from "../../src/factory/index.js";
 import { createHandler, settingsFromEnvironment } from "../../src/lambda/index.js";
-import {
-  createBucket,
-  lambdaClient,
-  motoOptions,
-  s3Client,
-  startMoto,
-  uniqueName,
-} from "../aws/moto.js";
+import { createBucket, lambdaClient, motoOptions, s3Client, uniqueName } from "../aws/moto.js";
 import type { IndexServer } from "../helpers/index-server.js";
+import { motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { startCatalogueIndex } from "./fixture.js";
 
-const moto = await startMoto();
+const moto = await motoForFile();
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 describe("the builder's settings from its Lambda environment", () => {
@@ -54,7 +48,6 @@ describe.skipIf(moto === undefined)("publishing from the builder on moto", () =>
 
   afterAll(async () => {
     await index?.close();
-    await moto?.stop();
   });
 
   function settings(extra: Partial<FactorySettings> = {}): FactorySettings {
