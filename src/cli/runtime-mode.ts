@@ -32,6 +32,12 @@ export async function runRuntimeMode(context: CommandContext): Promise<number> {
       "Leave out --compile: the archive is extracted to a writable /tmp folder, where Python caches its own bytecode on the first import.",
     );
   }
+  if (stringOption(values, "extract") !== undefined) {
+    throw usageError(
+      "runtime mode does not take --extract",
+      "Runtime mode writes an archive and pylayer_runtime.py into the -o folder; use --extract with --mode layer or --mode function.",
+    );
+  }
   const buildOptions = buildOptionsFromArgs(context);
   const { output, ...rest } = buildOptions;
   const s3 = stringOption(values, "archive-s3");

@@ -147,17 +147,25 @@ export async function run(commandContext: CommandContext): Promise<number> {
   await checkPublishFlags(publishName === undefined ? commandContext : context, publishName);
   options.onEvent = showBuildEvents(ui);
   const { buildLayer } = await import("../../pipeline/build.js");
-  const result = await buildLayer(options);
+  const result = await buildLayer(options).catch(async (error: unknown) => {
+    await extract?.discard();
+    throw error;
+  });
   ui.clearProgress();
   // A zip that fails its check is still written and reported, but the build exits 1 (the
   // layer would not work on the runtime it was built for) and it is not published.
   const checksFailed = (result.checks ?? []).some((check) => !check.ok);
-  const extracted =
-    extract === undefined || checksFailed ? undefined : await extract.run(result.zips);
-  const published =
-    publishName === undefined || options.dryRun === true || checksFailed
-      ? undefined
-      : await publishBuiltZips(context, result.zips, publishName);
+  let extracted: { folder: string; files: number } | undefined;
+  let published: Awaited<ReturnType<typeof publishBuiltZips>> | undefined;
+  try {
+    extracted = extract === undefined || checksFailed ? undefined : await extract.run(result.zips);
+    published =
+      publishName === undefined || options.dryRun === true || checksFailed
+        ? undefined
+        : await publishBuiltZips(context, result.zips, publishName);
+  } finally {
+    await extract?.discard();
+  }
   const exitCode = checksFailed ? 1 : (published?.exitCode ?? 0);
   if (ui.json) {
     ui.outJson({
@@ -198,14 +206,21 @@ export async function run(commandContext: CommandContext): Promise<number> {
 }
 
 /**
- * `--extract DIR`: checked before the build (DIR empty or missing; not with --dry-run or
- * runtime mode); without `-o` the zip goes to a temporary folder removed after extraction.
+ * `--extract DIR`: checked before the build (DIR an empty or missing folder; not with
+ * --dry-run; runtime mode refuses it) and after it (one zip: how many a matrix writes is
+ * known once resolved, since one pure-Python zip serves several targets); without `-o` the
+ * zip goes to a temporary folder removed after the build.
  */
 async function prepareExtract(
   context: CommandContext,
   options: BuildOptions,
 ): Promise<
-  { run(zips: readonly BuiltZip[]): Promise<{ folder: string; files: number }> } | undefined
+  | {
+      run(zips: readonly BuiltZip[]): Promise<{ folder: string; files: number }>;
+      /** Removes the temporary zip folder (when there is one), whatever became of the build. */
+      discard(): Promise<void>;
+    }
+  | undefined
 > {
   const given = stringOption(context.values, "extract");
   if (given === undefined) return undefined;
@@ -215,6 +230,12 @@ async function prepareExtract(
   const folder = resolve(context.cwd, given);
   const present = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
+    if (error.code === "ENOTDIR") {
+      throw usageError(
+        `--extract ${given}: not a folder`,
+        "Name a folder that is empty or does not exist yet.",
+      );
+    }
     throw error;
   });
   if (present.length > 0) {
@@ -225,29 +246,29 @@ async function prepareExtract(
   }
   const temporary =
     options.output === undefined ? await mkdtemp(join(tmpdir(), "pylayer-extract-")) : undefined;
-  if (temporary !== undefined) {
-    options.output = join(temporary, options.function === undefined ? "layer.zip" : "function.zip");
-  }
+  // A folder, not a zip path: a matrix that needs several zips writes them there and is
+  // refused below with --extract's own message.
+  if (temporary !== undefined) options.output = temporary;
+  const discard = async () => {
+    if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
+  };
   return {
+    discard,
     async run(zips) {
+      const [zip, ...others] = zips;
+      if (zip === undefined || others.length > 0) {
+        throw usageError(
+          `--extract needs one zip, and this build wrote ${zips.length}`,
+          "Build one target (one --runtime and one --arch) per folder.",
+        );
+      }
+      const { ZipReader, extractZip } = await import("../../zip/index.js");
+      const reader = await ZipReader.open(zip.path);
       try {
-        const [zip, ...others] = zips;
-        if (zip === undefined || others.length > 0) {
-          throw usageError(
-            `--extract needs one zip, and this build wrote ${zips.length}`,
-            "Build one target (one --runtime and one --arch) per folder.",
-          );
-        }
-        const { ZipReader, extractZip } = await import("../../zip/index.js");
-        const reader = await ZipReader.open(zip.path);
-        try {
-          await mkdir(folder, { recursive: true });
-          return { folder, files: await extractZip(reader, folder) };
-        } finally {
-          await reader.close();
-        }
+        await mkdir(folder, { recursive: true });
+        return { folder, files: await extractZip(reader, folder) };
       } finally {
-        if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
+        await reader.close();
       }
     },
   };
