@@ -161,6 +161,7 @@ export {
 } from "./pep508/index.js";
 export {
   applyPlan,
+  type BuildCacheReport,
   type BuildInput,
   type BuildOptions,
   type BuildPlan,

@@ -18,6 +18,9 @@
  *                                                        ELF facts), by wheel sha256 + checker
  *   checks-v1/layers/<64 hex>.json                       static check results of a zip, by the
  *                                                        digest of zip sha256, targets, options
+ *   installs-v1/<2 hex>/<64 hex>.json                    the install plan of one wheel into one
+ *                                                        layout, by the digest of wheel sha256,
+ *                                                        layout and install format (src/wheel)
  *
  * Concurrency contract: every write goes to a uniquely named temporary file (pid +
  * random) in its bucket's `.tmp` folder (same file system) and is renamed into place, so
@@ -66,6 +69,8 @@ export const CACHE_BUCKETS = {
   built: "built-v1",
   /** Check results (src/check/reuse.ts): per wheel and per zip. */
   checks: "checks-v1",
+  /** Install plans of wheels (src/wheel/install-cache.ts): per wheel sha256, layout, format. */
+  installs: "installs-v1",
 } as const;
 
 /** How many zips' check results the cache keeps; the least recently used ones go first. */
@@ -595,7 +600,55 @@ export class Cache {
     key: string,
     options: { onCorrupt?: (path: string, reason: string) => void } = {},
   ): Promise<unknown | null> {
-    const path = this.checkPath(kind, key);
+    return this.readChecksummed(this.checkPath(kind, key), key, {
+      ...options,
+      touch: kind === "layers",
+    });
+  }
+
+  /** Stores a check result under `key`; zips' results beyond CACHED_CHECKS_KEPT are pruned. */
+  async putCheck(kind: CheckEntryKind, key: string, value: unknown): Promise<void> {
+    await this.writeChecksummed("checks", this.checkPath(kind, key), key, value);
+    if (kind === "layers") {
+      await pruneByUse(join(this.bucketPath("checks"), "layers"), CACHED_CHECKS_KEPT);
+    }
+  }
+
+  private installPath(key: string): string {
+    assertSha256(key);
+    return join(this.bucketPath("installs"), key.slice(0, 2), `${key}.json`);
+  }
+
+  /**
+   * The install plan stored under `key` (opaque to the cache: src/wheel reads it), or
+   * null. Like check results, an entry that does not parse, names another key or fails
+   * its checksum is deleted, reported to `onCorrupt` and read as a miss.
+   */
+  async getInstall(
+    key: string,
+    options: { onCorrupt?: (path: string, reason: string) => void } = {},
+  ): Promise<unknown | null> {
+    return this.readChecksummed(this.installPath(key), key, options);
+  }
+
+  /** Deletes the install plan stored under `key` (one its reader refused). */
+  async evictInstall(key: string): Promise<void> {
+    await rm(this.installPath(key), { force: true });
+  }
+
+  async putInstall(key: string, value: unknown): Promise<void> {
+    await this.writeChecksummed("installs", this.installPath(key), key, value);
+  }
+
+  /**
+   * Reads a JSON entry written by `writeChecksummed`: `{ key, sha256, payload }` whose
+   * payload (JSON text) hashes to `sha256`. A damaged entry is deleted, reported and a miss.
+   */
+  private async readChecksummed(
+    path: string,
+    key: string,
+    options: { onCorrupt?: (path: string, reason: string) => void; touch?: boolean },
+  ): Promise<unknown | null> {
     const text = await readTextOrNull(path);
     if (text === null) return null;
     let reason: string | undefined;
@@ -618,24 +671,25 @@ export class Cache {
       options.onCorrupt?.(path, reason);
       return null;
     }
-    if (kind === "layers") {
+    if (options.touch) {
       const now = new Date();
       await utimes(path, now, now).catch(() => undefined);
     }
     return value;
   }
 
-  /** Stores a check result under `key`; zips' results beyond CACHED_CHECKS_KEPT are pruned. */
-  async putCheck(kind: CheckEntryKind, key: string, value: unknown): Promise<void> {
+  private async writeChecksummed(
+    bucket: CacheBucket,
+    path: string,
+    key: string,
+    value: unknown,
+  ): Promise<void> {
     const payload = JSON.stringify(value);
     await this.writeEntry(
-      "checks",
-      this.checkPath(kind, key),
+      bucket,
+      path,
       JSON.stringify({ key, sha256: sha256Hex(payload), payload }),
     );
-    if (kind === "layers") {
-      await pruneByUse(join(this.bucketPath("checks"), "layers"), CACHED_CHECKS_KEPT);
-    }
   }
 
   private localHashPath(path: string): string {

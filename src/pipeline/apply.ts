@@ -21,7 +21,15 @@ import {
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
 import { createEntryReader } from "../slim/layer-files.js";
-import { type InstallPlan, layoutFor, planWheelInstall } from "../wheel/index.js";
+import {
+  cachedInstallPlan,
+  type InstallPlan,
+  installPlanKey,
+  type Layout,
+  layoutFor,
+  planWheelInstall,
+  restoreInstallPlan,
+} from "../wheel/index.js";
 import {
   deterministicTimestamp,
   type PlannedEntry,
@@ -43,6 +51,7 @@ export async function applyPlan(
   warnings: string[];
   /** Zip path → the entries copied raw from each wheel (for the check); absent for cached zips. */
   wheelSources: Map<string, WheelSource[]>;
+  counters: ApplyCounters;
 }> {
   for (const output of plan.outputs) {
     const file = await fileInTheWay(output.path);
@@ -88,6 +97,13 @@ export async function applyPlan(
     onEvent,
     transform: { options: transform, pythons },
     wheelSources: new Map(),
+    counters: {
+      layersReused: 0,
+      layersBuilt: 0,
+      installsReused: 0,
+      installsPlanned: 0,
+      installsEvicted: 0,
+    },
   };
 
   // When every output is in the cache of built layers (keyed by the announced hashes),
@@ -102,10 +118,12 @@ export async function applyPlan(
       cachedWarnings.push(...hit.warnings);
     }
     if (zips.length === plan.outputs.length) {
+      work.counters.layersReused = zips.length;
       return {
         zips,
         warnings: [...work.warnings, ...cachedWarnings],
         wheelSources: work.wheelSources,
+        counters: work.counters,
       };
     }
   }
@@ -130,7 +148,12 @@ export async function applyPlan(
   try {
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) zips.push(await buildOutput(output, work));
-    return { zips, warnings: work.warnings, wheelSources: work.wheelSources };
+    return {
+      zips,
+      warnings: work.warnings,
+      wheelSources: work.wheelSources,
+      counters: work.counters,
+    };
   } finally {
     await Promise.all([...readers.values()].map(async (reader) => (await reader).close()));
   }
@@ -183,6 +206,21 @@ interface OutputWork {
   transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
   /** Filled by `writeOutput`: zip path → the entries it copied raw from each wheel. */
   wheelSources: Map<string, WheelSource[]>;
+  counters: ApplyCounters;
+}
+
+/** What applying reused from the cache and what it made (the build result's `cache`). */
+export interface ApplyCounters {
+  /** Zips copied from the cache of built layers. */
+  layersReused: number;
+  /** Zips assembled. */
+  layersBuilt: number;
+  /** Wheels whose install plan came from `installs-v1`. */
+  installsReused: number;
+  /** Wheels planned from their files (cache miss, or no cache). */
+  installsPlanned: number;
+  /** Damaged install plans removed from the cache (and planned again). */
+  installsEvicted: number;
 }
 
 /**
@@ -199,6 +237,7 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const cached = await fromLayerCache(output, work, key);
   if (cached !== null) {
     warnings.push(...cached.warnings);
+    work.counters.layersReused++;
     return cached.zip;
   }
   const before = warnings.length;
@@ -344,7 +383,7 @@ function writeFailed(path: string, error: unknown): PylayerError {
 }
 
 async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
-  const { plan, context, paths, openReader, mtime, warnings, onEvent, transform, source } = work;
+  const { plan, context, openReader, mtime, warnings, onEvent, transform, source } = work;
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
   const targets = context.targets.filter((target) => output.targets.includes(target.id));
@@ -362,10 +401,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const installs: InstallPlan[] = await Promise.all(
     first.packages
       .filter((item) => item.excluded === undefined)
-      .map(async (item) => {
-        const path = paths.get(item.filename)!;
-        return planWheelInstall(path, await openReader(path), layout);
-      }),
+      .map((item) => installPlanOf(item.filename, layout, work)),
   );
   if (source === undefined) assertNoEntries(installs);
   else assertNoShadowing(source, installs);
@@ -422,6 +458,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   } catch (error) {
     throw writeFailed(output.path, error);
   }
+  work.counters.layersBuilt++;
   return {
     path: result.path,
     size: result.size,
@@ -447,6 +484,61 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
         }),
   };
 }
+
+/**
+ * The install plan of one wheel into `layout`: from the cache of install plans
+ * (`installs-v1`, by wheel sha256 + file name + layout + install format + pylayer's
+ * version) when an earlier build planned it, else planned from the wheel and stored. The
+ * wheel itself was verified by `download` (see src/wheel/install-cache.ts for why a cached
+ * plan cannot ship unverified bytes). A damaged entry is evicted, said, and planned again.
+ */
+async function installPlanOf(filename: string, layout: Layout, work: OutputWork) {
+  const { context, paths, hashes, counters } = work;
+  const path = paths.get(filename)!;
+  const sha256 = hashes.get(filename);
+  const cache = context.cache ?? null;
+  const key =
+    cache === null || sha256 === undefined
+      ? undefined
+      : installPlanKey({
+          wheelSha256: sha256,
+          wheelFilename: filename,
+          layout,
+          installer: INSTALLER,
+          pylayer: await pylayerVersion(),
+        });
+  if (cache !== null && key !== undefined) {
+    const corrupt = (entryPath: string, reason: string) => {
+      counters.installsEvicted++;
+      work.warnings.push(
+        `cached install plan ${entryPath} of ${filename} was corrupt (${reason}); removed it, planning the wheel again`,
+      );
+    };
+    const cached = await cache.getInstall(key, { onCorrupt: corrupt });
+    if (cached !== null) {
+      const restored = restoreInstallPlan(cached, path);
+      if (restored !== null) {
+        counters.installsReused++;
+        return restored;
+      }
+      await cache.evictInstall(key).catch(() => undefined);
+      corrupt(key, "it is not an install plan");
+    }
+  }
+  const planned = await planWheelInstall(path, await work.openReader(path), layout, {
+    installer: INSTALLER,
+    wheelFilename: filename,
+  });
+  counters.installsPlanned++;
+  // A cache that cannot be written costs the next build time, not this one.
+  if (cache !== null && key !== undefined) {
+    await cache.putInstall(key, cachedInstallPlan(planned)).catch(() => undefined);
+  }
+  return planned;
+}
+
+/** What INSTALLER says in every installed dist-info. */
+const INSTALLER = "pylayer";
 
 /** The entries of a zip copied raw from each planned wheel, by the wheel's sha256. */
 function wheelSourcesOf(entries: readonly PlannedEntry[], work: OutputWork): WheelSource[] {

@@ -27,11 +27,16 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
     if (options.dryRun) {
       return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
     }
-    const { zips, warnings, wheelSources } = await applyPlan(plan, context, options.onEvent, {
-      slim: options.slim,
-      slimPatterns: options.slimPatterns,
-      compile: options.compile,
-    });
+    const { zips, warnings, wheelSources, counters } = await applyPlan(
+      plan,
+      context,
+      options.onEvent,
+      {
+        slim: options.slim,
+        slimPatterns: options.slimPatterns,
+        compile: options.compile,
+      },
+    );
     // Compiled code built on this machine is checked against the runtime (glibc and
     // libstdc++ symbol versions, machine, linked libraries) whether or not --check was given.
     const nativeBuilt = zips.filter((zip) =>
@@ -70,6 +75,19 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
       warnings: [...plan.warnings, ...warnings],
       durationMs: performance.now() - started,
       ...(checks === undefined ? {} : { checks }),
+      ...(context.cache
+        ? {
+            cache: {
+              resolution: context.resolutionReused ? "reused" : "resolved",
+              layers: { reused: counters.layersReused, built: counters.layersBuilt },
+              installs: {
+                reused: counters.installsReused,
+                planned: counters.installsPlanned,
+                evicted: counters.installsEvicted,
+              },
+            },
+          }
+        : {}),
     };
   } finally {
     await context.sources?.dispose().catch(() => undefined);

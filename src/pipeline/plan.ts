@@ -80,6 +80,8 @@ export interface PlanContext {
   lockedFiles?: Map<string, DistributionFile[]>;
   /** Where built layers are kept and looked up; null or absent: always build. */
   cache?: Cache | null;
+  /** The plan is a resolution reused from the cache (`plans-v1`). */
+  resolutionReused?: boolean;
   /** Source builds of this plan; `dispose` removes their scratch folders once applied. */
   sources?: SourceBuilds;
   /** The function's source, when the plan is for a function package. */
@@ -229,6 +231,7 @@ export async function planBuild(
         context: {
           client,
           cache,
+          resolutionReused: true,
           sources,
           files: new Map(cached.files.map((file) => [file.filename, file])),
           targets,
@@ -313,9 +316,7 @@ export async function planBuild(
                   : { yanked: yankWarning(resolved, candidate.file.yanked, yankWarnings) }),
               };
             }
-            const fromSource = await sourcePackage(candidate, sources, target, tellOnce, {
-              dryRun: options.dryRun === true,
-            });
+            const fromSource = await sourcePackage(candidate, sources, target, tellOnce);
             files.set(fromSource.filename, fromSource.file);
             const { file: _file, ...planned } = fromSource;
             return { ...common, ...planned };

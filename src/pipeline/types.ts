@@ -186,13 +186,6 @@ export interface PackageSource {
   sdist?: string;
   /** `python3.11.7 (/usr/bin/python3.11)` when built here. */
   builtWith?: string;
-  /** `--dry-run`: an index sdist that would be built, and was not. */
-  notBuilt?: boolean;
-  /**
-   * How resolution read an index sdist's metadata: `static` (PEP 643 PKG-INFO), `prepared`
-   * (prepare_metadata_for_build_wheel), `built` or `cached` (from the built wheel).
-   */
-  metadata?: "static" | "prepared" | "built" | "cached";
 }
 
 export type BuildEvent =
@@ -313,4 +306,19 @@ export interface BuildResult {
   durationMs: number;
   /** One per zip, in `zips` order, when `check` was asked for. */
   checks?: CheckResult[];
+  /** What the build took from pylayer's cache and what it made; absent with no cache. */
+  cache?: BuildCacheReport;
+}
+
+/** What a build reused from the cache (`--json`'s `cache`). */
+export interface BuildCacheReport {
+  /** `reused`: the resolution came from `plans-v1`; `resolved`: the resolver ran or a lock was read. */
+  resolution: "reused" | "resolved";
+  /** Zips copied from `layers-v1`, and zips assembled. */
+  layers: { reused: number; built: number };
+  /**
+   * Wheels whose install plan came from `installs-v1`, wheels planned from their files,
+   * and damaged plans evicted (and planned again).
+   */
+  installs: { reused: number; planned: number; evicted: number };
 }

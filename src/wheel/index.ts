@@ -1,6 +1,12 @@
 /** Wheel metadata, layer layouts and the install plan of a wheel. */
 export { parseScriptEntryPoints, type ScriptEntryPoint } from "./entry-points.js";
 export { type InstallPlan, planWheelInstall } from "./install.js";
+export {
+  cachedInstallPlan,
+  INSTALL_FORMAT,
+  installPlanKey,
+  restoreInstallPlan,
+} from "./install-cache.js";
 export { type Layout, type LayoutKind, layoutFor } from "./layout.js";
 export {
   type CoreMetadata,

@@ -283,6 +283,7 @@ function jsonResult(result: BuildResult, dryRun: boolean): unknown {
     targets: result.plan.targets,
     zips: result.zips,
     ...(result.checks === undefined ? {} : { checks: result.checks }),
+    ...(result.cache === undefined ? {} : { cache: result.cache }),
     ...(dryRun ? { outputs: result.plan.outputs } : {}),
     warnings: result.warnings,
     durationMs: Math.round(result.durationMs),
