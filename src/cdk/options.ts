@@ -4,6 +4,7 @@
  * aws-cdk-lib here, so the mapping is testable on its own.
  */
 import type { AssetHashType } from "aws-cdk-lib";
+import type { IndexStrategy } from "../index/types.js";
 
 /**
  * pylayer's build options. Relative paths (files, `findLinks` folders, `cacheDir`) are
@@ -33,8 +34,14 @@ export interface BundlingOptions {
 
   /** Package index (PEP 503/691); default from pip/uv settings and environment, else PyPI. */
   readonly indexUrl?: string;
-  /** More indexes, asked before `indexUrl`; the first index that has a project wins. */
+  /** More indexes, asked before `indexUrl`; which one a project comes from is `indexStrategy`'s choice. */
   readonly extraIndexUrls?: string[];
+  /**
+   * How several indexes are used (uv's names): `first-index` (default; each project comes
+   * only from the first index that has it, which protects against dependency confusion),
+   * `unsafe-first-match` or `unsafe-best-match` (every index is consulted, as pip does).
+   */
+  readonly indexStrategy?: IndexStrategy;
   /** Folders or pages of wheels to consider too. */
   readonly findLinks?: string[];
   /** Use only `findLinks`. */
@@ -112,6 +119,7 @@ const FLAGS: { [Key in Exclude<keyof FlagOptions, "requirements" | "check">]-?: 
   groups: "--group",
   indexUrl: "--index-url",
   extraIndexUrls: "--extra-index-url",
+  indexStrategy: "--index-strategy",
   findLinks: "--find-links",
   noIndex: "--no-index",
   pre: "--pre",

@@ -11,7 +11,8 @@
  *      UV_HTTP_TIMEOUT, UV_HTTP_RETRIES
  *   4. configuration files: the project's pylayer settings (`pylayer.toml` or
  *      `[tool.pylayer]`, passed in by the caller), uv's (`UV_CONFIG_FILE`, else the
- *      project's `uv.toml` or `[tool.uv]`, then the user's and the system's `uv.toml`),
+ *      project's `uv.toml` or `[tool.uv]` in `cwd` or the nearest folder above it, then
+ *      the user's and the system's `uv.toml`),
  *      then pip's, in pip's loading order (a later file overrides an earlier one; in each
  *      file `[install]` overrides `[global]`; pip.conf's `timeout` and `retries` too)
  *   5. PyPI, https://pypi.org/simple/; uv's 30 s timeout and 3 retries
@@ -224,69 +225,94 @@ export function parseStrategy(value: string, origin: string): IndexStrategy {
 
 /**
  * uv's configuration files that pylayer reads for indexes, most specific first:
- * `UV_CONFIG_FILE` alone when set; else the project's `uv.toml` (or `[tool.uv]` of its
- * pyproject.toml), the user's (`$XDG_CONFIG_HOME/uv/uv.toml`, `~/.config/uv/uv.toml`)
- * and the system's (`$XDG_CONFIG_DIRS/uv/uv.toml`, `/etc/uv/uv.toml`). `UV_NO_CONFIG`
- * disables all but `UV_CONFIG_FILE`, as in uv.
+ * `UV_CONFIG_FILE` alone when set; else the project's (`projectUvConfiguration`), the
+ * user's (`$XDG_CONFIG_HOME/uv/uv.toml`, `~/.config/uv/uv.toml`) and the system's
+ * (`$XDG_CONFIG_DIRS/uv/uv.toml`, `/etc/uv/uv.toml`). `UV_NO_CONFIG` disables all but
+ * `UV_CONFIG_FILE`, as in uv.
  */
 async function fromUvConfigFiles(
   input: { env: NodeJS.ProcessEnv; cwd: string; homeDir: string; platform: NodeJS.Platform },
   readFile: (path: string) => Promise<string>,
 ): Promise<PartialSettings[]> {
   const { env, cwd, homeDir, platform } = input;
-  const candidates: { path: string; table: "root" | "tool.uv" }[] = [];
+  const candidates: string[] = [];
+  const layers: PartialSettings[] = [];
   if (nonEmpty(env.UV_CONFIG_FILE)) {
-    candidates.push({ path: resolve(cwd, env.UV_CONFIG_FILE), table: "root" });
+    candidates.push(resolve(cwd, env.UV_CONFIG_FILE));
   } else if (
     !(nonEmpty(env.UV_NO_CONFIG) && TRUE_WORDS.has(env.UV_NO_CONFIG.trim().toLowerCase()))
   ) {
-    candidates.push({ path: posix.join(cwd, "uv.toml"), table: "root" });
-    candidates.push({ path: posix.join(cwd, "pyproject.toml"), table: "tool.uv" });
+    const project = await projectUvConfiguration(cwd, readFile);
+    if (project !== undefined) layers.push(project);
     if (platform !== "win32") {
       const configHome =
         nonEmpty(env.XDG_CONFIG_HOME) && env.XDG_CONFIG_HOME.startsWith("/")
           ? env.XDG_CONFIG_HOME
           : posix.join(homeDir, ".config");
-      candidates.push({ path: posix.join(configHome, "uv", "uv.toml"), table: "root" });
+      candidates.push(posix.join(configHome, "uv", "uv.toml"));
       const configDirs = nonEmpty(env.XDG_CONFIG_DIRS) ? env.XDG_CONFIG_DIRS : "/etc/xdg";
       for (const directory of configDirs.split(":")) {
-        if (directory !== "")
-          candidates.push({ path: posix.join(directory, "uv", "uv.toml"), table: "root" });
+        if (directory !== "") candidates.push(posix.join(directory, "uv", "uv.toml"));
       }
-      candidates.push({ path: "/etc/uv/uv.toml", table: "root" });
+      candidates.push("/etc/uv/uv.toml");
     }
   }
-  const layers: PartialSettings[] = [];
-  let projectFound = false;
-  for (const { path, table } of candidates) {
-    // The project's uv.toml wins over its [tool.uv], as in uv.
-    if (table === "tool.uv" && projectFound) continue;
-    let text: string;
-    try {
-      text = await readFile(path);
-    } catch (error) {
-      if (isMissingFile(error)) continue;
-      throw new PylayerError("invalid-config", `uv configuration file ${path} cannot be read.`, {
-        cause: error,
-        hint: "Fix its permissions, or set UV_NO_CONFIG=1 to ignore uv's configuration files.",
-      });
-    }
-    const data = parseTomlText(text, path);
-    let settings: unknown = data;
-    if (table === "tool.uv") {
-      const tool = isTable(data.tool) ? data.tool : undefined;
-      if (tool === undefined || !isTable(tool.uv)) continue;
-      settings = tool.uv;
-    }
-    if (path === posix.join(cwd, "uv.toml")) projectFound = true;
-    layers.push(
-      uvSettings(
-        settings as Record<string, unknown>,
-        table === "tool.uv" ? `${path} [tool.uv]` : path,
-      ),
-    );
+  for (const path of candidates) {
+    const text = await readUvFile(path, readFile);
+    if (text !== undefined) layers.push(uvSettings(parseTomlText(text, path), path));
   }
   return layers;
+}
+
+/**
+ * The project's uv settings, found as uv finds them: in `cwd` or the nearest folder above
+ * it that has a `uv.toml`, or a `pyproject.toml` with a `[tool.uv]` table (a pyproject.toml
+ * without one does not stop the search). In one folder, `uv.toml` wins over `[tool.uv]`.
+ * `cwd` is the folder `pylayer.toml` and `[tool.pylayer]` are read from, so the project's
+ * pylayer and uv settings come from the same project.
+ */
+async function projectUvConfiguration(
+  cwd: string,
+  readFile: (path: string) => Promise<string>,
+): Promise<PartialSettings | undefined> {
+  for (let folder = posix.resolve(cwd); ; folder = posix.dirname(folder)) {
+    const uvToml = posix.join(folder, "uv.toml");
+    const uvText = await readUvFile(uvToml, readFile);
+    if (uvText !== undefined) return uvSettings(parseTomlText(uvText, uvToml), uvToml);
+    const pyproject = posix.join(folder, "pyproject.toml");
+    const pyprojectText = await readUvFile(pyproject, readFile);
+    if (pyprojectText !== undefined) {
+      // uv skips (with a warning) a pyproject.toml it cannot parse while discovering settings;
+      // one that is the build's input fails where it is read as the input.
+      const tool = tomlOrUndefined(pyprojectText, pyproject)?.tool;
+      if (isTable(tool) && isTable(tool.uv)) return uvSettings(tool.uv, `${pyproject} [tool.uv]`);
+    }
+    if (posix.dirname(folder) === folder) return undefined;
+  }
+}
+
+function tomlOrUndefined(text: string, path: string): Record<string, unknown> | undefined {
+  try {
+    return parseTomlText(text, path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A uv configuration file's text, or undefined when there is none. */
+async function readUvFile(
+  path: string,
+  readFile: (path: string) => Promise<string>,
+): Promise<string | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (isMissingFile(error)) return undefined;
+    throw new PylayerError("invalid-config", `uv configuration file ${path} cannot be read.`, {
+      cause: error,
+      hint: "Fix its permissions, or set UV_NO_CONFIG=1 to ignore uv's configuration files.",
+    });
+  }
 }
 
 /** The index keys of one uv settings table: index-url, extra-index-url, [[index]], find-links, no-index, index-strategy. */

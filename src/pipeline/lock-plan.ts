@@ -24,7 +24,14 @@ import {
   type Target,
 } from "../runtime/index.js";
 import { isWheelFilename, parseWheelFilename, tagToString } from "../tags/index.js";
-import { absolute, excludedNames, openIndexClient, type PlanContext, planOutputs } from "./plan.js";
+import {
+  absolute,
+  excludedNames,
+  openIndexClient,
+  type PlanContext,
+  plannedIndexes,
+  planOutputs,
+} from "./plan.js";
 import { createSourceBuilds, sourcePackage } from "./source-plan.js";
 import { localWheelFile, type SourceBuilds } from "./sources.js";
 import type { BuildOptions, BuildPlan, PlannedPackage, TargetPlan } from "./types.js";
@@ -53,7 +60,11 @@ export async function planFromLock(
   const lock = await readLockFile(absolute(options.lock, cwd));
   const targets = lockTargets(options, lock);
   const layout = options.layout ?? "python";
-  const { client, cache, clientFor } = await openIndexClient(options, { cwd, env, emit });
+  const { client, cache, clientFor, settings } = await openIndexClient(options, {
+    cwd,
+    env,
+    emit,
+  });
   emit({
     type: "phase",
     phase: "resolve",
@@ -182,6 +193,8 @@ export async function planFromLock(
   return {
     plan: {
       input: { kind: lock.format, path: lock.path, discovered: false },
+      // Where the files the lock names without a URL are looked up.
+      index: { strategy: settings.strategy ?? "first-index", indexes: plannedIndexes(settings) },
       targets: targetPlans,
       outputs,
       warnings,

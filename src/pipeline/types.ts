@@ -253,7 +253,11 @@ export interface BuildInput {
 
 export interface BuildPlan {
   input?: BuildInput;
-  /** The indexes asked, in order, and the strategy (absent for plans from a lock file). */
+  /**
+   * The indexes asked, in order, and the strategy; for a plan from a lock file, where the
+   * files it names without a URL are looked up. Absent when no dependency is planned (a
+   * function package with no requirements).
+   */
   index?: { strategy: IndexStrategy; indexes: PlannedIndex[] };
   targets: TargetPlan[];
   outputs: OutputPlan[];

@@ -9,8 +9,10 @@ import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
 import { PythonLayerVersion, type PythonLayerVersionProps } from "../../src/cdk/index.js";
 import { runCli } from "../helpers/cli.js";
+import { writeFileIndex } from "../helpers/index-server.js";
 import { dockerOnPath } from "../helpers/no-docker.js";
 import { temporaryFolder } from "../helpers/sandbox.js";
+import { buildWheel } from "../helpers/wheels.js";
 import { entryFolder, sha256, synthOne, useSynthEnvironment, zipEntries } from "./synth.js";
 
 useSynthEnvironment();
@@ -95,6 +97,22 @@ describe("PythonLayerVersion", () => {
     const names = Object.keys(zipEntries(zip));
     expect(names).toContain("python/greet-1.1.dist-info/METADATA");
     expect(names.some((name) => name.startsWith("python/colorish"))).toBe(false);
+  });
+
+  it.each([
+    ["first-index", "0.9"],
+    ["unsafe-best-match", "1.1"],
+  ] as const)("passes indexStrategy %s to pylayer: greet %s", async (indexStrategy, version) => {
+    // An extra index (asked first) with an older greet: first-index takes greet from it
+    // alone; unsafe-best-match consults both and takes the main index's newest.
+    const extraIndexUrl = await writeFileIndex(join(await temporaryFolder(), "extra"), [
+      buildWheel({ name: "greet", version: "0.9", requires: ["colorish>=0.2"] }),
+    ]);
+    const { zip } = await synthLayer({
+      entry: await entryFolder("greet\n"),
+      bundling: { extraIndexUrls: [extraIndexUrl], indexStrategy },
+    });
+    expect(Object.keys(zipEntries(zip))).toContain(`python/greet-${version}.dist-info/METADATA`);
   });
 
   it("fails the synth when runtimes need different wheels, with a hint to split the layer", async () => {

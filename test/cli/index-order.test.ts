@@ -2,7 +2,7 @@
  * Issue 18, points 1–3 and the project-not-found part of 14, through the `pylayer`
  * executable with two loopback indexes: indexes from the command line and environment
  * before those of configuration files (uv's rule), the listing of indexes in the normal
- * output and --json, --index-strategy (uv's names and meanings), a pin that exists only
+ * output and --json (lock-file builds too), --index-strategy (uv's names and meanings), a pin that exists only
  * on an index the strategy did not consult, a network headline when every index that
  * could have the project was unreachable, and "did you mean" names from the index.
  */
@@ -109,6 +109,42 @@ describe("indexes from the command line come before those of configuration files
     expect(result.stderr).toContain(
       `2. ${second.url}  (extra-index-url from ${join(cwd, "uv.toml")})`,
     );
+  });
+
+  it("a build from a lock file lists its indexes in --json too (where files the lock names without a URL are looked up)", async () => {
+    const cwd = await temporaryFolder();
+    const lock = await runCli(["lock", "shared", "-i", first.url, "--runtime", "python3.12"], {
+      cwd,
+      env: isolatedEnv(home),
+    });
+    expect(lock.code, lock.stderr).toBe(0);
+    const result = await build(
+      [
+        "--lock",
+        "pylock.toml",
+        "--json",
+        "-i",
+        first.url,
+        "--index-strategy",
+        "unsafe-first-match",
+      ],
+      { cwd, env: { PIP_EXTRA_INDEX_URL: second.url } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.input).toMatchObject({ kind: "pylock" });
+    expect(json.index).toEqual({
+      strategy: "unsafe-first-match",
+      indexes: [
+        {
+          url: second.url,
+          kind: "extra",
+          origin: "env PIP_EXTRA_INDEX_URL",
+          level: "command-line",
+        },
+        { url: first.url, kind: "default", origin: "--index-url", level: "command-line" },
+      ],
+    });
   });
 
   it("a single index given on the command line goes without a listing", async () => {

@@ -370,6 +370,103 @@ describe("timeout and retries (pip's --timeout/--retries)", () => {
   });
 });
 
+describe("uv's project configuration: cwd or the nearest folder above it (as uv finds it)", () => {
+  /** [case, files under root/project (path → text), the index-url read, its origin]; cwd is project/service/src. */
+  const cases: [string, Record<string, string>, string | undefined, string | undefined][] = [
+    [
+      "uv.toml in cwd",
+      { "service/src/uv.toml": 'index-url = "https://here.example/simple"\n' },
+      "https://here.example/simple/",
+      "service/src/uv.toml",
+    ],
+    [
+      "uv.toml two folders up",
+      { "uv.toml": 'index-url = "https://root.example/simple"\n' },
+      "https://root.example/simple/",
+      "uv.toml",
+    ],
+    [
+      "a pyproject.toml without [tool.uv] does not stop the search",
+      {
+        "service/pyproject.toml": '[project]\nname = "service"\n',
+        "pyproject.toml": '[tool.uv]\nindex-url = "https://workspace.example/simple"\n',
+      },
+      "https://workspace.example/simple/",
+      "pyproject.toml [tool.uv]",
+    ],
+    [
+      "the nearest project wins over one further up",
+      {
+        "service/pyproject.toml": '[tool.uv]\nindex-url = "https://service.example/simple"\n',
+        "uv.toml": 'index-url = "https://root.example/simple"\n',
+      },
+      "https://service.example/simple/",
+      "service/pyproject.toml [tool.uv]",
+    ],
+    [
+      "in one folder uv.toml wins over [tool.uv]",
+      {
+        "service/pyproject.toml": '[tool.uv]\nindex-url = "https://tool.example/simple"\n',
+        "service/uv.toml": 'index-url = "https://file.example/simple"\n',
+      },
+      "https://file.example/simple/",
+      "service/uv.toml",
+    ],
+    [
+      "a pyproject.toml that does not parse is passed over, as uv does",
+      {
+        "service/pyproject.toml": "[project\n",
+        "uv.toml": 'index-url = "https://root.example/simple"\n',
+      },
+      "https://root.example/simple/",
+      "uv.toml",
+    ],
+    ["none: PyPI", {}, undefined, undefined],
+  ];
+
+  it.each(cases)("%s", async (_name, files, indexUrl, origin) => {
+    const project = join(root, "project");
+    for (const [path, text] of Object.entries(files)) await write(join(project, path), text);
+    const settings = await resolveIndexSettings({
+      flags: {},
+      env: baseEnv(),
+      homeDir: home,
+      cwd: join(project, "service", "src"),
+      platform: "linux",
+      readFile: hermeticReadFile,
+    });
+    expect(settings.indexUrl).toBe(indexUrl ?? PYPI_SIMPLE_URL);
+    expect(settings.origin.indexUrl).toBe(origin === undefined ? "default" : join(project, origin));
+  });
+
+  it("reads the user's uv.toml ($XDG_CONFIG_HOME/uv/uv.toml) after the project's", async () => {
+    const project = join(root, "project");
+    await write(join(project, "uv.toml"), 'extra-index-url = ["https://project.example/simple"]\n');
+    await write(
+      join(root, "config", "uv", "uv.toml"),
+      'index-url = "https://user.example/simple"\nextra-index-url = ["https://user-extra.example/simple"]\n',
+    );
+    const settings = await resolveIndexSettings({
+      flags: {},
+      env: { ...baseEnv(), XDG_CONFIG_HOME: join(root, "config") },
+      homeDir: home,
+      cwd: join(project, "service"),
+      platform: "linux",
+      readFile: hermeticReadFile,
+    });
+    // Each setting from the first file that sets it: the project's extra index, the user's index URL.
+    expect(settings.extraIndexUrls).toEqual(["https://project.example/simple/"]);
+    expect(settings.indexUrl).toBe("https://user.example/simple/");
+    expect(settings.origin.indexUrl).toBe(join(root, "config", "uv", "uv.toml"));
+  });
+
+  it("UV_NO_CONFIG=1 turns the search off", async () => {
+    await write(join(root, "project", "uv.toml"), 'index-url = "https://root.example/simple"\n');
+    const settings = await resolve({}, { UV_NO_CONFIG: "1" });
+    expect(settings.indexUrl).toBe(PYPI_SIMPLE_URL);
+  });
+});
+
 describe("parseNetrc", () => {
   it("reads machine, default, macdef and quoted tokens", () => {
     const netrc = parseNetrc(
