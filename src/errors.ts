@@ -53,10 +53,29 @@ export function usageError(message: string, hint?: string): PylayerError {
 }
 
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@]+)@/gi;
+/**
+ * Query parameters that carry secrets: tokens (`?token=`, `private_token`, `access_token`,
+ * `X-Amz-Security-Token`), signatures of pre-signed URLs (`X-Amz-Signature`, `sig` of
+ * Azure SAS), keys, passwords and credentials. Matched by name, case-insensitively.
+ */
+const SECRET_QUERY =
+  /([?&](?:[a-z0-9_.-]*(?:token|password|passwd|pwd|secret|signature|credential|key|auth)[a-z0-9_.-]*|sig)=)[^&#\s"'<>]+/gi;
 
-/** Replaces the user-info part of every URL in `text` (`https://user:token@host` → `https://***@host`). */
+/**
+ * Hides the credentials of every URL in `text`: the user-info part
+ * (`https://user:token@host` → `https://***@host`) and the values of secret-looking query
+ * parameters (`?token=abc` → `?token=***`).
+ */
 export function redactCredentials(text: string): string {
-  return text.replace(URL_USERINFO, "$1***@");
+  return text.replace(URL_USERINFO, "$1***@").replace(SECRET_QUERY, "$1***");
+}
+
+/** Whether `url` carries a secret-looking query parameter (kept in locks, so worth a warning). */
+export function hasSecretQuery(url: string): boolean {
+  SECRET_QUERY.lastIndex = 0;
+  const found = SECRET_QUERY.test(url);
+  SECRET_QUERY.lastIndex = 0;
+  return found;
 }
 
 /** One URL with its credentials hidden, for messages and logs. */

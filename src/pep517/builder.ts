@@ -27,6 +27,7 @@ import { basename, join, relative, sep } from "node:path";
 import { PylayerError } from "../errors.js";
 import { isTable, parseTomlText } from "../pyproject/toml.js";
 import { parseWheelFilename, tagToString } from "../tags/index.js";
+import { ZipReader } from "../zip/index.js";
 import { callHook, type HookCall } from "./hooks.js";
 import type { BuildPython } from "./python.js";
 import { extractArchive, readArchive, topFolder } from "./tar.js";
@@ -211,8 +212,8 @@ export interface SourceBuilderOptions {
   installRequirements: BuildRequirementInstaller;
   /** Where built wheels are kept between runs; null: a temporary folder for this process. */
   cacheFolder: string | null;
-  /** `--config-settings`: passed to every hook. */
-  configSettings?: Readonly<Record<string, string | string[]>>;
+  /** `--config-settings`: passed to every hook (a requirement's own settings replace keys). */
+  configSettings?: ConfigSettings;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: SourceBuildEvent) => void;
 }
@@ -222,9 +223,40 @@ const BUILD_FORMAT = 1;
 /** How many lines of the backend's output a failure shows. */
 const LOG_TAIL_LINES = 25;
 
+/** What one build setting says: `--config-settings` values by key (pip's shape). */
+export type ConfigSettings = Readonly<Record<string, string | string[]>>;
+
+/** Where the metadata of a source came from, for the output. */
+export type MetadataOrigin = "prepared" | "built" | "cached";
+
+/** A source tree made ready to call hooks on: unpacked, its build key computed. */
+interface PreparedSource {
+  label: string;
+  python: BuildPython;
+  tree: string;
+  buildSystem: BuildSystem;
+  configSettings: ConfigSettings;
+  /** The built-v1 entry name: source + interpreter + backend requirements + settings. */
+  key: string;
+  store: string;
+}
+
+/** The isolated environment of a prepared source, with its requirements installed. */
+interface BuildEnvironment {
+  call: Omit<HookCall, "hook" | "kwargs">;
+  installed: string[];
+  work: string;
+  logPath: string;
+  /** Set once prepare_metadata_for_build_wheel ran: the `.dist-info` folder it wrote. */
+  metadataDirectory?: string;
+}
+
 export class SourceBuilder {
   private readonly options: SourceBuilderOptions;
   private readonly builds = new Map<string, Promise<BuiltWheel>>();
+  private readonly sources = new Map<string, Promise<PreparedSource>>();
+  private readonly environments = new Map<string, Promise<BuildEnvironment>>();
+  private readonly metadata = new Map<string, Promise<{ text: string; origin: MetadataOrigin }>>();
   private python: Promise<BuildPython> | undefined;
   private scratch: Promise<string> | undefined;
 
@@ -237,22 +269,68 @@ export class SourceBuilder {
     return this.python;
   }
 
-  /** Builds the wheel of an sdist archive whose sha256 is known. */
+  /**
+   * Builds the wheel of an sdist archive whose sha256 is known. `configSettings` (a
+   * requirement's own `--config-settings`) replace the builder's settings key by key.
+   */
   buildArchive(
     archivePath: string,
     filename: string,
     sha256: string,
     label: string,
+    configSettings?: ConfigSettings,
   ): Promise<BuiltWheel> {
-    return this.once(`sdist:${sha256}`, async () => {
-      const scratch = await this.scratchFolder();
-      return this.build({ kind: "sdist", sha256 }, label, async () => {
-        const files = await readArchive(archivePath, filename);
-        const folder = await mkdtemp(join(scratch, "sdist-"));
-        await extractArchive(files, folder);
-        const top = topFolder(files);
-        return top === undefined ? folder : join(folder, top);
+    const prepared = this.archiveSource(archivePath, filename, sha256, label, configSettings);
+    return this.once(this.builds, `sdist:${sha256}:${settingsKey(configSettings)}`, async () =>
+      this.build(await prepared),
+    );
+  }
+
+  /**
+   * The METADATA of an sdist without building its wheel where the backend allows:
+   * `prepare_metadata_for_build_wheel` (PEP 517) in the isolated environment, or a
+   * cached build's. A backend without that hook builds the wheel (kept for the install).
+   */
+  archiveMetadata(
+    archivePath: string,
+    filename: string,
+    sha256: string,
+    label: string,
+    configSettings?: ConfigSettings,
+  ): Promise<{ text: string; origin: MetadataOrigin }> {
+    return this.once(this.metadata, `sdist:${sha256}:${settingsKey(configSettings)}`, async () => {
+      const source = await this.archiveSource(archivePath, filename, sha256, label, configSettings);
+      const stored = await readStored(join(source.store, source.key), source.python, "");
+      if (stored !== null) return { text: await wheelMetadataText(stored), origin: "cached" };
+      const environment = await this.environment(source);
+      const directory = join(environment.work, "metadata");
+      await mkdir(directory, { recursive: true });
+      const result = await callHook({
+        ...environment.call,
+        hook: "prepare_metadata_for_build_wheel",
+        kwargs: { metadata_directory: directory, config_settings: source.configSettings },
       });
+      if (result.kind === "unsupported") {
+        const built = await this.buildArchive(archivePath, filename, sha256, label, configSettings);
+        return { text: await wheelMetadataText(built), origin: "built" };
+      }
+      const name = this.hookValue(result, "prepare_metadata_for_build_wheel", source, environment);
+      if (typeof name !== "string" || !name.endsWith(".dist-info")) {
+        throw buildFailed(
+          label,
+          source.buildSystem.backend,
+          "prepare_metadata_for_build_wheel did not return a .dist-info folder name",
+          environment.logPath,
+          await logTail(environment.logPath),
+        );
+      }
+      environment.metadataDirectory = join(directory, basename(name));
+      const text = await readFile(join(environment.metadataDirectory, "METADATA"), "utf8");
+      this.emit(
+        "detail",
+        `${label}: metadata from prepare_metadata_for_build_wheel, no wheel built`,
+      );
+      return { text, origin: "prepared" };
     });
   }
 
@@ -261,31 +339,65 @@ export class SourceBuilder {
    * scratch folder first, so the build neither writes into the project nor sees leftovers
    * of earlier builds (`build/`, `*.egg-info`).
    */
-  async buildTree(folder: string, label: string): Promise<BuiltWheel> {
+  async buildTree(
+    folder: string,
+    label: string,
+    configSettings?: ConfigSettings,
+  ): Promise<BuiltWheel> {
     const files = await listTree(folder);
     const treeHash = await hashTree(folder, files);
-    return this.once(`tree:${folder}:${treeHash}`, async () => {
-      const scratch = await this.scratchFolder();
-      return this.build({ kind: "tree", sha256: treeHash }, label, async () => {
-        const copy = await mkdtemp(join(scratch, "tree-"));
-        for (const file of files) {
-          const destination = join(copy, file);
-          await mkdir(join(destination, ".."), { recursive: true });
-          await copyFile(join(folder, file), destination);
-        }
-        return copy;
-      });
+    const identity = `tree:${folder}:${treeHash}:${settingsKey(configSettings)}`;
+    return this.once(this.builds, identity, async () => {
+      const source = await this.once(this.sources, identity, () =>
+        this.prepareSource(
+          { kind: "tree", sha256: treeHash },
+          label,
+          configSettings,
+          async (scratch) => {
+            const copy = await mkdtemp(join(scratch, "tree-"));
+            for (const file of files) {
+              const destination = join(copy, file);
+              await mkdir(join(destination, ".."), { recursive: true });
+              await copyFile(join(folder, file), destination);
+            }
+            return copy;
+          },
+        ),
+      );
+      return this.build(source);
     });
   }
 
-  private once(key: string, start: () => Promise<BuiltWheel>): Promise<BuiltWheel> {
-    let result = this.builds.get(key);
+  private archiveSource(
+    archivePath: string,
+    filename: string,
+    sha256: string,
+    label: string,
+    configSettings: ConfigSettings | undefined,
+  ): Promise<PreparedSource> {
+    return this.once(this.sources, `sdist:${sha256}:${settingsKey(configSettings)}`, () =>
+      this.prepareSource({ kind: "sdist", sha256 }, label, configSettings, async (scratch) => {
+        const files = await readArchive(archivePath, filename);
+        const folder = await mkdtemp(join(scratch, "sdist-"));
+        await extractArchive(files, folder);
+        const top = topFolder(files);
+        return top === undefined ? folder : join(folder, top);
+      }),
+    );
+  }
+
+  private once<T>(map: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+    let result = map.get(key);
     if (result === undefined) {
       result = start();
-      this.builds.set(key, result);
-      result.catch(() => this.builds.delete(key));
+      map.set(key, result);
+      result.catch(() => map.delete(key));
     }
     return result;
+  }
+
+  private emit(type: SourceBuildEvent["type"], message: string): void {
+    this.options.onEvent?.({ type, message });
   }
 
   private scratchFolder(): Promise<string> {
@@ -298,16 +410,17 @@ export class SourceBuilder {
     if (this.scratch !== undefined) await rm(await this.scratch, { recursive: true, force: true });
   }
 
-  private async build(
+  private async prepareSource(
     source: { kind: "sdist" | "tree"; sha256: string },
     label: string,
-    prepareTree: () => Promise<string>,
-  ): Promise<BuiltWheel> {
-    const emit = this.options.onEvent ?? (() => {});
+    perRequirement: ConfigSettings | undefined,
+    unpack: (scratch: string) => Promise<string>,
+  ): Promise<PreparedSource> {
     const python = await this.buildPython();
-    const tree = await prepareTree();
+    const scratch = await this.scratchFolder();
+    const tree = await unpack(scratch);
     const buildSystem = await readBuildSystem(tree);
-    const configSettings = this.options.configSettings ?? {};
+    const configSettings = { ...(this.options.configSettings ?? {}), ...(perRequirement ?? {}) };
     const key = createHash("sha256")
       .update(
         JSON.stringify({
@@ -327,96 +440,105 @@ export class SourceBuilder {
         }),
       )
       .digest("hex");
-    const scratch = await this.scratchFolder();
     const store = this.options.cacheFolder ?? join(scratch, "built");
+    return { label, python, tree, buildSystem, configSettings, key, store };
+  }
+
+  /** Installs the build requirements (declared, then what get_requires_for_build_wheel adds). */
+  private environment(source: PreparedSource): Promise<BuildEnvironment> {
+    return this.once(this.environments, source.key, async () => {
+      const { label, python, buildSystem, configSettings, key, store } = source;
+      const logFolder = join(store, "logs");
+      await mkdir(logFolder, { recursive: true });
+      const logPath = join(
+        logFolder,
+        `${label.replace(/[^A-Za-z0-9._-]+/g, "_")}-${key.slice(0, 12)}.log`,
+      );
+      await writeFile(
+        logPath,
+        `Building ${label} with ${python.path} (Python ${python.fullVersion})\n`,
+      );
+      const scratch = await this.scratchFolder();
+      const work = await mkdtemp(join(scratch, "build-"));
+      const site = [join(work, "env")];
+      const purpose = `the build requirements of ${label}`;
+      const installed = await this.options.installRequirements(
+        buildSystem.requires,
+        python,
+        site[0]!,
+        purpose,
+      );
+      const call: Omit<HookCall, "hook" | "kwargs"> = {
+        python,
+        sourceTree: source.tree,
+        site,
+        backend: buildSystem.backend,
+        backendPath: buildSystem.backendPath,
+        controlFolder: work,
+        logPath,
+        env: this.options.env ?? process.env,
+      };
+      const environment: BuildEnvironment = { call, installed, work, logPath };
+      const requiresResult = await callHook({
+        ...call,
+        hook: "get_requires_for_build_wheel",
+        kwargs: { config_settings: configSettings },
+      });
+      const extra =
+        requiresResult.kind === "unsupported"
+          ? []
+          : this.hookValue(requiresResult, "get_requires_for_build_wheel", source, environment);
+      if (!Array.isArray(extra) || !extra.every((item) => typeof item === "string")) {
+        throw buildFailed(
+          label,
+          call.backend,
+          "get_requires_for_build_wheel returned something other than a list of strings",
+          logPath,
+          "",
+        );
+      }
+      const installedNames = new Set(installed.map((pin) => pin.split("==")[0]!));
+      const missing = extra.filter(
+        (requirement) => !installedNames.has(requirementName(requirement)),
+      );
+      if (missing.length > 0) {
+        const extraSite = join(work, "env-extra");
+        await this.options.installRequirements(missing, python, extraSite, purpose);
+        site.push(extraSite);
+      }
+      return environment;
+    });
+  }
+
+  private async build(source: PreparedSource): Promise<BuiltWheel> {
+    const { label, python, buildSystem, configSettings, key, store } = source;
     const stored = await readStored(join(store, key), python, buildSystem.backend);
     if (stored !== null) {
-      emit({
-        type: "detail",
-        message: `${label}: built wheel ${stored.filename} reused from the cache`,
-      });
+      this.emit("detail", `${label}: built wheel ${stored.filename} reused from the cache`);
       return stored;
     }
-    const logFolder = join(store, "logs");
-    await mkdir(logFolder, { recursive: true });
-    const logPath = join(
-      logFolder,
-      `${label.replace(/[^A-Za-z0-9._-]+/g, "_")}-${key.slice(0, 12)}.log`,
+    this.emit(
+      "progress",
+      `Building ${label} from source (${buildSystem.backend}, Python ${python.fullVersion})`,
     );
-    await writeFile(
-      logPath,
-      `Building ${label} with ${python.path} (Python ${python.fullVersion})\n`,
-    );
-    emit({
-      type: "progress",
-      message: `Building ${label} from source (${buildSystem.backend}, Python ${python.fullVersion})`,
-    });
-    const work = await mkdtemp(join(scratch, "build-"));
-    const site = [join(work, "env")];
-    const purpose = `the build requirements of ${label}`;
-    const installed = await this.options.installRequirements(
-      buildSystem.requires,
-      python,
-      site[0]!,
-      purpose,
-    );
-    const call: Omit<HookCall, "hook" | "kwargs"> = {
-      python,
-      sourceTree: tree,
-      site,
-      backend: buildSystem.backend,
-      backendPath: buildSystem.backendPath,
-      controlFolder: work,
-      logPath,
-      env: this.options.env ?? process.env,
-    };
-    const requiresResult = await callHook({
-      ...call,
-      hook: "get_requires_for_build_wheel",
-      kwargs: { config_settings: configSettings },
-    });
-    const extra = this.hookValue(
-      requiresResult,
-      "get_requires_for_build_wheel",
-      label,
-      call,
-      logPath,
-      [],
-    );
-    if (!Array.isArray(extra) || !extra.every((item) => typeof item === "string")) {
-      throw buildFailed(
-        label,
-        call.backend,
-        "get_requires_for_build_wheel returned something other than a list of strings",
-        logPath,
-        "",
-      );
-    }
-    const installedNames = new Set(installed.map((pin) => pin.split("==")[0]!));
-    const missing = extra.filter(
-      (requirement) => !installedNames.has(requirementName(requirement)),
-    );
-    if (missing.length > 0) {
-      const extraSite = join(work, "env-extra");
-      await this.options.installRequirements(missing, python, extraSite, purpose);
-      site.push(extraSite);
-    }
+    const environment = await this.environment(source);
+    const { work, logPath, installed } = environment;
     const output = join(work, "wheel");
     await mkdir(output, { recursive: true });
     const buildResult = await callHook({
-      ...call,
+      ...environment.call,
       hook: "build_wheel",
       kwargs: {
         wheel_directory: output,
         config_settings: configSettings,
-        metadata_directory: null,
+        metadata_directory: environment.metadataDirectory ?? null,
       },
     });
-    const built = this.hookValue(buildResult, "build_wheel", label, call, logPath, undefined);
+    const built = this.hookValue(buildResult, "build_wheel", source, environment);
     if (typeof built !== "string" || !built.endsWith(".whl")) {
       throw buildFailed(
         label,
-        call.backend,
+        buildSystem.backend,
         "build_wheel did not return a wheel file name",
         logPath,
         await logTail(logPath),
@@ -443,7 +565,7 @@ export class SourceBuilder {
       await rm(temporary, { recursive: true, force: true });
     });
     await rm(work, { recursive: true, force: true });
-    emit({ type: "detail", message: `${label}: built ${filename} (log: ${logPath})` });
+    this.emit("detail", `${label}: built ${filename} (log: ${logPath})`);
     return describeWheel(
       join(folder, filename),
       filename,
@@ -457,16 +579,15 @@ export class SourceBuilder {
   private hookValue(
     result: Awaited<ReturnType<typeof callHook>>,
     hook: string,
-    label: string,
-    call: Omit<HookCall, "hook" | "kwargs">,
-    logPath: string,
-    fallback: unknown,
+    source: PreparedSource,
+    environment: BuildEnvironment,
   ): unknown {
+    const { label } = source;
+    const { call, logPath } = environment;
     switch (result.kind) {
       case "return":
         return result.value;
       case "unsupported":
-        if (fallback !== undefined) return fallback;
         throw buildFailed(label, call.backend, `the backend has no ${hook} hook`, logPath, "");
       case "backend-unavailable":
         throw new PylayerError(
@@ -483,6 +604,28 @@ export class SourceBuilder {
       case "failed":
         throw buildFailedAsync(label, call.backend, hook, result, logPath);
     }
+  }
+}
+
+/** A stable key of per-requirement settings (undefined: none). */
+function settingsKey(settings: ConfigSettings | undefined): string {
+  if (settings === undefined) return "";
+  return JSON.stringify(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The METADATA text inside a wheel. */
+async function wheelMetadataText(wheel: Pick<BuiltWheel, "path">): Promise<string> {
+  const reader = await ZipReader.open(wheel.path);
+  try {
+    const entry = reader.entries.find((item) => /^[^/]+\.dist-info\/METADATA$/.test(item.name));
+    if (entry === undefined) {
+      throw new PylayerError("invalid-wheel", `${wheel.path} has no .dist-info/METADATA`, {
+        hint: "The build backend wrote a wheel without metadata; check the project's build settings.",
+      });
+    }
+    return new TextDecoder().decode(await reader.read(entry));
+  } finally {
+    await reader.close();
   }
 }
 

@@ -3,14 +3,17 @@ export {
   type BuildRequirementInstaller,
   type BuildSystem,
   type BuiltWheel,
+  type ConfigSettings,
   hashTree,
   LEGACY_BACKEND,
   listTree,
+  type MetadataOrigin,
   readBuildSystem,
   type SourceBuildEvent,
   SourceBuilder,
   type SourceBuilderOptions,
 } from "./builder.js";
+export { addConfigSetting } from "./config-settings.js";
 export {
   type BuildPython,
   type FindBuildPythonOptions,

@@ -13,7 +13,12 @@ import type { BuildPython } from "../pep517/index.js";
 import { resolve } from "../resolver/index.js";
 import type { Architecture, LambdaRuntime, Target } from "../runtime/index.js";
 import { ZipReader } from "../zip/index.js";
-import { PYTHON_PROJECT, TargetProvider, type WheelCandidate } from "./provider.js";
+import {
+  PYTHON_PROJECT,
+  SDIST_ONLY_BUILD_REQUIREMENT,
+  TargetProvider,
+  type WheelCandidate,
+} from "./provider.js";
 
 /**
  * The build interpreter as a target: its Python version, glibc and machine. Its OS name
@@ -57,6 +62,8 @@ export async function installBuildRequirements(
       target: `${python.path} (Python ${python.fullVersion}, ${purpose})`,
     });
   } catch (error) {
+    const nested = nestedBuildError(error, purpose);
+    if (nested !== undefined) throw nested;
     if (error instanceof PylayerError) {
       throw new PylayerError(error.code, `${purpose}: ${error.message}`, {
         hint: `${error.hint ?? ""} Build requirements come from the same indexes as the layer and must be wheels for the build Python.`.trim(),
@@ -75,6 +82,29 @@ export async function installBuildRequirements(
     installed.push(`${item.name}==${candidate.version.text}`);
   }
   return installed;
+}
+
+/**
+ * A build requirement whose every version is only an sdist would need a source build to
+ * run a source build. pylayer does not nest builds (depth 0): a backend built from source
+ * could itself need a build, and its wheel would be an unverified input of every build it
+ * runs. The error names the requirement and how to provide its wheel.
+ */
+function nestedBuildError(error: unknown, purpose: string): PylayerError | undefined {
+  if (!(error instanceof PylayerError) || error.code !== "no-matching-distribution") return;
+  const project = error.details?.project;
+  const versions = (error.details?.versions ?? []) as { reason?: string }[];
+  if (typeof project !== "string" || versions.length === 0) return;
+  if (!versions.every((version) => version.reason === SDIST_ONLY_BUILD_REQUIREMENT)) return;
+  return new PylayerError(
+    "nested-source-build",
+    `${purpose}: ${project} is published only as a source distribution, and pylayer does not build build requirements from source`,
+    {
+      hint: `Provide a wheel of ${project} for the build Python (pip wheel ${project} --no-deps -w wheels/, then --find-links wheels/), or add it to your index.`,
+      details: { project, versions: error.details?.versions },
+      cause: error,
+    },
+  );
 }
 
 /**

@@ -7,6 +7,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hasSecretQuery } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { DistributionFile, IndexClient } from "../index/index.js";
 import { stripCredentials } from "../index/index.js";
@@ -133,7 +134,9 @@ export async function lockLayer(options: LockLayerOptions): Promise<LockLayerRes
         targets: group.targets,
         wheels,
         dependencies: [...(dependencies.get(group.name) ?? [])],
-        ...(group.source === undefined ? {} : { source: lockSource(group.source, folder) }),
+        ...(group.source === undefined
+          ? {}
+          : { source: lockSource(recordedSource(group, context, options), folder) }),
       };
     }),
   );
@@ -143,6 +146,27 @@ export async function lockLayer(options: LockLayerOptions): Promise<LockLayerRes
     await writeFileAtomic(output, text);
   }
   return { path: output, text, plan, durationMs: performance.now() - started };
+}
+
+/**
+ * A package's source with the URL a lock or export records (`SourceBuilds.lockUrl`: no
+ * user-info, query kept as written), warning when that URL carries a secret-looking query
+ * parameter: the user wrote it, and the lock will hold it too.
+ */
+function recordedSource(
+  group: Grouped,
+  context: PlanContext,
+  options: Pick<BuildOptions, "onEvent">,
+): PackageSource {
+  const source = group.source!;
+  const url = context.sources?.lockUrl(source.url) ?? source.url;
+  if (hasSecretQuery(url)) {
+    options.onEvent?.({
+      type: "warning",
+      message: `${group.name} ${group.version}: ${source.url} is recorded with its query string as written, secret included; anyone who reads the file can use it (prefer credentials from netrc or the index settings)`,
+    });
+  }
+  return { ...source, url };
 }
 
 /**
@@ -251,11 +275,25 @@ export async function exportRequirements(
   const { plan, context } = await planLayer({ ...options, output: undefined });
   const groups = groupPackages(plan, context);
   const selectors = new Map<string, TagSelector>();
+  const cwd = options.cwd ?? process.cwd();
   const packages: ExportPackageInput[] = await Promise.all(
     [...groups.values()].map(async (group): Promise<ExportPackageInput> => {
       const targets = context.targets.filter((target) => group.targets.includes(target.id));
+      if (group.source !== undefined && group.source.kind !== "sdist") {
+        return {
+          name: group.name,
+          version: group.version,
+          targets: group.targets,
+          ...exportDirect(recordedSource(group, context, options), cwd),
+        };
+      }
       const hashes = new Set<string>();
-      for (const file of group.files.values()) hashes.add((await measure(file, context)).sha256);
+      if (group.source?.kind === "sdist") {
+        // The wheel built here is on no index: the sdist's hash is what pip will check.
+        if (group.source.sha256 !== undefined) hashes.add(group.source.sha256.toLowerCase());
+      } else {
+        for (const file of group.files.values()) hashes.add((await measure(file, context)).sha256);
+      }
       const listed =
         context.lockedFiles?.get(`${group.name}==${group.version}`) ??
         (await context.client.getFiles(group.name).catch(() => [] as DistributionFile[]));
@@ -278,4 +316,33 @@ export async function exportRequirements(
     plan,
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * The requirement line of a package from a direct reference (PEP 508/440 direct
+ * references, as pip reads them): git pinned to the commit it resolved to, an archive or
+ * wheel by URL with its sha256, a local project by its path from `cwd` (`./libs/common`,
+ * which pip reads relative to where it runs) or, outside `cwd`, its `file:` URL. Folders
+ * and git checkouts carry no hash (pip's hash-checking mode refuses them).
+ */
+function exportDirect(
+  source: PackageSource,
+  cwd: string,
+): Pick<ExportPackageInput, "direct" | "sha256"> {
+  switch (source.kind) {
+    case "vcs":
+      return { direct: { url: source.url }, sha256: [] };
+    case "directory": {
+      const path = fileURLToPath(source.url);
+      const inside = relative(cwd, path);
+      return inside.startsWith("..") || isAbsolute(inside)
+        ? { direct: { url: source.url }, sha256: [] }
+        : { direct: { path: `./${inside.split(sep).join("/")}` }, sha256: [] };
+    }
+    default:
+      return {
+        direct: { url: source.url.replace(/#.*$/, "") },
+        sha256: source.sha256 === undefined ? [] : [source.sha256.toLowerCase()],
+      };
+  }
 }

@@ -316,7 +316,9 @@ export async function planBuild(
                   : { yanked: yankWarning(resolved, candidate.file.yanked, yankWarnings) }),
               };
             }
-            const fromSource = await sourcePackage(candidate, sources, target, tellOnce);
+            const fromSource = await sourcePackage(candidate, sources, target, tellOnce, {
+              dryRun: options.dryRun === true,
+            });
             files.set(fromSource.filename, fromSource.file);
             const { file: _file, ...planned } = fromSource;
             return { ...common, ...planned };

@@ -364,7 +364,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
         candidate.kind === "direct"
           ? Promise.resolve(candidate.direct!.metadata)
           : candidate.kind === "sdist"
-            ? this.sources!.sdistMetadata(candidate.file)
+            ? this.sources!.sdistMetadata(candidate.file, candidate.name)
             : this.client
                 .getMetadata(candidate.file)
                 .then((text) => parseCoreMetadata(text, candidate.file.filename));
@@ -463,7 +463,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
  * when nothing else is left. The one place that says what to do about an sdist.
  */
 /** Build requirements are resolved without source builds (a backend would need a build itself). */
-const SDIST_ONLY_BUILD_REQUIREMENT =
+export const SDIST_ONLY_BUILD_REQUIREMENT =
   "only a source distribution is published, and build requirements must be wheels";
 function sdistExcludedReason(name: string): string {
   return `only a source distribution is published, and --only-binary excludes ${name} from source builds`;

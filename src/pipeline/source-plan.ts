@@ -94,6 +94,7 @@ export async function prepareDirectReferences(
     editable: boolean,
     hashes: readonly string[],
     where: string,
+    configSettings?: Record<string, string | string[]>,
   ): Promise<DirectArtifact> => {
     const url = requirement.url!;
     if (options.hashChecking)
@@ -101,6 +102,7 @@ export async function prepareDirectReferences(
     const artifact = await sources.prepareDirect(url, {
       editable,
       ...(requirement.name === "" ? {} : { name: requirement.name }),
+      ...(configSettings === undefined ? {} : { configSettings }),
     });
     if (requirement.normalizedName !== "" && requirement.normalizedName !== artifact.name) {
       throw new PylayerError(
@@ -132,9 +134,21 @@ export async function prepareDirectReferences(
   };
   for (const line of inputs.requirements) {
     const requirement = line.requirement;
-    if (requirement.url === undefined) continue;
+    if (requirement.url === undefined) {
+      // `name --config-settings KEY=VALUE`: for the build of that project's sdist, if any.
+      if (line.configSettings !== undefined) {
+        sources.setConfigSettings(requirement.normalizedName, line.configSettings);
+      }
+      continue;
+    }
     const where = `${line.source.file}:${line.source.line}`;
-    const artifact = await add(requirement, line.editable === true, line.hashes, where);
+    const artifact = await add(
+      requirement,
+      line.editable === true,
+      line.hashes,
+      where,
+      line.configSettings,
+    );
     const { url: _url, ...plain } = requirement;
     line.requirement = { ...plain, name: artifact.metadata.name, normalizedName: artifact.name };
   }
@@ -224,17 +238,21 @@ export async function sourcePackage(
   sources: SourceBuilds,
   target: Target,
   tell: (message: string) => void,
+  options: { dryRun?: boolean } = {},
 ): Promise<
   Omit<PlannedPackage, "name" | "version" | "requiredBy" | "excluded"> & { file: DistributionFile }
 > {
   let wheel: WheelArtifact;
   let source: PackageSource;
   const label = `${candidate.name} ${candidate.version.text}`;
+  if (candidate.kind === "sdist" && options.dryRun === true) {
+    return unbuiltSdist(candidate, sources, tell);
+  }
   if (candidate.kind === "sdist") {
-    wheel = await sources.buildSdist(candidate.file);
+    wheel = await sources.buildSdist(candidate.file, candidate.name);
     source = {
       kind: "sdist",
-      url: redactUrl(candidate.file.url),
+      url: sources.shownUrl(candidate.file.url),
       sdist: candidate.file.filename,
       ...(candidate.file.hashes.sha256 === undefined
         ? {}
@@ -271,6 +289,50 @@ export async function sourcePackage(
     tag: fit.tag,
     pure: fit.pure,
     source,
+    file,
+  };
+}
+
+/**
+ * `--dry-run`: the planned package of an index sdist, not built. Resolution read its
+ * metadata without a wheel where it could (PEP 643 static PKG-INFO, or the backend's
+ * prepare_metadata_for_build_wheel); what it did is said per package. Whether the wheel
+ * will be pure is known only after the build, so `pure` is false and `tag` is `sdist`.
+ */
+function unbuiltSdist(
+  candidate: WheelCandidate,
+  sources: SourceBuilds,
+  tell: (message: string) => void,
+): Omit<PlannedPackage, "name" | "version" | "requiredBy" | "excluded"> & {
+  file: DistributionFile;
+} {
+  const file = candidate.file;
+  const origin = sources.metadataOrigin(file.filename);
+  const how =
+    origin === "static"
+      ? "its static metadata (PEP 643) was read without a build"
+      : origin === "prepared"
+        ? "its metadata is dynamic, so the backend's prepare_metadata_for_build_wheel ran in an isolated build environment; no wheel was built"
+        : origin === "built" || origin === "cached"
+          ? `its metadata is dynamic and the backend has no prepare_metadata_for_build_wheel, so the wheel was ${origin === "cached" ? "taken from the build cache" : "built (and cached)"} to read it`
+          : "its metadata was not needed";
+  tell(
+    `${candidate.name} ${candidate.version.text}: would be built from the sdist ${file.filename} (--dry-run: ${how})`,
+  );
+  return {
+    filename: file.filename,
+    url: redactUrl(file.url),
+    ...(file.hashes.sha256 === undefined ? {} : { sha256: file.hashes.sha256 }),
+    tag: "sdist",
+    pure: false,
+    source: {
+      kind: "sdist",
+      url: sources.shownUrl(file.url),
+      sdist: file.filename,
+      notBuilt: true,
+      ...(origin === undefined ? {} : { metadata: origin }),
+      ...(file.hashes.sha256 === undefined ? {} : { sha256: file.hashes.sha256 }),
+    },
     file,
   };
 }

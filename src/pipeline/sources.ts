@@ -17,6 +17,8 @@ import { Version } from "../pep440/index.js";
 import { normalizeName } from "../pep508/index.js";
 import {
   type BuiltWheel,
+  type ConfigSettings,
+  type MetadataOrigin,
   readArchive,
   type SourceBuilder,
   sdistPkgInfo,
@@ -25,7 +27,7 @@ import {
 import type { Target } from "../runtime/index.js";
 import { isWheelFilename, parseWheelFilename, TagSelector, tagToString } from "../tags/index.js";
 import { checkoutGit, isVcsUrl, parseVcsUrl, pinnedVcsUrl } from "../vcs/index.js";
-import { type CoreMetadata, readWheelMetadata } from "../wheel/index.js";
+import { type CoreMetadata, parseCoreMetadata, readWheelMetadata } from "../wheel/index.js";
 import { ZipReader } from "../zip/index.js";
 import type { PackageSource } from "./types.js";
 
@@ -67,6 +69,10 @@ export class SourceBuilds {
   private readonly emit: (message: string) => void;
   private readonly metadataByFile = new Map<string, Promise<CoreMetadata>>();
   private readonly directs = new Map<string, Promise<DirectArtifact>>();
+  private readonly metadataOrigins = new Map<string, "static" | MetadataOrigin>();
+  private readonly configSettings = new Map<string, ConfigSettings>();
+  /** The URL behind each shown (redacted) source URL, for lock files and exports. */
+  private readonly recordedUrls = new Map<string, string>();
   private scratch: Promise<string> | undefined;
   /** True once anything was built or read from outside the indexes (plans are then not cached). */
   used = false;
@@ -85,6 +91,27 @@ export class SourceBuilds {
     this.emit = options.emit;
   }
 
+  /**
+   * A source URL to show (credentials redacted, for the plan, messages and `--json`);
+   * the URL itself is kept for `lockUrl`.
+   */
+  shownUrl(url: string): string {
+    const shown = redactUrl(url);
+    this.recordedUrls.set(shown, url);
+    return shown;
+  }
+
+  /**
+   * The URL a lock file or export records for a shown source URL: as the user wrote it,
+   * less the user-info part (netrc, keyring or the index settings supply it when the lock
+   * is installed, as for index wheels). A query string is part of the file's address (a
+   * pre-signed URL does not work without it), so it is kept as written.
+   */
+  lockUrl(shown: string): string {
+    const url = this.recordedUrls.get(shown) ?? shown;
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]+@/i, "$1");
+  }
+
   wheelsAllowed(name: string): boolean {
     return !matches(this.policy.noBinary, name);
   }
@@ -95,23 +122,33 @@ export class SourceBuilds {
 
   /**
    * The metadata of an sdist from the index: its PKG-INFO when static (PEP 643), else
-   * the METADATA of the wheel built from it.
+   * what the backend's `prepare_metadata_for_build_wheel` writes (or, without that hook,
+   * the METADATA of the wheel built from it). How it was read is kept for the output.
    */
-  sdistMetadata(file: DistributionFile): Promise<CoreMetadata> {
+  sdistMetadata(file: DistributionFile, name: string): Promise<CoreMetadata> {
     const key = file.hashes.sha256 ?? file.url;
     let result = this.metadataByFile.get(key);
     if (result === undefined) {
       result = (async () => {
         this.used = true;
-        const { path } = await this.client.download(file);
+        const { path, sha256 } = await this.client.download(file);
         const pkgInfo = sdistPkgInfo(await readArchive(path, file.filename));
         const metadata =
           pkgInfo === undefined ? undefined : staticMetadata(pkgInfo, `${file.filename}: PKG-INFO`);
         if (metadata !== undefined) {
+          this.metadataOrigins.set(file.filename, "static");
           this.emit(`${file.filename}: static metadata (PEP 643) read without a build`);
           return metadata;
         }
-        return wheelMetadata(await this.buildSdist(file));
+        const { text, origin } = await this.builder.archiveMetadata(
+          path,
+          file.filename,
+          sha256,
+          file.filename,
+          this.configFor(name),
+        );
+        this.metadataOrigins.set(file.filename, origin);
+        return parseCoreMetadata(text, `${file.filename}: METADATA`);
       })();
       this.metadataByFile.set(key, result);
       result.catch(() => this.metadataByFile.delete(key));
@@ -119,10 +156,31 @@ export class SourceBuilds {
     return result;
   }
 
-  async buildSdist(file: DistributionFile): Promise<WheelArtifact> {
+  /** How resolution read an index sdist's metadata, once it did. */
+  metadataOrigin(filename: string): "static" | MetadataOrigin | undefined {
+    return this.metadataOrigins.get(filename);
+  }
+
+  /** A requirement's own `--config-settings` (requirements files), by normalized name. */
+  configFor(name: string): ConfigSettings | undefined {
+    return this.configSettings.get(name);
+  }
+
+  /** Records a requirement line's `--config-settings` for the builds of `name`. */
+  setConfigSettings(name: string, settings: ConfigSettings): void {
+    this.configSettings.set(name, settings);
+  }
+
+  async buildSdist(file: DistributionFile, name: string): Promise<WheelArtifact> {
     this.used = true;
     const { path, sha256 } = await this.client.download(file);
-    const built = await this.builder.buildArchive(path, file.filename, sha256, file.filename);
+    const built = await this.builder.buildArchive(
+      path,
+      file.filename,
+      sha256,
+      file.filename,
+      this.configFor(name),
+    );
     return fromBuilt(built);
   }
 
@@ -132,9 +190,9 @@ export class SourceBuilds {
    */
   prepareDirect(
     url: string,
-    options: { editable?: boolean; name?: string },
+    options: { editable?: boolean; name?: string; configSettings?: ConfigSettings },
   ): Promise<DirectArtifact> {
-    const key = `${options.editable === true}\u0000${url}`;
+    const key = `${options.editable === true}\u0000${url}\u0000${JSON.stringify(options.configSettings ?? {})}`;
     let result = this.directs.get(key);
     if (result === undefined) {
       result = this.computeDirect(url, options);
@@ -146,8 +204,9 @@ export class SourceBuilds {
 
   private async computeDirect(
     url: string,
-    options: { editable?: boolean; name?: string },
+    options: { editable?: boolean; name?: string; configSettings?: ConfigSettings },
   ): Promise<DirectArtifact> {
+    const settings = options.configSettings;
     this.used = true;
     const editable = options.editable === true ? { editable: true } : {};
     const label = options.name ?? redactUrl(url);
@@ -158,12 +217,12 @@ export class SourceBuilds {
       const folder =
         reference.subdirectory === undefined ? checkout : join(checkout, reference.subdirectory);
       const built = fromBuilt(
-        await this.builder.buildTree(folder, `${label}@${commit.slice(0, 12)}`),
+        await this.builder.buildTree(folder, `${label}@${commit.slice(0, 12)}`, settings),
       );
       this.emit(`${label}: ${redactUrl(reference.repository)} at commit ${commit}`);
       return this.artifact(built, {
         kind: "vcs",
-        url: redactUrl(pinnedVcsUrl(reference, commit)),
+        url: this.shownUrl(pinnedVcsUrl(reference, commit)),
         requestedRevision: reference.revision ?? "HEAD",
         commit,
         ...editable,
@@ -192,7 +251,7 @@ export class SourceBuilds {
             },
           );
         }
-        const built = fromBuilt(await this.builder.buildTree(path, basename(path)));
+        const built = fromBuilt(await this.builder.buildTree(path, basename(path), settings));
         return this.artifact(built, {
           kind: "directory",
           url: pathToFileURL(path).href,
@@ -202,7 +261,7 @@ export class SourceBuilds {
       filename = basename(path);
       const local = await this.client.download(directFile(filename, bare, sha256));
       path = local.path;
-      return this.fromFile(path, filename, local.sha256, bare, editable);
+      return this.fromFile(path, filename, local.sha256, bare, editable, settings);
     }
     if (!/^https?:/i.test(bare)) {
       throw new PylayerError(
@@ -215,7 +274,7 @@ export class SourceBuilds {
     }
     filename = decodeURIComponent(basename(new URL(bare).pathname));
     const downloaded = await this.client.download(directFile(filename, bare, sha256));
-    return this.fromFile(downloaded.path, filename, downloaded.sha256, bare, editable);
+    return this.fromFile(downloaded.path, filename, downloaded.sha256, bare, editable, settings);
   }
 
   private async fromFile(
@@ -224,6 +283,7 @@ export class SourceBuilds {
     sha256: string,
     url: string,
     editable: { editable?: boolean },
+    settings: ConfigSettings | undefined,
   ): Promise<DirectArtifact> {
     if (isWheelFilename(filename)) {
       const tags = parseWheelFilename(filename).tags;
@@ -235,11 +295,18 @@ export class SourceBuilds {
           tags: tags.map(tagToString),
           pure: tags.every((tag) => tag.abi === "none" && tag.platform === "any"),
         },
-        { kind: "wheel-url", url: redactUrl(url), sha256, ...editable },
+        { kind: "wheel-url", url: this.shownUrl(url), sha256, ...editable },
       );
     }
-    const built = fromBuilt(await this.builder.buildArchive(path, filename, sha256, filename));
-    return this.artifact(built, { kind: "archive", url: redactUrl(url), sha256, ...editable });
+    const built = fromBuilt(
+      await this.builder.buildArchive(path, filename, sha256, filename, settings),
+    );
+    return this.artifact(built, {
+      kind: "archive",
+      url: this.shownUrl(url),
+      sha256,
+      ...editable,
+    });
   }
 
   private async artifact(wheel: WheelArtifact, source: PackageSource): Promise<DirectArtifact> {

@@ -186,6 +186,13 @@ export interface PackageSource {
   sdist?: string;
   /** `python3.11.7 (/usr/bin/python3.11)` when built here. */
   builtWith?: string;
+  /** `--dry-run`: an index sdist that would be built, and was not. */
+  notBuilt?: boolean;
+  /**
+   * How resolution read an index sdist's metadata: `static` (PEP 643 PKG-INFO), `prepared`
+   * (prepare_metadata_for_build_wheel), `built` or `cached` (from the built wheel).
+   */
+  metadata?: "static" | "prepared" | "built" | "cached";
 }
 
 export type BuildEvent =

@@ -7,7 +7,9 @@
  * Decisions where pip is lenient or pylayer differs:
  * - A file included (by `-r` or `-c`) from a constraints file contributes constraints
  *   (pip reads a `-r` there as requirements).
- * - Options other than `--hash` after a requirement are errors (pip ignores them silently),
+ * - `--config-settings KEY=VALUE` after a requirement (or `-e PATH`) is kept for that
+ *   requirement's source build; `--global-option` is refused.
+ * - Options other than `--hash` and `--config-settings` after a requirement are errors (pip ignores them silently),
  *   and so is `--hash` on a line without a requirement (pip warns).
  * - Files are read as UTF-8 (a BOM is skipped); PEP 263 coding comments are not honoured.
  * - `--use-feature` is accepted and ignored; long options must be spelled in full.
@@ -16,6 +18,7 @@ import { readFile as readFileFromDisk } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isPylayerError, PylayerError } from "../errors.js";
 import { normalizeName, parseRequirement, type Requirement } from "../pep508/index.js";
+import { addConfigSetting } from "../pep517/config-settings.js";
 import { type LogicalLine, logicalLines, splitShellWords } from "./lines.js";
 import { locationRequirement } from "./location.js";
 
@@ -27,6 +30,8 @@ export interface RequirementLine {
   source: { file: string; line: number };
   /** `-e`: installed as a regular wheel all the same (Lambda has no editable installs). */
   editable?: boolean;
+  /** `--config-settings KEY=VALUE` after the requirement: for its own source build only. */
+  configSettings?: Record<string, string | string[]>;
 }
 
 export interface RequirementsOptions {
@@ -174,10 +179,25 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
 ]);
 
 const SUPPORTED_OPTIONS_HINT =
-  "Requirements files may use -r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, --no-index, --pre, --only-binary, --no-binary, --prefer-binary, --trusted-host, --require-hashes, and --hash after a requirement.";
+  "Requirements files may use -r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, --no-index, --pre, --only-binary, --no-binary, --prefer-binary, --trusted-host, --require-hashes, and --hash or --config-settings after a requirement.";
 
 const PER_REQUIREMENT_BUILD_HINT =
-  "Give build settings for every source build on the command line (--config-settings KEY=VALUE).";
+  "Write name --config-settings KEY=VALUE on the requirement's line (as pip does), or give settings for every source build on the command line (--config-settings KEY=VALUE).";
+
+/** One `--config-settings KEY=VALUE` of a requirement line. */
+function addLineConfigSetting(
+  settings: Record<string, string | string[]>,
+  option: ParsedOption,
+  where: string,
+): void {
+  if (!addConfigSetting(settings, option.value)) {
+    throw new PylayerError(
+      "invalid-option",
+      `${where}: ${option.written} ${option.value} is not KEY=VALUE`,
+      { hint: "Write --config-settings KEY=VALUE (repeat it for several)." },
+    );
+  }
+}
 
 interface ParsedOption {
   readonly spec: OptionSpec;
@@ -240,10 +260,13 @@ class RequirementsReader {
 
     if (requirementText !== "") {
       const hashes: string[] = [];
+      const configSettings: Record<string, string | string[]> = {};
       for (const option of options) {
         if (option.spec.key === "hash") {
           hashes.push(parseHash(option.value, where));
-        } else if (option.spec.key === "global-option" || option.spec.key === "config-settings") {
+        } else if (option.spec.key === "config-settings") {
+          addLineConfigSetting(configSettings, option, where);
+        } else if (option.spec.key === "global-option") {
           throw new PylayerError(
             "unsupported-requirement",
             `${where}: ${option.written} on a requirement line is not supported`,
@@ -267,13 +290,30 @@ class RequirementsReader {
           { hint: "Remove the [extras] from the constraint and put them on the requirement." },
         );
       }
-      const entry: RequirementLine = { requirement, hashes, source: { file, line: line.line } };
+      const entry: RequirementLine = {
+        requirement,
+        hashes,
+        source: { file, line: line.line },
+        ...(Object.keys(configSettings).length === 0 ? {} : { configSettings }),
+      };
       (constraint ? this.result.constraints : this.result.requirements).push(entry);
       return;
     }
 
+    // `-e PATH --config-settings KEY=VALUE`: the settings belong to the editable requirement.
+    const editable = options.find((option) => option.spec.key === "editable");
+    const lineSettings: Record<string, string | string[]> = {};
     for (const option of options) {
+      if (editable !== undefined && option.spec.key === "config-settings") {
+        addLineConfigSetting(lineSettings, option, where);
+        continue;
+      }
       await this.applyOption(option, line, file, constraint, stack);
+    }
+    if (editable !== undefined && Object.keys(lineSettings).length > 0) {
+      const list = constraint ? this.result.constraints : this.result.requirements;
+      const entry = list[list.length - 1];
+      if (entry !== undefined) entry.configSettings = lineSettings;
     }
   }
 
@@ -361,10 +401,15 @@ class RequirementsReader {
           { hint: "Write the requirement and its hashes on one line: name==1.0 --hash=sha256:…" },
         );
       case "global-option":
-      case "config-settings":
         throw new PylayerError(
           "unsupported-requirement",
           `${where}: ${option.written} in a requirements file is not supported`,
+          { hint: PER_REQUIREMENT_BUILD_HINT },
+        );
+      case "config-settings":
+        throw new PylayerError(
+          "invalid-option",
+          `${where}: ${option.written} applies to the requirement on its own line, and this line has none`,
           { hint: PER_REQUIREMENT_BUILD_HINT },
         );
     }

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { PylayerError, redactUrl } from "../errors.js";
+import { PylayerError, redactCredentials, redactUrl } from "../errors.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -93,24 +93,19 @@ async function git(
         hint: "Install git, or require a released version of the project instead of a git URL.",
       });
     }
-    const stderr = redactText(String(failure.stderr ?? failure.message))
+    const stderr = redactCredentials(String(failure.stderr ?? failure.message))
       .trim()
       .split("\n")
       .slice(-5)
       .join("\n");
     throw new PylayerError(
       "git-failed",
-      `${what} failed: git ${redactText(args[0] ?? "")}: ${stderr}`,
+      `${what} failed: git ${redactCredentials(args[0] ?? "")}: ${stderr}`,
       {
         hint: "Check the repository URL, the branch, tag or commit, and your access to the repository.",
       },
     );
   }
-}
-
-/** Credentials in URLs inside free text (git's messages repeat the URL). */
-function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1***@");
 }
 
 /**

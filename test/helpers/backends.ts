@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { unzipSync } from "fflate";
 import type { BuiltWheel } from "./wheels.js";
 
 const execFileAsync = promisify(execFile);
@@ -50,6 +51,14 @@ async function pythonOutput(
   }
 }
 
+function wheelMetadataText(bytes: Uint8Array): string | undefined {
+  const entries = unzipSync(bytes, {
+    filter: (file) => /^[^/]+\.dist-info\/METADATA$/.test(file.name),
+  });
+  const data = Object.values(entries)[0];
+  return data === undefined ? undefined : new TextDecoder().decode(data);
+}
+
 function asBuiltWheel(
   filename: string,
   bytes: Uint8Array,
@@ -59,7 +68,9 @@ function asBuiltWheel(
   return {
     filename,
     bytes,
-    metadata: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`,
+    // The wheel's own METADATA, so that the index serves its Requires-Dist (PEP 658).
+    metadata:
+      wheelMetadataText(bytes) ?? `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`,
     sha256: createHash("sha256").update(bytes).digest("hex"),
     spec: { name, version },
   };
@@ -81,38 +92,54 @@ export async function bundledSetuptools(pythons: readonly string[]): Promise<Bui
 }
 
 /**
- * Repacks an installed distribution (found through `importlib.metadata` and its
- * `top_level.txt` or RECORD) as a pure wheel. Works for pip-installed and distribution
- * packaged (egg-info) copies alike.
+ * Repacks an installed distribution as a pure wheel: the files its RECORD lists (those
+ * inside site-packages; scripts outside it and bytecode are left out), or, for an
+ * egg-info copy without RECORD, the packages its `top_level.txt` names. Works for
+ * pip-installed and distribution-packaged (Debian) copies alike. argv: name, output
+ * folder, and a comma-separated list of Requires-Dist names to leave out of METADATA.
  */
 const REPACK = `
-import base64, hashlib, importlib.metadata as md, importlib.util, os, sys, zipfile
-name, out = sys.argv[1], sys.argv[2]
+import base64, hashlib, importlib.metadata as md, importlib.util, os, re, sys, zipfile
+name, out, drop = sys.argv[1], sys.argv[2], set(filter(None, sys.argv[3].split(",")))
 dist = md.distribution(name)
 version = dist.version
-top = (dist.read_text("top_level.txt") or "").split()
 files = {}
-if not top and dist.files:
-    top = sorted({str(f).split("/")[0] for f in dist.files if not str(f).split("/")[0].endswith((".dist-info", ".egg-info", ".data")) and not str(f).startswith("..")})
-for module in top:
-    spec = importlib.util.find_spec(module.replace(".py", ""))
-    if spec is None or spec.origin is None:
+for entry in dist.files or []:
+    path = str(entry)
+    head = path.split("/")[0]
+    if path.startswith("..") or head.endswith((".dist-info", ".egg-info", ".data")):
         continue
-    if spec.submodule_search_locations:
-        root = list(spec.submodule_search_locations)[0]
-        base = os.path.dirname(root)
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
-            for n in names:
-                if n.endswith(".pyc"):
-                    continue
-                path = os.path.join(folder, n)
-                files[os.path.relpath(path, base)] = open(path, "rb").read()
-    else:
-        files[os.path.basename(spec.origin)] = open(spec.origin, "rb").read()
+    if "__pycache__" in path.split("/") or path.endswith(".pyc"):
+        continue
+    located = str(dist.locate_file(entry))
+    if os.path.isfile(located):
+        files[path] = open(located, "rb").read()
+if not files:
+    for module in (dist.read_text("top_level.txt") or "").split():
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        if spec.submodule_search_locations:
+            root = list(spec.submodule_search_locations)[0]
+            base = os.path.dirname(root)
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = [d for d in dirs if d != "__pycache__"]
+                for n in names:
+                    if not n.endswith(".pyc"):
+                        path = os.path.join(folder, n)
+                        files[os.path.relpath(path, base)] = open(path, "rb").read()
+        else:
+            files[os.path.basename(spec.origin)] = open(spec.origin, "rb").read()
 tag = "py3-none-any"
-distinfo = "%s-%s.dist-info" % (name.replace("-", "_"), version)
+stem = "%s-%s" % (re.sub(r"[-_.]+", "_", name), version)
+distinfo = stem + ".dist-info"
 meta = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+def kept(line):
+    if not line.startswith("Requires-Dist:"):
+        return True
+    requirement = re.match(r"[A-Za-z0-9._-]+", line[len("Requires-Dist:"):].strip()).group(0)
+    return re.sub(r"[-_.]+", "-", requirement).lower() not in drop
+meta = "".join(line for line in meta.splitlines(True) if kept(line))
 files[distinfo + "/METADATA"] = meta.encode()
 files[distinfo + "/WHEEL"] = ("Wheel-Version: 1.0\\nGenerator: pylayer-tests\\nRoot-Is-Purelib: true\\nTag: %s\\n" % tag).encode()
 entry_points = dist.read_text("entry_points.txt")
@@ -124,7 +151,7 @@ for path, data in sorted(files.items()):
     record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
 record.append(distinfo + "/RECORD,,")
 files[distinfo + "/RECORD"] = ("\\n".join(record) + "\\n").encode()
-filename = "%s-%s-%s.whl" % (name.replace("-", "_"), version, tag)
+filename = "%s-%s.whl" % (stem, tag)
 with zipfile.ZipFile(os.path.join(out, filename), "w", zipfile.ZIP_DEFLATED) as archive:
     for path, data in sorted(files.items()):
         info = zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0))
@@ -133,15 +160,23 @@ with zipfile.ZipFile(os.path.join(out, filename), "w", zipfile.ZIP_DEFLATED) as 
 print(filename)
 `;
 
-/** `distribution` repacked from the first Python on PATH that has it installed, or null. */
+/**
+ * `distribution` repacked from the first Python in `pythons` that has it installed, or
+ * null. `dropRequirements` names Requires-Dist entries left out of its METADATA.
+ */
 export async function repackInstalled(
   pythons: readonly string[],
   distribution: string,
+  dropRequirements: readonly string[] = [],
 ): Promise<BuiltWheel | null> {
   for (const python of pythons) {
     const folder = await mkdtemp(join(tmpdir(), "pylayer-repack-"));
     try {
-      const filename = await pythonOutput(python, REPACK, [distribution, folder]);
+      const filename = await pythonOutput(python, REPACK, [
+        distribution,
+        folder,
+        dropRequirements.join(","),
+      ]);
       if (filename === null || !filename.endsWith(".whl")) continue;
       const version = filename.split("-")[1]!;
       return asBuiltWheel(filename, await readFile(join(folder, filename)), distribution, version);
@@ -150,6 +185,55 @@ export async function repackInstalled(
     }
   }
   return null;
+}
+
+/**
+ * The PEP 517 backends besides setuptools that tests build with, each with the
+ * distributions its wheel needs at build time. Debian packages them (`python3-hatchling`,
+ * `flit` for flit_core, `python3-poetry-core`; `.ci/run` installs them) for
+ * `/usr/bin/python3`. Debian's hatchling declares `editables`, which it imports only for
+ * editable builds (never asked for by pylayer) and which Debian does not package: that
+ * Requires-Dist is left out of the repacked METADATA.
+ */
+export const COMMON_BACKENDS = {
+  hatchling: {
+    distributions: ["hatchling", "packaging", "pathspec", "pluggy"],
+    drop: ["editables"],
+  },
+  "flit-core": { distributions: ["flit_core"], drop: [] },
+  "poetry-core": { distributions: ["poetry-core"], drop: [] },
+} as const;
+
+export type CommonBackend = keyof typeof COMMON_BACKENDS;
+
+/**
+ * Wheels of every backend of `COMMON_BACKENDS` (and their dependencies), repacked from a
+ * local Python that has them (Debian's `/usr/bin/python3` first); `missing` names each
+ * backend that could not be produced and why.
+ */
+export async function commonBackends(): Promise<{
+  wheels: BuiltWheel[];
+  missing: Partial<Record<CommonBackend, string>>;
+}> {
+  const pythons = [...new Set(["/usr/bin/python3", ...(await pythonsOnPath())])];
+  const wheels = new Map<string, BuiltWheel>();
+  const missing: Partial<Record<CommonBackend, string>> = {};
+  for (const [backend, { distributions, drop }] of Object.entries(COMMON_BACKENDS) as [
+    CommonBackend,
+    (typeof COMMON_BACKENDS)[CommonBackend],
+  ][]) {
+    for (const distribution of distributions) {
+      if (wheels.has(distribution)) continue;
+      const wheel = await repackInstalled(pythons, distribution, drop);
+      if (wheel === null) {
+        missing[backend] =
+          `no local Python has ${distribution} installed (Debian: apt-get install python3-hatchling flit python3-poetry-core)`;
+        break;
+      }
+      wheels.set(distribution, wheel);
+    }
+  }
+  return { wheels: [...wheels.values()], missing };
 }
 
 /** setuptools and wheel, or a reason they cannot be produced on this machine. */

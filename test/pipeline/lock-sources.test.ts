@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildLayer, lockLayer } from "../../src/pipeline/index.js";
+import { buildLayer, exportRequirements, lockLayer } from "../../src/pipeline/index.js";
 import { inTreeProject, pythonsOnPath, writeTree } from "../helpers/backends.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
@@ -217,6 +217,54 @@ content-hash = "0"
       expect(new TextDecoder().decode(entries["python/gitpkg/__init__.py"])).toBe(
         'VALUE = "gitpkg 1.0"\n',
       );
+    },
+  );
+
+  it.skipIf(!hasGit)(
+    "pylayer export writes direct references (git at its commit, a project by path, a URL with its hash) and no password",
+    async () => {
+      const repository = await gitRepository(inTreeProject("gitpkg", "1.0"));
+      const cwd = await temporaryFolder();
+      await writeTree(join(cwd, "libs", "common"), inTreeProject("common", "0.1.0"));
+      const withSecrets = `${helperUrl().replace("http://", "http://user:pa55w0rd@")}?token=s3cr3t`;
+      const events: { type: string; message: string }[] = [];
+      const options = {
+        cwd,
+        requirements: [
+          `gitpkg @ git+file://${repository.path}@v1.0`,
+          "./libs/common",
+          `helper @ ${withSecrets}#sha256=${helper.sha256}`,
+        ],
+        runtimes: ["python3.12"],
+        env: isolatedEnv(home),
+        index: { indexUrl: server.url },
+        onEvent: (event: { type: string; message: string }) => events.push(event),
+      };
+      const exported = await exportRequirements(options);
+      expect(exported.text.split("\n").slice(1)).toEqual([
+        "# common, gitpkg: git and local project requirements have no hash, which pip's hash-checking mode refuses; install them in a separate pip call.",
+        "./libs/common",
+        `gitpkg @ git+file://${repository.path}@${repository.commit}`,
+        `helper @ ${helperUrl()}?token=s3cr3t \\`,
+        `    --hash=sha256:${helper.sha256}`,
+        "",
+      ]);
+      // The lock keeps the query the user wrote (the file's address), never the password.
+      const locked = await lockLayer({ ...options, write: false });
+      expect(locked.text).toContain(`url = "${helperUrl()}?token=s3cr3t"`);
+      expect(locked.text).not.toContain("pa55w0rd");
+      expect(
+        events.filter(
+          (event) =>
+            event.type === "warning" &&
+            event.message.includes("is recorded with its query string as written, secret included"),
+        ),
+      ).toHaveLength(2);
+      // Plans (--json), messages and errors show neither.
+      for (const shown of [JSON.stringify(exported.plan), JSON.stringify(events)]) {
+        expect(shown).not.toMatch(/s3cr3t|pa55w0rd/);
+      }
+      expect(JSON.stringify(exported.plan)).toContain("?token=***");
     },
   );
 });

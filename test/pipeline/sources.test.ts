@@ -138,6 +138,20 @@ beforeAll(async () => {
         version: "1.0",
         files: extensionProject("natnew", "return PyLong_FromUnsignedLong(arc4random());"),
       }),
+      // A build requirement published only as an sdist: building it would be a nested build.
+      sdist({
+        name: "sdistbackend",
+        version: "1.0",
+        files: setuptoolsProject("sdistbackend", "1.0"),
+      }),
+      sdist({
+        name: "needsnested",
+        version: "1.0",
+        files: {
+          "pyproject.toml":
+            '[build-system]\nrequires = ["sdistbackend"]\nbuild-backend = "sdistbackend.api"\n\n[project]\nname = "needsnested"\nversion = "1.0"\n',
+        },
+      }),
       sdist({
         name: "broken",
         version: "1.0",
@@ -216,6 +230,49 @@ describe.skipIf(missing !== undefined)("source distributions from the index", ()
     expect(wheelOnly.result.plan.targets[0]!.packages[0]!.source).toBeUndefined();
   });
 
+  it("resolves with prepare_metadata_for_build_wheel, then builds the wheel once", async () => {
+    const { result, events } = await build({ requirements: ["sgmlish"], noCache: true });
+    const messages = events.map((event) => event.message);
+    expect(messages).toContain(
+      "sgmlish-1.0.tar.gz: metadata from prepare_metadata_for_build_wheel, no wheel built",
+    );
+    expect(
+      events.filter(
+        (event) => event.type === "progress" && event.message.startsWith("Building sgmlish"),
+      ),
+    ).toHaveLength(1);
+    expect(packageList(result)).toEqual(["helper==1.5", "sgmlish==1.0"]);
+  });
+
+  it("--dry-run builds no sdist: static metadata is read, dynamic metadata prepared", async () => {
+    const { result, events } = await build({
+      requirements: ["staticmeta", "sgmlish"],
+      dryRun: true,
+      noCache: true,
+    });
+    expect(result.zips).toEqual([]);
+    expect(events.filter((event) => event.message.startsWith("Building "))).toEqual([]);
+    const messages = events.map((event) => event.message);
+    expect(messages).toContain(
+      "staticmeta 2.0: would be built from the sdist staticmeta-2.0.tar.gz (--dry-run: its static metadata (PEP 643) was read without a build)",
+    );
+    expect(messages).toContain(
+      "sgmlish 1.0: would be built from the sdist sgmlish-1.0.tar.gz (--dry-run: its metadata is dynamic, so the backend's prepare_metadata_for_build_wheel ran in an isolated build environment; no wheel was built)",
+    );
+    const planned = result.plan.targets[0]!.packages.find((item) => item.name === "staticmeta")!;
+    expect(planned).toMatchObject({ filename: "staticmeta-2.0.tar.gz", tag: "sdist" });
+    expect(planned.source).toMatchObject({ kind: "sdist", notBuilt: true, metadata: "static" });
+  });
+
+  it("refuses a build requirement that is itself only an sdist (no nested builds)", async () => {
+    const error = await build({ requirements: ["needsnested"] }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "nested-source-build" });
+    expect((error as Error).message).toBe(
+      "the build requirements of needsnested-1.0.tar.gz: sdistbackend is published only as a source distribution, and pylayer does not build build requirements from source",
+    );
+    expect((error as { hint: string }).hint).toMatch(/wheel of sdistbackend.*--find-links/);
+  });
+
   it("reuses a built wheel from the cache by sdist sha256 and build interpreter", async () => {
     await build({ requirements: ["sgmlish"] });
     const { messages } = await build({ requirements: ["sgmlish"] });
@@ -290,6 +347,38 @@ describe.skipIf(missing !== undefined)("local projects and direct references", (
     expect(packageList(result)).toEqual(["helper==1.5", "intree==0.3"]);
     const entries = await unzipFile(result.zips[0]!.path);
     expect(new TextDecoder().decode(entries["python/intree/__init__.py"])).toBe(
+      "FLAVOUR = 'spicy'\n",
+    );
+  });
+
+  it("passes a requirement line's --config-settings to that build only, over the global ones", async () => {
+    const cwd = await temporaryFolder();
+    for (const folder of ["intree", "other"]) {
+      await mkdir(join(cwd, folder, "_backend"), { recursive: true });
+      await writeFile(
+        join(cwd, folder, "pyproject.toml"),
+        '[build-system]\nrequires = []\nbuild-backend = "intree_backend"\nbackend-path = ["_backend"]\n',
+      );
+    }
+    await writeFile(join(cwd, "intree", "_backend", "intree_backend.py"), IN_TREE_BACKEND);
+    await writeFile(
+      join(cwd, "other", "_backend", "intree_backend.py"),
+      IN_TREE_BACKEND.replace('"intree", "0.3"', '"other", "0.3"').replaceAll("intree", "other"),
+    );
+    await writeFile(
+      join(cwd, "requirements.txt"),
+      "-e ./intree --config-settings flavour=sour\n./other\n",
+    );
+    const { result } = await build({
+      cwd,
+      requirementFiles: ["requirements.txt"],
+      configSettings: { flavour: "spicy" },
+    });
+    const entries = await unzipFile(result.zips[0]!.path);
+    expect(new TextDecoder().decode(entries["python/intree/__init__.py"])).toBe(
+      "FLAVOUR = 'sour'\n",
+    );
+    expect(new TextDecoder().decode(entries["python/other/__init__.py"])).toBe(
       "FLAVOUR = 'spicy'\n",
     );
   });

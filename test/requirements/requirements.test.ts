@@ -245,11 +245,35 @@ describe("parseRequirementsText: direct references", () => {
   });
 });
 
+describe("parseRequirementsText: --config-settings after a requirement (pip 23.1+)", () => {
+  it.each<[string, string, Record<string, string | string[]> | undefined]>([
+    ["by name", "pkg -C key=value", { key: "value" }],
+    [
+      "long spelling, repeated key",
+      "pkg --config-settings a=1 --config-settings a=2",
+      { a: ["1", "2"] },
+    ],
+    ["editable path", "-e ./lib --config-settings mode=fast", { mode: "fast" }],
+    ["with a hash", `pkg==1 --hash=${SHA_A} -C k=v`, { k: "v" }],
+    ["none", "pkg", undefined],
+  ])("%s", async (_title, text, expected) => {
+    const parsed = await parseRequirementsText(text, "/p/requirements.txt", { env: {} });
+    expect(parsed.requirements[0]!.configSettings).toEqual(expected);
+  });
+});
+
 describe("parseRequirementsText: lines pylayer rejects", () => {
   it.each<[string, string, string, number, string]>([
     // [title, text, code, line, part of the message]
     ["build option", "pkg --global-option=--no-ext", "unsupported-requirement", 1, "not supported"],
-    ["config settings", "pkg -C key=value", "unsupported-requirement", 1, "not supported"],
+    [
+      "config settings without a requirement",
+      "-C key=value",
+      "invalid-option",
+      1,
+      "applies to the requirement",
+    ],
+    ["config settings not KEY=VALUE", "pkg -C novalue", "invalid-option", 1, "is not KEY=VALUE"],
     ["editable by name", "-e pkg==1", "invalid-requirement", 1, "neither a local project path"],
     ["unknown option", "a\nb\n--frobnicate", "unknown-option", 3, "unknown option --frobnicate"],
     ["unknown short option", "-x value", "unknown-option", 1, "unknown option -x"],
