@@ -7,7 +7,10 @@
  *
  * Execution input: `{ "items": [WorkItem, …] }` (what `pylayer factory run
  * --state-machine` sends; `factory plan --json` shows the items). Output: the item
- * results, in input order.
+ * results, in input order. With `distributed`, the input is `{ "itemsKey": KEY }`, the
+ * items being a JSON array at KEY in the runs bucket (Step Functions caps an
+ * execution's input at 256 KiB: a few hundred items), and the output the Map Run's
+ * ResultWriterDetails (its results in the same bucket, under `results/`).
  *
  * Retries: the builder throws `PylayerRetryableError` for throttling and AWS service
  * errors, and Lambda's own service errors are retried too, with exponential backoff
@@ -29,6 +32,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
+import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
@@ -47,6 +51,11 @@ export const RETRYABLE_ERRORS = [
   "Lambda.TooManyRequestsException",
 ] as const;
 
+/** distributed: the key of the scheduled items in the runs bucket. */
+export const SCHEDULED_ITEMS_KEY = "schedule/items.json";
+/** distributed: where the Map Runs write their results in the runs bucket. */
+export const RESULTS_PREFIX = "results";
+
 export interface LayerFactoryProps {
   /** Every layer the factory publishes starts with it (the manifest's `prefix`); IAM is scoped to it. */
   namePrefix: string;
@@ -62,9 +71,15 @@ export interface LayerFactoryProps {
   maxConcurrency?: number;
   /**
    * Use a distributed Map (child workflow executions, up to 10,000 parallel) instead of
-   * an inline Map (40 parallel at most). Default: false.
+   * an inline Map (40 parallel at most), for manifests of any size: the items are read
+   * from the runs bucket (execution input `{ "itemsKey": KEY }`, a JSON array of work
+   * items, which `pylayer factory run --state-machine` uploads) and the results written
+   * there (execution output: the Map Run's ResultWriterDetails), so neither is bound by
+   * Step Functions' 256 KiB limit on state input and output. Default: false.
    */
   distributed?: boolean;
+  /** distributed: the bucket of items and results (default a new one; objects expire after 30 days). */
+  runsBucket?: s3.IBucket;
   /** The table of latest versions; default a new table (retained on stack deletion). */
   table?: dynamodb.ITable;
   /** A bucket shared as a wheel cache; `true` creates one (objects expire after 30 days). */
@@ -102,9 +117,13 @@ export class LayerFactory extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly table: dynamodb.ITable;
   readonly wheelCacheBucket: s3.IBucket | undefined;
+  /** distributed: where executions read their items and write their results. */
+  readonly runsBucket: s3.IBucket | undefined;
 
   constructor(scope: Construct, id: string, props: LayerFactoryProps) {
     super(scope, id);
+    // Set before any child exists (context cannot change later); scoped to this construct.
+    this.node.setContext("@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2", true);
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(props.namePrefix)) {
       throw new PylayerError(
         "cdk-factory-prefix",
@@ -135,6 +154,17 @@ export class LayerFactory extends Construct {
         : props.wheelCache === false || props.wheelCache === undefined
           ? undefined
           : props.wheelCache;
+
+    this.runsBucket =
+      props.distributed === true
+        ? (props.runsBucket ??
+          new s3.Bucket(this, "Runs", {
+            blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+            encryption: s3.BucketEncryption.S3_MANAGED,
+            enforceSSL: true,
+            lifecycleRules: [{ expiration: Duration.days(30) }],
+          }))
+        : undefined;
 
     const environment: Record<string, string> = {
       PYLAYER_FACTORY_TABLE: this.table.tableName,
@@ -174,11 +204,23 @@ export class LayerFactory extends Construct {
     });
 
     if (props.schedule !== undefined) {
+      let input: Record<string, unknown> = { items: props.schedule.items };
+      if (this.runsBucket !== undefined) {
+        // A distributed Map reads its items from S3 (and EventBridge caps a target's input at 8 KiB).
+        const deployment = new s3deploy.BucketDeployment(this, "ScheduledItems", {
+          destinationBucket: this.runsBucket,
+          sources: [s3deploy.Source.jsonData(SCHEDULED_ITEMS_KEY, props.schedule.items)],
+          // The bucket's other objects are executions' items and results.
+          prune: false,
+        });
+        input = { itemsKey: SCHEDULED_ITEMS_KEY };
+        this.stateMachine.node.addDependency(deployment);
+      }
       new events.Rule(this, "Schedule", {
         schedule: props.schedule.schedule,
         targets: [
           new targets.SfnStateMachine(this.stateMachine, {
-            input: events.RuleTargetInput.fromObject({ items: props.schedule.items }),
+            input: events.RuleTargetInput.fromObject(input),
           }),
         ],
       });
@@ -276,9 +318,22 @@ export class LayerFactory extends Construct {
       itemSelector: { "item.$": "$$.Map.Item.Value" },
       maxConcurrency: props.maxConcurrency ?? 20,
     };
-    if (props.distributed === true) {
+    if (this.runsBucket !== undefined) {
+      const { itemsPath: _itemsPath, ...distributedProps } = mapProps;
       const map = new sfn.DistributedMap(this, "Items", {
-        ...mapProps,
+        ...distributedProps,
+        itemReader: new sfn.S3JsonItemReader({
+          bucket: this.runsBucket,
+          key: sfn.JsonPath.stringAt("$.itemsKey"),
+        }),
+        // ResultWriterV2 (read under the feature flag set in the constructor) renders the same
+        // ASL as the deprecated ResultWriter, without its deprecation warnings at synth.
+        resultWriterV2: new sfn.ResultWriterV2({
+          bucket: this.runsBucket,
+          prefix: RESULTS_PREFIX,
+        }),
+        // A child execution runs one item's build with its retries (up to 15 minutes each):
+        // longer than an Express workflow's 5 minutes.
         mapExecutionType: sfn.StateMachineType.STANDARD,
       });
       map.itemProcessor(build);

@@ -7,7 +7,13 @@
  * loads them.
  */
 export { pythonRuntimeName } from "./bundle.js";
-export { LayerFactory, type LayerFactoryProps, RETRYABLE_ERRORS } from "./factory.js";
+export {
+  LayerFactory,
+  type LayerFactoryProps,
+  RESULTS_PREFIX,
+  RETRYABLE_ERRORS,
+  SCHEDULED_ITEMS_KEY,
+} from "./factory.js";
 export { PythonFunction, type PythonFunctionProps } from "./function.js";
 export { PythonLayerVersion, type PythonLayerVersionProps } from "./layer.js";
 export { type BundlingOptions, buildArguments } from "./options.js";

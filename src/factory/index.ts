@@ -32,9 +32,12 @@ export {
 } from "./records.js";
 export { itemFingerprint, runWorkItem } from "./run-item.js";
 export {
+  itemsBucketOf,
   runOnStateMachine,
+  STATE_INPUT_LIMIT,
   type StateMachineRunOptions,
   type StateMachineRunResult,
+  writtenResults,
 } from "./state-machine.js";
 export type {
   ErrorReport,

@@ -111,3 +111,16 @@ export async function writeLayerZip(
     comment === undefined ? {} : { comment },
   );
 }
+
+/**
+ * Makes moto's Step Functions run executions (its state-machine interpreter: Pass, Map,
+ * Wait, Choice, S3 ItemReader; not Lambda tasks, which need Docker). A server-wide
+ * setting: every test that uses Step Functions on a shared server calls it first.
+ */
+export async function executeStateMachines(endpoint: string): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/config`, {
+    method: "POST",
+    body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+  });
+  if (!response.ok) throw new Error(`moto config: HTTP ${response.status}`);
+}

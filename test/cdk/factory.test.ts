@@ -8,7 +8,13 @@ import { App, Duration, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Schedule } from "aws-cdk-lib/aws-events";
 import { describe, expect, it } from "vitest";
-import { LayerFactory, type LayerFactoryProps, RETRYABLE_ERRORS } from "../../src/cdk/index.js";
+import {
+  LayerFactory,
+  type LayerFactoryProps,
+  RESULTS_PREFIX,
+  RETRYABLE_ERRORS,
+  SCHEDULED_ITEMS_KEY,
+} from "../../src/cdk/index.js";
 import { isPylayerError } from "../../src/errors.js";
 
 function synth(props: Partial<LayerFactoryProps> = {}): Template {
@@ -23,7 +29,13 @@ function synth(props: Partial<LayerFactoryProps> = {}): Template {
 interface State {
   Type: string;
   MaxConcurrency?: number;
-  ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, State> };
+  ItemsPath?: string;
+  ItemReader?: unknown;
+  ResultWriter?: unknown;
+  ItemProcessor?: {
+    ProcessorConfig?: { Mode?: string; ExecutionType?: string };
+    States: Record<string, State>;
+  };
   Retry?: {
     ErrorEquals: string[];
     IntervalSeconds?: number;
@@ -115,11 +127,52 @@ describe("LayerFactory", () => {
     expect(map.ItemProcessor!.States["Item failed"]?.Type).toBe("Pass");
   });
 
-  it("uses a distributed Map for large manifests", () => {
-    const map = definition(synth({ distributed: true, maxConcurrency: 500 })).States.Items!;
+  it("uses a distributed Map for large manifests: items read from S3, results written there", () => {
+    const template = synth({ distributed: true, maxConcurrency: 500 });
+    const map = definition(template).States.Items!;
     expect(map.Type).toBe("Map");
     expect(map.MaxConcurrency).toBe(500);
-    expect(map.ItemProcessor?.ProcessorConfig?.Mode).toBe("DISTRIBUTED");
+    expect(map.ItemProcessor?.ProcessorConfig).toEqual({
+      Mode: "DISTRIBUTED",
+      ExecutionType: "STANDARD",
+    });
+    // No ItemsPath: the execution input names the items' key, not the items (256 KiB limit).
+    expect(map.ItemsPath).toBeUndefined();
+    expect(map.ItemReader).toEqual({
+      Resource: "arn:REF:states:::s3:getObject",
+      ReaderConfig: { InputType: "JSON" },
+      Parameters: { Bucket: "REF", "Key.$": "$.itemsKey" },
+    });
+    expect(map.ResultWriter).toEqual({
+      Resource: "arn:REF:states:::s3:putObject",
+      Parameters: { Bucket: "REF", Prefix: RESULTS_PREFIX },
+    });
+    expect(map.ItemProcessor!.States["Build and publish"]?.Retry?.[0]?.ErrorEquals).toEqual([
+      ...RETRYABLE_ERRORS,
+    ]);
+    // The runs bucket is private, and the state machine may read items and write results in it.
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30 })] },
+    });
+    const machineActions = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes("StateMachine"))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .flatMap(actionsOf);
+    expect(machineActions).toEqual(
+      expect.arrayContaining(["s3:GetObject", "s3:PutObject", "states:StartExecution"]),
+    );
+  });
+
+  it("schedules a distributed factory with its items uploaded to the runs bucket", () => {
+    const template = synth({
+      distributed: true,
+      schedule: { schedule: Schedule.rate(Duration.days(1)), items: [] },
+    });
+    template.hasResourceProperties("AWS::Events::Rule", {
+      Targets: [Match.objectLike({ Input: JSON.stringify({ itemsKey: SCHEDULED_ITEMS_KEY }) })],
+    });
+    template.resourceCountIs("Custom::CDKBucketDeployment", 1);
   });
 
   it("lets the builder publish only layers with the name prefix", () => {

@@ -14,7 +14,7 @@ export const spec: CommandSpec = {
   usage: [
     "factory plan MANIFEST [--table NAME] [--json]",
     "factory run MANIFEST --local [--table NAME] [--jobs N] [--json]",
-    "factory run MANIFEST --state-machine ARN [--json]",
+    "factory run MANIFEST --state-machine ARN [--poll-interval SECONDS] [--json]",
   ],
   positionals: "plan|run MANIFEST",
   options: {
@@ -71,6 +71,11 @@ export const spec: CommandSpec = {
       valueName: "SECONDS",
       description: "run --local: first retry delay, doubled each time (default 5)",
     },
+    "poll-interval": {
+      type: "string",
+      valueName: "SECONDS",
+      description: "run --state-machine: time between two looks at the execution (default 5)",
+    },
     // Regions come from the manifest.
     profile: AWS_OPTIONS.profile!,
     "endpoint-url": AWS_OPTIONS["endpoint-url"]!,
@@ -94,6 +99,15 @@ function positiveInteger(context: CommandContext, name: string): number | undefi
     throw usageError(`--${name} ${text} is not a ${name === "jobs" ? "positive" : "whole"} number`);
   }
   return Number(text);
+}
+
+function secondsOption(values: CommandContext["values"], name: string): number | undefined {
+  const text = stringOption(values, name);
+  const seconds = text === undefined ? undefined : Number(text);
+  if (seconds !== undefined && !(seconds >= 0)) {
+    throw usageError(`--${name} ${text} is not a number of seconds`);
+  }
+  return seconds;
 }
 
 async function loadItems(context: CommandContext, path: string | undefined): Promise<WorkItem[]> {
@@ -209,15 +223,20 @@ async function runItems(context: CommandContext, path: string | undefined): Prom
   const started = performance.now();
   if (stateMachineArn !== undefined) {
     const { runOnStateMachine } = await import("../../factory/index.js");
+    const pollSeconds = secondsOption(values, "poll-interval");
     const execution = await runOnStateMachine(items, {
       stateMachineArn,
       aws,
+      ...(pollSeconds === undefined ? {} : { pollMs: pollSeconds * 1000 }),
       onProgress: (event) =>
         ui.progress(
           `${event.status}: ${event.succeeded + event.failed}/${event.total} items done${event.failed > 0 ? `, ${event.failed} failed` : ""}`,
         ),
     });
     ui.clearProgress();
+    if (execution.items !== undefined) {
+      ui.detail(`items uploaded to s3://${execution.items.bucket}/${execution.items.key}`);
+    }
     ui.detail(`execution ${execution.executionArn}: ${execution.status}`);
     results = execution.results;
     if (execution.status !== "SUCCEEDED") {
@@ -231,11 +250,7 @@ async function runItems(context: CommandContext, path: string | undefined): Prom
     const { defaultConcurrency, runFactoryLocal } = await import("../../factory/index.js");
     const jobs = positiveInteger(context, "jobs") ?? defaultConcurrency();
     const retries = positiveInteger(context, "retries");
-    const delayText = stringOption(values, "retry-delay");
-    const delaySeconds = delayText === undefined ? undefined : Number(delayText);
-    if (delaySeconds !== undefined && !(delaySeconds >= 0)) {
-      throw usageError(`--retry-delay ${delayText} is not a number of seconds`);
-    }
+    const delaySeconds = secondsOption(values, "retry-delay");
     const wheelCacheBucket = stringOption(values, "wheel-cache-bucket");
     const stagingBuckets = listOption(values, "s3-bucket");
     ui.detail(`${items.length} items, ${jobs} at once (${cpus().length} cores)`);
