@@ -232,6 +232,8 @@ export async function runWorkItem(
       const check = await checkLayer(zip.path, {
         runtimes: [item.runtime],
         architectures: [item.architecture],
+        // Static checks only: Lambda's Node.js runtime has no Python to import with, so
+        // the builder's bundle ships none of the import test's .py programs.
         importTest: false,
         ...(settings.env === undefined ? {} : { env: settings.env }),
       });

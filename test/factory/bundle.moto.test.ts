@@ -3,7 +3,7 @@
  * outside the package (no node_modules around it) builds and publishes a lock-file item;
  * run again with the same lock, it skips the build (the fingerprint is recorded).
  */
-import { cp, readFile } from "node:fs/promises";
+import { cp, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,16 @@ describe.skipIf(moto === undefined)("pylayer's Lambda bundle", () => {
       ["published", 1],
       ["published", 1],
     ]);
+    // The check ran its static part (sizes, ELF files, layout) before publishing; the
+    // import test is off in the builder by design: Lambda's Node.js runtime has no Python.
+    const codes = result.findings.map((finding) => finding.code);
+    expect(codes).toContain("size-summary");
+    expect(codes).not.toContain("import-test-skipped");
+  });
+
+  it("ships no Python program: the builder never runs the import test", async () => {
+    const files = await readdir(BUNDLE, { recursive: true });
+    expect(files.filter((file) => file.endsWith(".py"))).toEqual([]);
   });
 
   it("skips the build of a lock whose fingerprint is recorded in every region", async () => {
