@@ -7,7 +7,7 @@
  * bench/RESULTS.md (Markdown) and bench/out/results.json.
  *
  *   npm run bench                                   synthetic index on loopback (default)
- *   npm run bench -- --index-url file:///opt/pypi/simple [REQUIREMENT...]
+ *   npm run bench -- --index-url file:///path/to/simple [REQUIREMENT...]
  *                                                   also the same comparison on that index
  *                                                   (default requirements: 10 typical API
  *                                                   packages) and `import pandas` from it
@@ -16,12 +16,18 @@
  * warm, one requirement changed in a built set (--change REQ, added to the set; each run
  * starts from a copy of the warm cache), the matrix (every Python runtime × x86_64 and
  * arm64 against one target, cold and warm; on an index that cannot serve every target
- * the row says why it did not run), peak memory (RSS) of each, and pip + zip.
+ * the row says which targets lack wheels), peak memory (RSS) of each, pip + zip, and with
+ * --spr the Serverless Framework v3 with serverless-python-requirements (`layer: true`, no
+ * Docker) packaging the same requirements, cold and warm. The synthetic index serves full
+ * wheels of its native projects for all twelve targets, and counts wheel downloads.
  *
  * Options: --python 3.11, --cold-runs 3, --warm-runs 5, --import-runs 15,
  * --import-package NAME (with --index-url; default pandas), --latency MS (delay per
  * request of the synthetic index), --change REQ (default: attrs on --index-url,
  * click-lite==1.1.0 on the synthetic index), --no-matrix, --no-synthetic, --no-import,
+ * --spr (installs serverless@3 and serverless-python-requirements@6 from npm into
+ * --spr-dir, default ~/.cache/pylayer-bench/serverless, on first use; needs python3.X
+ * with pip), --spr-dir DIR,
  * --quick (1 cold and 2 warm runs, no import or start-up timing: for iterating),
  * --out FILE, --keep.
  *
@@ -37,10 +43,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { describeIndex, matrixFailure, withoutMachinePaths } from "./describe.mjs";
 import { startServer } from "./server.mjs";
 import { writeColdStartWheel, writeSyntheticIndex } from "./synthetic.mjs";
 
@@ -60,6 +67,11 @@ const { values, positionals } = parseArgs({
     latency: { type: "string", default: "0" },
     change: { type: "string" },
     "no-matrix": { type: "boolean" },
+    spr: { type: "boolean" },
+    "spr-dir": {
+      type: "string",
+      default: join(homedir(), ".cache", "pylayer-bench", "serverless"),
+    },
     quick: { type: "boolean" },
     "no-synthetic": { type: "boolean" },
     "no-import": { type: "boolean" },
@@ -83,19 +95,19 @@ const pythonVersion = values.python;
 const python = `python${pythonVersion}`;
 const runtime = `python${pythonVersion}`;
 /**
- * What `node --cpu-prof` of `dist/cli` builds of the 10-package API set said (2026-12-04,
- * 2 shared cores under load: read the shares, not the milliseconds). Kept by hand: a
+ * What `node --cpu-prof` of `dist/cli` builds of the 10-package API set said (2026-12-04
+ * and 2026-12-05, 2 shared cores under load: read the shares, not the milliseconds). Kept by hand: a
  * profile is read, not computed, by this script.
  */
 const PROFILE_NOTES = [
   "## Where the time goes (`node --cpu-prof`, 10-package API set from a `file://` mirror)",
   "",
-  "Profiled on 2026-12-04 on 2 shared cores under load (load average 8–10): the shares are what matter, not the milliseconds.",
+  "Profiled on 2026-12-04 and 2026-12-05 on 2 shared cores under load (load average 7–12): the shares are what matter, not the milliseconds.",
   "",
   "- **Warm default build, before check results were cached**: 2.5× a `--no-check` build. Of the check, about two thirds went to inflating every entry of the zip to verify its CRC-32 (`verifyEntries`: file reads, zlib, buffer copies and the garbage they leave), the rest to reading the dist-info files and the ELF files again. Every warm build re-did this for bytes it had already checked.",
   "- **Warm default build now**: the zip's bytes (sha256 known from the copy) and targets find the stored result in `checks-v1/layers`; the check costs opening the zip's directory and one JSON read. CPU time of a warm build with the check equals that of `--no-check` within noise (0.84 s against 0.80 s of CPU in one interleaved run under load).",
   "- **A changed set** (one package added, `--no-check`): writing the zip (copying the compressed entries and hashing the output, with the cached wheels hashed again on the way in) about 45 %, planning each wheel's installation (central directory, RECORD) about 25 %, module loading and resolution the rest. The check of a changed set reads only the wheels whose facts are not in `checks-v1/wheels` plus the files pylayer wrote itself.",
-  "- **Cold build**: dominated by reading the wheels (download or `file://` copy with hashing) and by the check's first read of every wheel, which is stored for every later build and every other target.",
+  "- **Cold build** (profiled 2026-12-05, load 7–12 on the 2 cores; main-thread samples of `node --cpu-prof dist/bundle/pylayer.js build` with an empty `--cache-dir`): start-up and module loading about 10 %, resolution (METADATA read out of each wheel of the `file://` mirror, `metadata-v1` written) about 10 %, hashing the `file://` wheels about 10 %, install plans about 10 %, writing the zip (compressed entries copied, output hashed as written) about 12 %, copying the zip into `layers-v1` and hashing the copy about 8 %, and **the check's first read of every wheel about 40 %**. That read was mostly overhead, not inflating: one positional read per entry (3,043 entries, each a thread-pool round trip: 180–420 ms of CPU against 30 ms for the same bytes read in blocks) and zlib's default 16 KiB output chunks (one JavaScript round trip per 16 KiB: inflating the 155 entries of 64 KiB or more took 155–211 ms of CPU asynchronously, 73–91 ms with one output chunk per entry; all 3,043 synchronously 124–155 ms, 105 ms). Now the check reads each wheel in 256 KiB read-ahead blocks, inflates each entry into one chunk, files are hashed in 1 MiB reads, and the built zip enters `layers-v1` by a hard link (a copy, hashed, only across file systems): CPU of a cold build 2.75 s → about 2.1 s (user + sys, interleaved runs under load). What remains is spread out: inflating all 64 MB once for the CRC-32s (about 100 ms of CPU on a quiet core; stored per wheel for every later build and target), writing and hashing the zip, hashing the wheels, resolution and module loading. Next levers: reading each wheel's facts while the zip is written (the thread pool inflates on the second core), one read of each `file://` wheel for its hash, its METADATA and its facts.",
   "- **Memory on a layer near the limit** (`numpy scipy pandas lxml`: 228 MB unzipped, 70 MB zip, measured with `/usr/bin/time -v`): peak RSS 192 MiB for a cold build with the check, 175 MiB with the zip assembled again, 181 MiB for `pylayer check --no-cache` (196 MiB before entries were verified in chunks), against 132 MiB for the 64 MB API set. Large entries are verified in 1 MiB chunks and the check's whole-file reads share a 96 MiB budget; what still grows with the layer is the largest shared object, read whole for its ELF facts.",
 ];
 
@@ -192,7 +204,7 @@ let measureCount = 0;
  * Runs `argv` under a Python parent that reports wall time and the peak resident set of
  * the process tree (getrusage(RUSAGE_CHILDREN).ru_maxrss: the largest process, in KiB).
  */
-async function measure(argv, { env = cleanEnv, cwd = work } = {}) {
+async function measure(argv, { env = cleanEnv, cwd = work, allowFailure = false } = {}) {
   const resultFile = join(work, `measure-${measureCount++}.json`);
   const { stdout, stderr } = await new Promise((resolve, reject) => {
     const child = spawn(python, ["-c", MEASURE_SCRIPT, resultFile, ...argv], { env, cwd });
@@ -206,7 +218,7 @@ async function measure(argv, { env = cleanEnv, cwd = work } = {}) {
     );
   });
   const result = JSON.parse(await readFile(resultFile, "utf8"));
-  if (result.code !== 0) {
+  if (result.code !== 0 && !allowFailure) {
     throw new Error(
       `${argv.join(" ")} failed (${result.code}):\n${stderr.slice(-3000)}${stdout.slice(-3000)}`,
     );
@@ -413,48 +425,46 @@ async function compare({
       "arm64",
     ];
     const matrixCache = join(folder, "pylayer-cache-matrix");
-    try {
-      const runMatrix = (name) =>
-        measure(
-          [
-            process.execPath,
-            binPath,
-            "build",
-            "-r",
-            requirementsFile,
-            ...targetArgs,
-            ...indexArgs,
-            "--cache-dir",
-            matrixCache,
-            "-o",
-            join(folder, `matrix-${name}`),
-            "--json",
-          ],
-          { env: cleanEnv },
-        );
-      const cold = await runMatrix("cold");
+    const runMatrix = (name) =>
+      measure(
+        [
+          process.execPath,
+          binPath,
+          "build",
+          "-r",
+          requirementsFile,
+          ...targetArgs,
+          ...indexArgs,
+          "--cache-dir",
+          matrixCache,
+          "-o",
+          join(folder, `matrix-${name}`),
+          "--json",
+        ],
+        { env: cleanEnv, allowFailure: true },
+      );
+    server?.resetCounters();
+    const cold = await runMatrix("cold");
+    const coldDownloads = server?.counters.files;
+    if (cold.code !== 0) {
+      matrix = { error: matrixFailure(cold.stdout || cold.stderr) };
+    } else {
       const warmMatrix = await runMatrix("warm");
+      const targets = JSON.parse(cold.stdout).targets;
       matrix = {
-        targets: RUNTIMES.length * 2,
+        targets: targets.length,
         cold: cold.seconds,
         coldRssKiB: cold.maxRssKiB,
         warm: warmMatrix.seconds,
         warmRssKiB: warmMatrix.maxRssKiB,
-        wheels: JSON.parse(cold.stdout).targets.reduce(
-          (total, target) => total + target.packages.length,
-          0,
-        ),
+        wheels: targets.reduce((total, target) => total + target.packages.length, 0),
+        // Each distinct wheel should be downloaded once (counted on the synthetic index).
+        distinctWheels: new Set(
+          targets.flatMap((target) => target.packages.map((item) => item.filename)),
+        ).size,
+        downloads: coldDownloads,
+        ...(warmMatrix.code === 0 ? {} : { warmError: matrixFailure(warmMatrix.stdout) }),
       };
-    } catch (error) {
-      const text = String(error.message);
-      const reason =
-        /"message":\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1] ??
-        text
-          .split("\n")
-          .slice(1)
-          .find((line) => line.trim() !== "") ??
-        text;
-      matrix = { error: reason.replaceAll("\\n", " ").replace(/\s+/g, " ").slice(0, 300) };
     }
     log(`${label}: matrix ${JSON.stringify(matrix)}`);
   }
@@ -483,6 +493,10 @@ async function compare({
   log(
     `${label}: warm, zip assembled ${seconds(median(warmAssembled.map((run) => run.seconds)))}; warm --refresh ${seconds(median(warmRefresh.map((run) => run.seconds)))}`,
   );
+
+  const spr = values.spr
+    ? await serverlessPythonRequirements({ folder, indexUrl, requirementsFile })
+    : undefined;
 
   // Resolution alone (warm): where the warm time goes.
   const dryRunTimes = [];
@@ -527,6 +541,10 @@ async function compare({
       pip: summary(warm.pip),
     },
     changed: changed.length > 0 ? { change, ...summary(changed) } : undefined,
+    spr:
+      spr === undefined || spr.error !== undefined
+        ? spr
+        : { ...spr, cold: summary(spr.cold), warm: summary(spr.warm) },
     changeNetwork,
     matrix,
     warmAssembled: summary(warmAssembled),
@@ -543,6 +561,161 @@ async function compare({
   };
   for (const run of [...cold.pip]) await rm(run.target, { recursive: true, force: true });
   return result;
+}
+
+/**
+ * The Serverless Framework v3 and serverless-python-requirements, installed from npm into
+ * `--spr-dir` (a cache folder outside the repository) on first use: their versions and
+ * the framework's entry point, or why they could not be installed.
+ */
+async function installServerless() {
+  const folder = values["spr-dir"];
+  const bin = join(folder, "node_modules", "serverless", "bin", "serverless.js");
+  const plugin = join(folder, "node_modules", "serverless-python-requirements", "package.json");
+  if (!existsSync(bin) || !existsSync(plugin)) {
+    log("installing serverless@3 and serverless-python-requirements from npm (once)");
+    await mkdir(folder, { recursive: true });
+    try {
+      execFileSync(
+        "npm",
+        [
+          "install",
+          "--prefix",
+          folder,
+          "--no-audit",
+          "--no-fund",
+          "--loglevel=error",
+          "serverless@3",
+          "serverless-python-requirements@6",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+    } catch (error) {
+      return {
+        error: `npm install failed: ${withoutMachinePaths(
+          String(error.stderr ?? error.message)
+            .trim()
+            .split("\n")[0] ?? "",
+        )}`,
+      };
+    }
+  }
+  const version = async (name) =>
+    JSON.parse(await readFile(join(folder, "node_modules", name, "package.json"), "utf8")).version;
+  return {
+    bin,
+    pluginFolder: join(folder, "node_modules"),
+    serverless: await version("serverless"),
+    plugin: await version("serverless-python-requirements"),
+  };
+}
+
+/**
+ * `serverless package` of a service whose only function uses the layer that
+ * serverless-python-requirements builds from the same requirements (`layer: true`, no
+ * Docker: its pip installs for this machine's Python, from the same index through
+ * PIP_INDEX_URL), offline: the AWS stub of the tests answers the framework's one AWS call.
+ * Cold runs start from empty caches (the plugin's and pip's); warm runs keep them.
+ */
+async function serverlessPythonRequirements({ folder, indexUrl, requirementsFile }) {
+  const installed = await installServerless();
+  if (installed.error !== undefined) return { error: installed.error };
+  const service = join(folder, "spr-service");
+  await mkdir(service, { recursive: true });
+  await writeFile(join(service, "requirements.txt"), await readFile(requirementsFile));
+  await writeFile(join(service, "handler.py"), "def hello(event, context):\n    return 'ok'\n");
+  await writeFile(
+    join(service, "aws-stub.cjs"),
+    await readFile(join(repository, "test", "serverless", "fixtures", "aws-stub.cjs")),
+  );
+  // The plugin resolves from the service's node_modules, as after `npm install` there.
+  await rm(join(service, "node_modules"), { recursive: true, force: true });
+  execFileSync("ln", ["-s", installed.pluginFolder, join(service, "node_modules")]);
+  const config = (cacheLocation) =>
+    [
+      "service: pylayer-bench",
+      "frameworkVersion: '3'",
+      "provider:",
+      "  name: aws",
+      `  runtime: ${runtime}`,
+      "  architecture: x86_64",
+      "  region: us-east-1",
+      "package:",
+      "  patterns: ['!node_modules/**', '!requirements.txt', '!aws-stub.cjs']",
+      "plugins:",
+      "  - serverless-python-requirements",
+      "  - ./aws-stub.cjs",
+      "custom:",
+      "  pythonRequirements:",
+      "    layer: true",
+      "    dockerizePip: false",
+      `    pythonBin: ${python}`,
+      "    useStaticCache: true",
+      "    useDownloadCache: true",
+      `    cacheLocation: ${JSON.stringify(cacheLocation)}`,
+      "functions:",
+      "  hello:",
+      "    handler: handler.hello",
+      "    layers:",
+      "      - Ref: PythonRequirementsLambdaLayer",
+      "",
+    ].join("\n");
+  const run = async (name, cacheLocation) => {
+    await writeFile(join(service, "serverless.yml"), config(cacheLocation));
+    await rm(join(service, ".serverless"), { recursive: true, force: true });
+    const home = join(cacheLocation, "..", "home");
+    await mkdir(home, { recursive: true });
+    const result = await measure([process.execPath, installed.bin, "package"], {
+      cwd: service,
+      allowFailure: true,
+      env: {
+        ...cleanEnv,
+        HOME: home,
+        XDG_CACHE_HOME: join(home, ".cache"),
+        PIP_INDEX_URL: indexUrl,
+        SLS_TELEMETRY_DISABLED: "1",
+        SLS_NOTIFICATIONS_MODE: "off",
+        SLS_DEPRECATION_DISABLE: "*",
+        AWS_EC2_METADATA_DISABLED: "true",
+        NO_COLOR: "1",
+        PYLAYER_TEST_AWS_CALLS: join(folder, `spr-aws-calls-${name}.jsonl`),
+      },
+    });
+    if (result.code !== 0) {
+      const lines = `${result.stdout}\n${result.stderr}`
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !/^at /.test(line));
+      const reason = lines.find((line) => /error/i.test(line)) ?? lines.at(-1) ?? "no output";
+      throw new Error(`serverless package failed: ${withoutMachinePaths(reason).slice(0, 300)}`);
+    }
+    return result;
+  };
+  try {
+    const cold = [];
+    let cache;
+    for (let index = 0; index < coldRuns; index++) {
+      const cacheLocation = join(folder, `spr-cache-${index}`, "plugin");
+      cold.push(await run(`cold-${index}`, cacheLocation));
+      cache ??= cacheLocation;
+    }
+    const layerZip = join(service, ".serverless", "pythonRequirements.zip");
+    const sizes = existsSync(layerZip) ? await zipSizes(layerZip) : undefined;
+    const warm = [];
+    for (let index = 0; index < warmRuns; index++) warm.push(await run(`warm-${index}`, cache));
+    log(
+      `serverless-python-requirements: cold ${seconds(median(cold.map((r) => r.seconds)))}, warm ${seconds(median(warm.map((r) => r.seconds)))}`,
+    );
+    return {
+      serverless: installed.serverless,
+      plugin: installed.plugin,
+      cold,
+      warm,
+      sizes,
+    };
+  } catch (error) {
+    return { error: String(error.message) };
+  }
 }
 
 /** Median wall time of fresh `python3.X` processes importing `module` from each folder (read-only). */
@@ -673,7 +846,18 @@ const machine = {
   date: startedAt.toISOString().slice(0, 10),
 };
 log(`work folder ${work}`);
-const results = { machine, runtime, comparisons: [], imports: [], startup: undefined };
+const results = {
+  machine,
+  runtime,
+  // The command line as run, with paths shortened (RESULTS.md is committed).
+  arguments: process.argv
+    .slice(2)
+    .filter((argument, index, all) => !argument.startsWith("--out") && all[index - 1] !== "--out")
+    .map(withoutMachinePaths),
+  comparisons: [],
+  imports: [],
+  startup: undefined,
+};
 let server;
 try {
   results.startup = quick ? undefined : await startupTimes();
@@ -681,9 +865,9 @@ try {
 
   if (!values["no-synthetic"]) {
     const indexFolder = join(work, "index-files");
-    const generated = await writeSyntheticIndex(indexFolder);
+    const generated = await writeSyntheticIndex(indexFolder, { matrix: !values["no-matrix"] });
     log(
-      `synthetic index: ${generated.projectCount} projects, ${(generated.chosenBytes / 1e6).toFixed(1)} MB of chosen wheels`,
+      `synthetic index: ${generated.projectCount} projects, ${(generated.chosenBytes / 1e6).toFixed(1)} MB of chosen wheels, ${generated.matrixFiles} more wheels (${(generated.matrixBytes / 1e6).toFixed(0)} MB) for the other matrix targets`,
     );
     server = await startServer(indexFolder, { latencyMs: Number(values.latency) });
     const comparison = await compare({
@@ -790,7 +974,7 @@ function renderMarkdown(data) {
   const lines = [
     "# Benchmark results",
     "",
-    `Measured by \`npm run bench\` (bench/run.mjs) on ${data.machine.date}: ${data.machine.cpu}, ${data.machine.cores} cores, ${data.machine.memoryGiB} GiB, Node ${data.machine.node}, Python ${data.machine.python}, pip ${data.machine.pip}; load average at start ${data.machine.loadAverage}. Target runtime ${data.runtime} x86_64 (glibc ${runtimeInfo.glibc.join(".")}).`,
+    `Measured by \`${["npm run bench", ...(data.arguments.length > 0 ? ["--", ...data.arguments] : [])].join(" ")}\` (bench/run.mjs${quick ? "; --quick: one cold and two warm runs, a validation run, not the final numbers" : ""}) on ${data.machine.date}: ${data.machine.cpu}, ${data.machine.cores} cores, ${data.machine.memoryGiB} GiB, Node ${data.machine.node}, Python ${data.machine.python}, pip ${data.machine.pip}; load average at start ${data.machine.loadAverage}. Target runtime ${data.runtime} x86_64 (glibc ${runtimeInfo.glibc.join(".")}).`,
     "",
     "Absolute times vary between machines (and with other work running on them); the ratios vary much less. Times are medians of fresh processes; peak memory is the largest resident set of the process tree (getrusage).",
     "",
@@ -803,7 +987,7 @@ function renderMarkdown(data) {
     const title =
       comparison.label === "synthetic index"
         ? `Build speed: synthetic index on loopback HTTP (${comparison.packages} distributions, ${megabytes(comparison.floor?.wheelBytes ?? 0)} of wheels${comparison.latencyMs ? `, ${comparison.latencyMs} ms added per request` : ""})`
-        : `Build speed: ${comparison.indexUrl} (${comparison.packages} distributions${comparison.floor ? `, ${megabytes(comparison.floor.wheelBytes)} of wheels` : ""})`;
+        : `Build speed: ${describeIndex(comparison.indexUrl, comparison.packages).replace(/\)$/, "")}${comparison.floor ? `, ${megabytes(comparison.floor.wheelBytes)} of wheels` : ""})`;
     lines.push(`## ${title}`, "");
     lines.push(
       `Requirements: \`${comparison.requirements.join(" ")}\`. Both tools picked the same ${comparison.packages} distributions (checked).`,
@@ -811,7 +995,10 @@ function renderMarkdown(data) {
     );
     const noCheck = warm.noCheck;
     const rss = (summary) => mebibytesFromKiB(summary.maxRssKiB);
-    lines.push("| | pylayer | peak RSS | pip + zip | pip / pylayer |", "|---|---:|---:|---:|---:|");
+    lines.push(
+      "| | pylayer | peak RSS | pip + zip (or the tool named) | other / pylayer |",
+      "|---|---:|---:|---:|---:|",
+    );
     lines.push(
       `| **warm \`build\`** (default: check on; second run, caches kept), median of ${warm.pylayer.runs} | ${seconds(warm.pylayer.seconds)} | ${rss(warm.pylayer)} | ${seconds(warm.pip.seconds)} | **${ratio(warmRatio)}** |`,
     );
@@ -833,13 +1020,31 @@ function renderMarkdown(data) {
           `| matrix (every runtime × x86_64, arm64) | not run: ${matrix.error.replaceAll("|", "\\|")} | | | |`,
         );
       } else {
+        const downloads =
+          matrix.downloads === undefined
+            ? ""
+            : `; ${matrix.downloads} wheel downloads for ${matrix.distinctWheels} distinct wheels`;
         lines.push(
-          `| matrix of ${matrix.targets} targets, cold | ${seconds(matrix.cold)} | ${mebibytesFromKiB(matrix.coldRssKiB)} | | ${ratio(matrix.cold / cold.pylayer.seconds)} one target cold |`,
+          `| matrix of ${matrix.targets} targets, cold (${matrix.wheels} installs${downloads}) | ${seconds(matrix.cold)} | ${mebibytesFromKiB(matrix.coldRssKiB)} | | ${ratio(matrix.cold / cold.pylayer.seconds)} one target cold |`,
         );
         lines.push(
           `| matrix of ${matrix.targets} targets, warm | ${seconds(matrix.warm)} | ${mebibytesFromKiB(matrix.warmRssKiB)} | | ${ratio(matrix.warm / warm.pylayer.seconds)} one target warm |`,
         );
       }
+    }
+    const spr = comparison.spr;
+    if (spr !== undefined && spr.error !== undefined) {
+      lines.push(
+        `| Serverless Framework v3 + serverless-python-requirements (layer, no Docker) | | | not run: ${spr.error.replaceAll("|", "\\|")} | |`,
+      );
+    } else if (spr !== undefined) {
+      const name = `Serverless Framework ${spr.serverless} + serverless-python-requirements ${spr.plugin} (\`layer: true\`, no Docker), \`serverless package\``;
+      lines.push(
+        `| ${name}, cold (empty caches), median of ${spr.cold.runs} | | ${rss(spr.cold)} | ${seconds(spr.cold.seconds)} | **${ratio(spr.cold.seconds / cold.pylayer.seconds)}** (cold pylayer) |`,
+      );
+      lines.push(
+        `| ${name}, warm (its caches kept), median of ${spr.warm.runs} | | ${rss(spr.warm)} | ${seconds(spr.warm.seconds)} | **${ratio(spr.warm.seconds / warm.pylayer.seconds)}** (warm pylayer) |`,
+      );
     }
     lines.push(
       `| warm, every page revalidated (\`--refresh\`) | ${seconds(comparison.warmRefresh.seconds)} | ${rss(comparison.warmRefresh)} | | ${ratio(warm.pip.seconds / comparison.warmRefresh.seconds)} |`,
@@ -874,11 +1079,30 @@ function renderMarkdown(data) {
       targets.push(
         `matrix of ${comparison.matrix.targets} ≤ 3× one target (cold): ${ratio(matrixCost)}, ${verdict(matrixCost <= 3)}`,
       );
+      if (comparison.matrix.downloads !== undefined) {
+        targets.push(
+          `matrix downloads each distinct wheel once: ${comparison.matrix.downloads} downloads of ${comparison.matrix.distinctWheels}, ${verdict(comparison.matrix.downloads === comparison.matrix.distinctWheels)}`,
+        );
+      }
+    } else if (comparison.matrix) {
+      targets.push(`matrix ≤ 3× one target: not measured on this index`);
+    }
+    if (comparison.spr !== undefined && comparison.spr.error === undefined) {
+      const sprRatio = comparison.spr.warm.seconds / warm.pylayer.seconds;
+      targets.push(
+        `warm default ≥ 10× faster than serverless-python-requirements' warm cache hit: ${ratio(sprRatio)}, ${verdict(sprRatio >= 10)}`,
+      );
+    } else {
+      targets.push(
+        "warm default ≥ 10× faster than serverless-python-requirements' warm cache hit: not measured (run with --spr)",
+      );
     }
     const peak = Math.max(
       warm.pylayer.maxRssKiB,
       cold.pylayer.maxRssKiB,
       comparison.changed?.maxRssKiB ?? 0,
+      comparison.matrix?.coldRssKiB ?? 0,
+      comparison.matrix?.warmRssKiB ?? 0,
     );
     targets.push(`peak RSS ≤ 250 MB: ${mebibytesFromKiB(peak)}, ${verdict(peak * 1024 <= 250e6)}`);
     if (comparison.floor) {
@@ -957,6 +1181,7 @@ function renderMarkdown(data) {
     "npm run bench                                            # synthetic index",
     "npm run bench -- --index-url file:///path/to/simple      # also a real index, and import pandas from it",
     "npm run bench -- --quick --no-synthetic --index-url …    # one cold, two warm runs: for iterating",
+    "npm run bench -- --spr …                                 # also Serverless Framework v3 + serverless-python-requirements",
     "```",
     "",
   );

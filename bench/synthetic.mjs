@@ -17,6 +17,17 @@ import { join } from "node:path";
 import { zipSync } from "fflate";
 
 const MANYLINUX_X86 = "manylinux_2_17_x86_64.manylinux2014_x86_64";
+/**
+ * The Python versions and architectures of Lambda's runtimes: the chosen release of every
+ * native project ships a full wheel for each (as numpy or pydantic-core do), so that
+ * `build --matrix` has something to build for all twelve targets.
+ */
+export const MATRIX_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"];
+const MATRIX_PLATFORMS = {
+  x86_64: "manylinux_2_17_x86_64.manylinux2014_x86_64",
+  aarch64: "manylinux_2_17_aarch64.manylinux2014_aarch64",
+};
+
 /** Platforms of wheels that exist on the index but never run on python3.11 x86_64 glibc 2.26. */
 const OTHER_PLATFORMS = [
   "cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64",
@@ -161,6 +172,31 @@ export const REQUIREMENTS = [
   "tasks-queue",
 ];
 
+/** [wheel tag, CPython extension tag] of every matrix target a native project's wheels cover. */
+function matrixTags(project) {
+  const tags = [];
+  for (const [architecture, platform] of Object.entries(MATRIX_PLATFORMS)) {
+    if (project.abi3) {
+      tags.push([`cp37-abi3-${platform}`, ""]);
+      continue;
+    }
+    for (const python of MATRIX_PYTHONS) {
+      const abi = `cp${python.replace(".", "")}`;
+      tags.push([`${abi}-${abi}-${platform}`, `${abi.slice(2)}-${architecture}`]);
+    }
+  }
+  return tags;
+}
+
+/** A 32-bit string hash (FNV-1a), to seed one PRNG per project and tag. */
+function hashCode(text) {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
 /** Mulberry32: a small, fast, seedable PRNG. */
 function prng(seed) {
   let state = seed >>> 0;
@@ -241,8 +277,11 @@ const moduleOf = (name) => name.replace(/-/g, "_");
 const escapeName = (name) => name.replace(/[-_.]+/g, "_");
 const recordHash = (bytes) => `sha256=${createHash("sha256").update(bytes).digest("base64url")}`;
 
-/** The files (path → bytes or text, level) of the full wheel of `project`. */
-function projectFiles(project, random) {
+/**
+ * The files (path → bytes or text, level) of the full wheel of `project`; native code is
+ * named for `extensionTag` (CPython's `311-x86_64`).
+ */
+function projectFiles(project, random, extensionTag = "311-x86_64") {
   const files = [];
   const top = moduleOf(project.name);
   const deps = (project.requires ?? []).map((requirement) =>
@@ -278,7 +317,7 @@ function projectFiles(project, random) {
   for (const [index, size] of (project.native ?? []).entries()) {
     const name =
       index === 0
-        ? `${top}/_core${project.abi3 ? ".abi3" : ".cpython-311-x86_64-linux-gnu"}.so`
+        ? `${top}/_core${project.abi3 ? ".abi3" : `.cpython-${extensionTag}-linux-gnu`}.so`
         : `${top}.libs/lib${identifier(random)}-${index}.so.1`;
     files.push([name, randomBytes(random, size), 0]);
   }
@@ -365,15 +404,19 @@ function wheelName(project, version, tag) {
 
 /**
  * Writes the index into `folder` and returns what a correct resolution for python3.11
- * x86_64 picks: `{ requirements, chosen: Map<name, version>, chosenFiles: [filename], wheelBytes }`.
+ * x86_64 picks: `{ requirements, chosen: Map<name, version>, chosenFiles: [filename],
+ * chosenBytes, projectCount, matrixFiles, matrixBytes }` (the last two: the full wheels
+ * written for the other matrix targets; none with `matrix: false`).
  */
-export async function writeSyntheticIndex(folder, seed = 7) {
+export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = {}) {
   const random = prng(seed);
   await mkdir(join(folder, "files"), { recursive: true });
   const chosen = new Map();
   const chosenFiles = [];
   let chosenBytes = 0;
   let projectCount = 0;
+  let matrixFiles = 0;
+  let matrixBytes = 0;
   for (const base of PROJECTS) {
     const versions = base.versions ?? ["1.0.0", "1.1.0", "1.2.0"];
     const newerGlibc = new Set(base.newerGlibc ?? []);
@@ -419,8 +462,30 @@ export async function writeSyntheticIndex(folder, seed = 7) {
         const { bytes, metadata } = wheelBytes(project, version, tag, stubFiles);
         await addFile(wheelName(project, version, tag), bytes, metadata);
       }
+      if (native && matrix && version === project.chosen) {
+        // The same Python files, other native code: a full wheel for every other target.
+        for (const [tag, extensionTag] of matrixTags(project)) {
+          if (tag === mainTag) continue;
+          const targetRandom = prng(seed + hashCode(`${project.name} ${tag}`));
+          const { bytes, metadata } = wheelBytes(
+            project,
+            version,
+            tag,
+            projectFiles(project, targetRandom, extensionTag),
+          );
+          await addFile(wheelName(project, version, tag), bytes, metadata);
+          matrixFiles++;
+          matrixBytes += bytes.length;
+        }
+      }
       if (native) {
-        for (const other of OTHER_PLATFORMS) {
+        // Stubs for other platforms; none where the release has full wheels (the chosen
+        // one) or needs a newer glibc.
+        const stubs =
+          version === project.chosen || newerGlibc.has(version)
+            ? OTHER_PLATFORMS.filter((tag) => !tag.includes("manylinux"))
+            : OTHER_PLATFORMS;
+        for (const other of stubs) {
           const { bytes, metadata } = wheelBytes(project, version, other, stubFiles);
           await addFile(wheelName(project, version, other), bytes, metadata);
         }
@@ -464,7 +529,15 @@ export async function writeSyntheticIndex(folder, seed = 7) {
     join(folder, "simple", "index.html"),
     `<!DOCTYPE html>\n<html><body>\n${names.map((name) => `<a href="${name}/">${name}</a>`).join("\n")}\n</body></html>\n`,
   );
-  return { requirements: REQUIREMENTS, chosen, chosenFiles, chosenBytes, projectCount };
+  return {
+    requirements: REQUIREMENTS,
+    chosen,
+    chosenFiles,
+    chosenBytes,
+    projectCount,
+    matrixFiles,
+    matrixBytes,
+  };
 }
 
 /**

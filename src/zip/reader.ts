@@ -695,7 +695,7 @@ export class ZipReader {
 const STREAM_CHUNK = 1024 * 1024;
 
 /** Read-ahead block size of `ZipReader.open(path, { sequential: true })`. */
-const SEQUENTIAL_BLOCK = 1024 * 1024;
+const SEQUENTIAL_BLOCK = 256 * 1024;
 
 /**
  * Serves reads shorter than a block from blocks read ahead from the requested offset (the
