@@ -90,6 +90,28 @@ export const MIGRATION_HINTS: Record<string, string> = {
   invalidateCaches: "pylayer's cache is keyed by its inputs. Remove invalidateCaches.",
 };
 
+/**
+ * The warning for a `custom.pythonRequirements` block (serverless-python-requirements'
+ * configuration) left in a service whose plugin is not installed: pylayer reads none of
+ * it, so each key is said with where it goes in `custom.pylayer`. Undefined when the block
+ * is absent.
+ */
+export function pythonRequirementsWarning(block: unknown): string | undefined {
+  if (block === undefined || block === null) return undefined;
+  const keys = typeof block === "object" && !Array.isArray(block) ? Object.keys(block).sort() : [];
+  const lines = keys.map((key) => {
+    if (KEYS[key] !== undefined) return `  ${key}: move it to custom.pylayer.${key}`;
+    const hint = MIGRATION_HINTS[key];
+    if (hint !== undefined) return `  ${key}: ${hint}`;
+    return `  ${key}: pylayer has no such option; remove it`;
+  });
+  return [
+    "pylayer: custom.pythonRequirements is serverless-python-requirements' configuration; that plugin is not installed and pylayer does not read the block, so none of its settings apply:",
+    ...lines,
+    "Hint: move what applies to custom.pylayer and remove custom.pythonRequirements (README: Migrating from serverless-python-requirements).",
+  ].join("\n");
+}
+
 function configError(message: string, hint: string): PylayerError {
   return new PylayerError("serverless-config", message, { hint });
 }

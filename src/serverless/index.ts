@@ -10,6 +10,7 @@ export {
   inputOptions,
   MIGRATION_HINTS,
   type PylayerServerlessOptions,
+  pythonRequirementsWarning,
   readOptions,
 } from "./config.js";
 export { type PluginUtilities, PylayerServerlessPlugin, type Serverless } from "./plugin.js";

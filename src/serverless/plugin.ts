@@ -20,7 +20,12 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { PylayerError } from "../errors.js";
 import type { BuildOptions, BuildResult } from "../pipeline/types.js";
-import { inputOptions, type PylayerServerlessOptions, readOptions } from "./config.js";
+import {
+  inputOptions,
+  type PylayerServerlessOptions,
+  pythonRequirementsWarning,
+  readOptions,
+} from "./config.js";
 import {
   filesOfModule,
   LAYER_LOGICAL_ID,
@@ -77,6 +82,14 @@ function isPackagePlugin(plugin: unknown): plugin is PackagePlugin {
   );
 }
 
+/** serverless-python-requirements' plugin, by its class name. */
+function isPythonRequirementsPlugin(plugin: unknown): boolean {
+  return (
+    (plugin as { constructor?: { name?: string } } | null)?.constructor?.name ===
+    "ServerlessPythonRequirements"
+  );
+}
+
 type Library = typeof import("../index.js");
 
 export class PylayerServerlessPlugin {
@@ -119,6 +132,11 @@ export class PylayerServerlessPlugin {
   /** Builds what the service needs; with `only`, the package of that one function. */
   private async run(only?: string): Promise<void> {
     const service = this.serverless.service;
+    // With serverless-python-requirements installed, its block is its own business.
+    if (!this.serverless.pluginManager.plugins.some(isPythonRequirementsPlugin)) {
+      const warning = pythonRequirementsWarning(service.custom?.pythonRequirements);
+      if (warning !== undefined) this.log?.warning(warning);
+    }
     let options: PylayerServerlessOptions;
     try {
       options = readOptions(service.custom?.pylayer);
@@ -187,6 +205,8 @@ export class PylayerServerlessPlugin {
         },
       });
       const zip = result.zips[0]!;
+      // The build's check verified the first function's handler; the others share the zip.
+      if (options.check) await this.checkHandlers(library, zip.path, group, what);
       for (const item of group.functions) {
         item.definition.package = { ...item.definition.package, artifact: zip.path };
       }
@@ -196,17 +216,59 @@ export class PylayerServerlessPlugin {
     }
   }
 
+  /**
+   * Checks the handler of every function of a shared package but the first (which the
+   * build checked): a module that is not in the zip fails the packaging, naming each
+   * function whose handler cannot load.
+   */
+  private async checkHandlers(
+    library: Library,
+    zip: string,
+    group: PackageGroup,
+    what: string,
+  ): Promise<void> {
+    const first = group.functions[0]?.handler;
+    const missing: string[] = [];
+    for (const item of group.functions.slice(1)) {
+      if (item.handler === undefined || item.handler === first) continue;
+      const result = await library.checkLayer(zip, {
+        kind: "function",
+        handler: item.handler,
+        runtimes: [group.target.runtime],
+        architectures: [group.target.architecture],
+        importTest: false,
+        env: process.env,
+      });
+      for (const finding of result.findings) {
+        if (finding.code === "handler-not-found" && finding.severity === "error") {
+          missing.push(`  function ${item.name}: [${finding.code}] ${finding.message}`);
+        }
+      }
+    }
+    if (missing.length === 0) return;
+    throw new this.serverless.classes.Error(
+      [
+        `pylayer: the package built for ${what} cannot load every handler:`,
+        ...missing,
+        "Hint: fix the function's handler setting (MODULE.FUNCTION relative to its module folder), or add the module to the package (package.patterns).",
+      ].join("\n"),
+      "handler-not-found",
+    );
+  }
+
   private async packageLayer(library: Library, options: PylayerServerlessOptions): Promise<void> {
     const service = this.serverless.service;
     const settings = options.layer === false ? {} : options.layer;
     const functions = pythonFunctions(service);
     const fallback = providerTarget(service);
-    // The plain name goes to the provider's target, or to the first function's when the
-    // provider's runtime is not Python.
-    const targets = uniqueTargets([fallback, ...functions.map((item) => item.target)]).filter(
-      (target) => target.runtime.startsWith("python"),
-    );
-    const defaultTarget = targets[0];
+    // Only targets a function runs on are built (the provider's alone when the service has
+    // no Python function, so that a layer-only service still gets its layer). The plain
+    // name goes to the provider's target when built, else to the first function's.
+    const targets = uniqueTargets(
+      functions.length > 0 ? functions.map((item) => item.target) : [fallback],
+    ).filter((target) => target.runtime.startsWith("python"));
+    const defaultTarget =
+      targets.find((target) => targetId(target) === targetId(fallback)) ?? targets[0];
     if (defaultTarget === undefined) {
       throw new this.serverless.classes.Error(
         `pylayer: custom.pylayer.layer is set, but neither provider.runtime (${fallback.runtime}) nor any function is Python\nHint: Set provider.runtime to a Python runtime such as python3.12.`,

@@ -10,6 +10,7 @@ import {
   MIGRATION_HINTS,
   packageGroups,
   pythonFunctions,
+  pythonRequirementsWarning,
   readOptions,
   type ServerlessService,
 } from "../../src/serverless/index.js";
@@ -173,5 +174,31 @@ describe("pythonFunctions and packageGroups", () => {
     expect(layerLogicalId("python-requirements_x")).toBe(
       "PythonDashrequirementsUnderscorexLambdaLayer",
     );
+  });
+});
+
+describe("pythonRequirementsWarning (a custom.pythonRequirements block without its plugin)", () => {
+  it("says where each key goes: the same key in custom.pylayer, a migration hint, or nothing", () => {
+    const warning = pythonRequirementsWarning({
+      dockerizePip: true,
+      slim: true,
+      fileName: "requirements/prod.txt",
+      pipCmdExtraArgs: ["--no-cache-dir"],
+      somethingElse: 1,
+    })!;
+    expect(warning).toContain(
+      "custom.pythonRequirements is serverless-python-requirements' configuration",
+    );
+    expect(warning).toContain("  slim: move it to custom.pylayer.slim");
+    expect(warning).toContain("  fileName: move it to custom.pylayer.fileName");
+    expect(warning).toContain(`  dockerizePip: ${MIGRATION_HINTS.dockerizePip}`);
+    expect(warning).toContain(`  pipCmdExtraArgs: ${MIGRATION_HINTS.pipCmdExtraArgs}`);
+    expect(warning).toContain("  somethingElse: pylayer has no such option; remove it");
+    expect(warning).toContain("Migrating from serverless-python-requirements");
+  });
+
+  it("is nothing without the block", () => {
+    expect(pythonRequirementsWarning(undefined)).toBeUndefined();
+    expect(pythonRequirementsWarning(null)).toBeUndefined();
   });
 });

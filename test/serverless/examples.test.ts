@@ -6,9 +6,10 @@
  * the template's function versions and layer hash do not change; with the first deploy's
  * stack outputs, the framework keeps the uploaded layer (no new layer version).
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MIGRATION_HINTS } from "../../src/serverless/index.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { unzipFile } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
@@ -334,6 +335,67 @@ describe("examples/serverless/layer: layer mode", () => {
       new Set(["CloudFormation.describeStacks"]),
     );
   });
+});
+
+describe("what the plugin checks and warns about (one `serverless package` each)", () => {
+  it("warns about a leftover custom.pythonRequirements and checks every handler of a shared zip", async () => {
+    const service = await prepareService("service");
+    const configPath = join(service.folder, "serverless.yml");
+    const config = await readFile(configPath, "utf8");
+    const changed = config
+      .replace(
+        "custom:\n  pylayer:\n",
+        "custom:\n  pythonRequirements:\n    dockerizePip: true\n    slim: true\n  pylayer:\n",
+      )
+      // goodbye shares hello's zip (same folder and target); its module is not in it.
+      .replace("handler: handler.goodbye", "handler: farewell.goodbye");
+    expect(changed).not.toBe(config);
+    await writeFile(configPath, changed);
+    const run = await serverlessPackage(service, server.url);
+    const output = run.stdout + run.stderr;
+    expect(run.code, output).toBe(1);
+    expect(output).toContain(
+      "custom.pythonRequirements is serverless-python-requirements' configuration",
+    );
+    expect(output).toContain(`dockerizePip: ${MIGRATION_HINTS.dockerizePip}`);
+    expect(output).toContain("slim: move it to custom.pylayer.slim");
+    expect(output).toMatch(
+      /cannot load every handler:\n\s+function goodbye: \[handler-not-found\] the handler farewell\.goodbye needs the module farewell/,
+    );
+    expect(output).not.toMatch(/function hello: \[handler-not-found\]/);
+  }, 120_000);
+
+  it("layer mode builds no layer for the provider's target when no function runs on it", async () => {
+    const service = await prepareService("layer");
+    const configPath = join(service.folder, "serverless.yml");
+    const config = await readFile(configPath, "utf8");
+    // Both functions on x86_64; the provider's arm64 is nobody's target.
+    const changed = config.replace(
+      "  hello:\n    handler: handler.hello\n",
+      "  hello:\n    handler: handler.hello\n    architecture: x86_64\n",
+    );
+    expect(changed).not.toBe(config);
+    await writeFile(configPath, changed);
+    const run = await serverlessPackage(service, server.url);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const { Resources } = await readTemplate(service);
+    const layers = Object.entries(Resources)
+      .filter(([, resource]) => resource.Type === "AWS::Lambda::LayerVersion")
+      .map(([id]) => id);
+    expect(layers).toEqual(["PythonRequirementsLambdaLayer"]);
+    expect(Resources.PythonRequirementsLambdaLayer?.Properties.CompatibleArchitectures).toEqual([
+      "x86_64",
+    ]);
+    for (const name of ["HelloLambdaFunction", "LegacyLambdaFunction"]) {
+      expect(Resources[name]?.Properties.Layers).toEqual([
+        { Ref: "PythonRequirementsLambdaLayer" },
+      ]);
+    }
+    const zips = (await readdir(join(service.folder, ".serverless"))).filter((name) =>
+      name.endsWith(".zip"),
+    );
+    expect(zips.sort()).toEqual(["pylayer-layer.zip", "pythonRequirements.zip"]);
+  }, 120_000);
 });
 
 describe("a failing build", () => {
