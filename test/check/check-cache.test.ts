@@ -7,7 +7,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CheckResult } from "../../src/check/index.js";
-import type { BuildEvent, BuildOptions } from "../../src/pipeline/index.js";
+import type { BuildOptions } from "../../src/pipeline/index.js";
+import { buildCollecting } from "../helpers/build.js";
 import { runCli } from "../helpers/cli.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
@@ -41,16 +42,10 @@ afterAll(async () => {
 });
 
 async function build(home: string, options: Partial<BuildOptions> = {}) {
-  const { buildLayer } = await import("../../src/pipeline/index.js");
-  const events: BuildEvent[] = [];
-  const result = await buildLayer({
+  const { result, events } = await buildCollecting(server.url, home, {
     requirements: ["app"],
     runtimes: ["python3.11"],
-    index: { indexUrl: server.url },
-    env: isolatedEnv(home),
-    cwd: await temporaryFolder(),
     check: true,
-    onEvent: (event) => events.push(event),
     ...options,
   });
   const check = result.checks?.[0] as CheckResult;

@@ -9,8 +9,8 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { indexForFile } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
@@ -18,18 +18,10 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
-let server: IndexServer;
-let home: string;
-
-beforeAll(async () => {
-  server = await startIndexServer([
-    buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
-  ]);
-  home = await temporaryFolder();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = await indexForFile([
+  buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
+]);
+const home = await temporaryFolder();
 
 /** Runs `command build greet …options` in a fresh folder whose pylayer.toml names the index (TOML read too); returns the folder. */
 async function buildGreet(command: string[], options: string[]): Promise<string> {

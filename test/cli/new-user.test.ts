@@ -7,28 +7,20 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
+import { type IndexServer, indexForFile, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
-let server: IndexServer;
-let home: string;
-
-beforeAll(async () => {
-  server = await startIndexServer([
-    buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
-    buildWheel({
-      name: "native-ish",
-      version: "2.0",
-      files: { "native_ish/__init__.py": "" },
-      data: { headers: { "native_ish.h": "int f(void);\n" } },
-    }),
-  ]);
-  home = await temporaryFolder();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = await indexForFile([
+  buildWheel({ name: "greet", version: "1.2", files: { "greet/__init__.py": "HELLO = 1\n" } }),
+  buildWheel({
+    name: "native-ish",
+    version: "2.0",
+    files: { "native_ish/__init__.py": "" },
+    data: { headers: { "native_ish.h": "int f(void);\n" } },
+  }),
+]);
+const home = await temporaryFolder();
 
 describe("a file given where a requirement goes (point 4)", () => {
   it.each([

@@ -8,40 +8,26 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
+import { describe, expect, it } from "vitest";
+import type { BuildOptions } from "../../src/pipeline/index.js";
 import { ZipReader } from "../../src/zip/index.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
-import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { buildCollecting } from "../helpers/build.js";
+import { indexForFile } from "../helpers/index-server.js";
+import { temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
-let server: IndexServer;
-
-beforeAll(async () => {
-  server = await startIndexServer([
-    buildWheel({ name: "app", version: "1.0", requires: ["helper"] }),
-    buildWheel({
-      name: "helper",
-      version: "2.0",
-      files: { "helper/__init__.py": `VALUE = ${JSON.stringify("x".repeat(5000))}\n` },
-    }),
-  ]);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = await indexForFile([
+  buildWheel({ name: "app", version: "1.0", requires: ["helper"] }),
+  buildWheel({
+    name: "helper",
+    version: "2.0",
+    files: { "helper/__init__.py": `VALUE = ${JSON.stringify("x".repeat(5000))}\n` },
+  }),
+]);
 
 async function build(home: string, options: Partial<BuildOptions> = {}) {
-  const cwd = await temporaryFolder();
-  const events: BuildEvent[] = [];
-  const result = await buildLayer({
+  const { result, events } = await buildCollecting(server.url, home, {
     requirements: ["app"],
-    runtimes: ["python3.12"],
-    index: { indexUrl: server.url },
-    env: isolatedEnv(home),
-    cwd,
-    check: false,
-    onEvent: (event) => events.push(event),
     ...options,
   });
   const zip = result.zips[0]!;

@@ -7,46 +7,34 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CACHED_LAYERS_KEPT } from "../../src/cache/index.js";
-import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
-import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
-import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import type { BuildEvent, BuildOptions } from "../../src/pipeline/index.js";
+import { buildCollecting } from "../helpers/build.js";
+import { indexForFile } from "../helpers/index-server.js";
+import { temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
-let server: IndexServer;
-
-beforeAll(async () => {
-  server = await startIndexServer([
-    buildWheel({ name: "app", version: "1.0", requires: ["helper"] }),
-    buildWheel({
-      name: "helper",
-      version: "2.0",
-      files: {
-        "helper/__init__.py": "VALUE = 2\n",
-        "helper/tests/__init__.py": "",
-        "helper/tests/test_helper.py": "def test():\n    pass\n",
-      },
-    }),
-  ]);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = await indexForFile([
+  buildWheel({ name: "app", version: "1.0", requires: ["helper"] }),
+  buildWheel({
+    name: "helper",
+    version: "2.0",
+    files: {
+      "helper/__init__.py": "VALUE = 2\n",
+      "helper/tests/__init__.py": "",
+      "helper/tests/test_helper.py": "def test():\n    pass\n",
+    },
+  }),
+]);
 
 async function build(home: string, options: Partial<BuildOptions> = {}, extraEnv = {}) {
-  const cwd = await temporaryFolder();
-  const events: BuildEvent[] = [];
-  const result = await buildLayer({
-    requirements: ["app"],
-    runtimes: ["python3.12"],
-    index: { indexUrl: server.url },
-    env: isolatedEnv(home, extraEnv),
-    cwd,
-    check: false,
-    onEvent: (event) => events.push(event),
-    ...options,
-  });
+  const { result, events } = await buildCollecting(
+    server.url,
+    home,
+    { requirements: ["app"], ...options },
+    extraEnv,
+  );
   const zip = result.zips[0]!;
   return { result, zip, events, bytes: await readFile(zip.path) };
 }

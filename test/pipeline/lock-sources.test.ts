@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildLayer, exportRequirements, lockLayer } from "../../src/pipeline/index.js";
 import { inTreeProject, pythonsOnPath, writeTree } from "../helpers/backends.js";
+import { gitRepository, hasGit } from "../helpers/git.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { type BuiltWheel, buildWheel } from "../helpers/wheels.js";
@@ -18,14 +19,6 @@ vi.setConfig({ testTimeout: 300_000 });
 
 const hasPython = (await pythonsOnPath()).length > 0;
 if (!hasPython) console.warn("lock source tests skipped: no python3 on PATH");
-const hasGit = (() => {
-  try {
-    execFileSync("git", ["--version"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let server: IndexServer;
 let helper: BuiltWheel;
@@ -41,31 +34,6 @@ afterAll(async () => {
 });
 
 const helperUrl = () => `${server.url.replace(/simple\/$/, "files/")}${helper.filename}`;
-
-async function gitRepository(
-  files: Record<string, string>,
-): Promise<{ path: string; commit: string }> {
-  const path = await temporaryFolder();
-  await writeTree(path, files);
-  const git = (...args: string[]) =>
-    execFileSync("git", args, {
-      cwd: path,
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: "t",
-        GIT_AUTHOR_EMAIL: "t@example.invalid",
-        GIT_COMMITTER_NAME: "t",
-        GIT_COMMITTER_EMAIL: "t@example.invalid",
-      },
-    })
-      .toString()
-      .trim();
-  git("init", "--quiet", "-b", "main");
-  git("add", ".");
-  git("commit", "--quiet", "-m", "first");
-  git("tag", "v1.0");
-  return { path, commit: git("rev-parse", "HEAD") };
-}
 
 describe.skipIf(!hasPython)("lock files with sources", () => {
   it("builds the uv workspace member the root project depends on", async () => {
@@ -173,7 +141,7 @@ content-hash = "0"
   it.skipIf(!hasGit)(
     "pylayer lock pins a git requirement to its commit, and build --lock builds that commit",
     async () => {
-      const repository = await gitRepository(inTreeProject("gitpkg", "1.0", ["helper>=1"]));
+      const repository = await gitRepository(inTreeProject("gitpkg", "1.0", ["helper>=1"]), "v1.0");
       const cwd = await temporaryFolder();
       await writeTree(join(cwd, "libs", "common"), inTreeProject("common", "0.1.0"));
       const locked = await lockLayer({
@@ -223,7 +191,7 @@ content-hash = "0"
   it.skipIf(!hasGit)(
     "pylayer export writes direct references (git at its commit, a project by path, a URL with its hash) and no password",
     async () => {
-      const repository = await gitRepository(inTreeProject("gitpkg", "1.0"));
+      const repository = await gitRepository(inTreeProject("gitpkg", "1.0"), "v1.0");
       const cwd = await temporaryFolder();
       await writeTree(join(cwd, "libs", "common"), inTreeProject("common", "0.1.0"));
       const withSecrets = `${helperUrl().replace("http://", "http://user:pa55w0rd@")}?token=s3cr3t`;

@@ -4,14 +4,15 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
+import type { BuildOptions } from "../../src/pipeline/index.js";
+import { buildCollecting } from "../helpers/build.js";
 import {
   type IndexServer,
   type IndexServerOptions,
   startIndexServer,
   writeFileIndex,
 } from "../helpers/index-server.js";
-import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { temporaryFolder } from "../helpers/sandbox.js";
 import { buildWheel } from "../helpers/wheels.js";
 
 const WHEELS = [
@@ -33,15 +34,8 @@ async function serve(options: IndexServerOptions) {
 }
 
 async function build(home: string, indexUrl: string, options: Partial<BuildOptions> = {}) {
-  const events: BuildEvent[] = [];
-  const result = await buildLayer({
+  const { result, events } = await buildCollecting(indexUrl, home, {
     requirements: ["app"],
-    runtimes: ["python3.12"],
-    index: { indexUrl },
-    env: isolatedEnv(home),
-    cwd: await temporaryFolder(),
-    check: false,
-    onEvent: (event) => events.push(event),
     ...options,
   });
   const versions = result.plan.targets[0]!.packages.map((item) => `${item.name}==${item.version}`);

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type BuildEvent, type BuildOptions, buildLayer } from "../../src/pipeline/index.js";
 import { buildSdist, inTreeProject, setuptoolsBackend, writeTree } from "../helpers/backends.js";
+import { gitRepository, hasGit } from "../helpers/git.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
 import { type BuiltWheel, buildWheel } from "../helpers/wheels.js";
@@ -22,14 +23,6 @@ vi.setConfig({ testTimeout: 300_000 });
 const backend = await setuptoolsBackend();
 const missing = "missing" in backend ? backend.missing : undefined;
 if (missing !== undefined) console.warn(`source-build tests skipped: ${missing}`);
-const hasGit = (() => {
-  try {
-    execFileSync("git", ["--version"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** A minimal PEP 517 backend kept in the project (backend-path): writes a pure wheel by hand. */
 const IN_TREE_BACKEND = `
@@ -404,29 +397,11 @@ describe.skipIf(missing !== undefined)("local projects and direct references", (
   });
 
   it.skipIf(!hasGit)("pins a git requirement to the commit it resolved", async () => {
-    const repository = await temporaryFolder();
-    for (const [path, content] of Object.entries(setuptoolsProject("gitpkg", "1.2"))) {
-      await mkdir(join(repository, path, ".."), { recursive: true });
-      await writeFile(join(repository, path), content);
-    }
-    const git = (...args: string[]) =>
-      execFileSync("git", args, {
-        cwd: repository,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: "t",
-          GIT_AUTHOR_EMAIL: "t@example.invalid",
-          GIT_COMMITTER_NAME: "t",
-          GIT_COMMITTER_EMAIL: "t@example.invalid",
-        },
-      })
-        .toString()
-        .trim();
-    git("init", "--quiet", "-b", "main");
-    git("add", ".");
-    git("commit", "--quiet", "-m", "first");
-    git("tag", "v1.2");
-    const commit = git("rev-parse", "HEAD");
+    const {
+      path: repository,
+      commit,
+      git,
+    } = await gitRepository(setuptoolsProject("gitpkg", "1.2"), "v1.2");
     await writeFile(join(repository, "gitpkg", "__init__.py"), 'VALUE = "later"\n');
     git("commit", "--quiet", "-am", "second");
     const { result, messages } = await build({
