@@ -2,8 +2,8 @@
  * The Python programs pylayer writes or runs, kept as `.py` files in `src/` so that Python
  * itself compiles and tests them (test/python-sources.test.ts): the runtime-mode module
  * (`coldstart/pylayer_runtime.py`), the invoke bootstrap (`invoke/bootstrap.py`), Lambda's
- * sys.path order (`invoke/lambda_sys_path.py`) and the import probe
- * (`check/import_probe.py`).
+ * sys.path order (`invoke/lambda_sys_path.py`), the import probe
+ * (`check/import_probe.py`) and the PEP 517 hook runner (`pep517/hook_runner.py`).
  *
  * Where the text comes from: the compiled library reads the file next to this module
  * (`npm run build` copies the `.py` files of `src/` into `dist/` beside the JavaScript,
@@ -24,7 +24,8 @@ export type PythonSourcePath =
   | "coldstart/pylayer_runtime.py"
   | "invoke/bootstrap.py"
   | "invoke/lambda_sys_path.py"
-  | "check/import_probe.py";
+  | "check/import_probe.py"
+  | "pep517/hook_runner.py";
 
 const inlined: Readonly<Record<string, string>> | undefined =
   typeof PYLAYER_PYTHON_SOURCES === "undefined" ? undefined : PYLAYER_PYTHON_SOURCES;

@@ -44,11 +44,13 @@ describe("the Python programs of src/", () => {
       "coldstart/pylayer_runtime.py",
       "invoke/bootstrap.py",
       "invoke/lambda_sys_path.py",
+      "pep517/hook_runner.py",
     ]);
     expect(unitTestFolders.map((folder) => folder.slice(root.length + 1))).toEqual([
       "test/check",
       "test/coldstart",
       "test/invoke",
+      "test/pep517",
     ]);
   });
 

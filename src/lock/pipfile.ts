@@ -9,7 +9,8 @@
  *   its `index` names, else the first of `_meta.sources`), where the wheel whose sha256 is
  *   one of the recorded hashes is chosen. A source on pypi.org stands for the configured
  *   index (--index-url, PIP_INDEX_URL, pip.conf), so mirrors keep working.
- * - Git, path, file and editable entries cannot go into a layer and are reported.
+ * - `git` (at `ref`), `path` (editable or not) and `file` entries are built from source
+ *   like direct references (an editable one as a regular wheel).
  *
  * Freshness: `_meta.hash.sha256` is sha256 of `json.dumps(data, sort_keys=True,
  * separators=(",", ":"))` where data is `{"_meta": {"sources": [[source]]…, "requires":
@@ -32,7 +33,13 @@ import {
   validate,
 } from "../pyproject/toml.js";
 import { markerEnvironment, type Target } from "../runtime/index.js";
-import { LOCK_HINT, parseHashString, parseLockMarker, unknownSelection } from "./common.js";
+import {
+  LOCK_HINT,
+  locationToUrl,
+  parseHashString,
+  parseLockMarker,
+  unknownSelection,
+} from "./common.js";
 import { pythonJsonDumps } from "./python-json.js";
 import type { LockedPackage, LockFile, LockRequest } from "./types.js";
 
@@ -43,6 +50,8 @@ const EntrySchema = z.looseObject({
   index: z.string().optional(),
   extras: z.array(z.string()).optional(),
   git: z.string().optional(),
+  ref: z.string().optional(),
+  subdirectory: z.string().optional(),
   path: z.string().optional(),
   file: z.string().optional(),
   editable: z.boolean().optional(),
@@ -249,20 +258,15 @@ function toLockedPackage(
     otherFiles: [],
     requiredBy: [category],
   };
-  const kind =
-    entry.git !== undefined
-      ? "git"
-      : entry.path !== undefined
-        ? "path"
-        : entry.file !== undefined
-          ? "file"
-          : undefined;
-  if (kind !== undefined || entry.editable === true) {
-    const location = entry.git ?? entry.path ?? entry.file ?? "";
+  const direct = directUrl(entry, path, `${category}.${name}`);
+  if (direct !== undefined) {
     return {
       ...base,
-      unsupported: `a ${entry.editable === true ? "editable " : ""}${kind ?? "local"} requirement (${location}), which needs a source build`,
+      direct: { url: direct, ...(entry.editable === true ? { editable: true } : {}) },
     };
+  }
+  if (entry.editable === true) {
+    return { ...base, unsupported: "an editable requirement without git, path or file" };
   }
   if (entry.version === undefined || !/^===?/.test(entry.version)) {
     return { ...base, unsupported: `not pinned to one version (${entry.version ?? "no version"})` };
@@ -276,4 +280,33 @@ function toLockedPackage(
       })),
     },
   };
+}
+
+/**
+ * The direct reference of a `git`, `path` or `file` entry, as the build reads it: git at
+ * the locked `ref` (pipenv records the commit there) with `subdirectory`, a path (a
+ * project folder or an archive) relative to the lock's folder, a file URL or path with
+ * its sha256 when the entry records exactly one (checked on download). Undefined for an
+ * index entry.
+ */
+function directUrl(entry: Entry, path: string, where: string): string | undefined {
+  const folder = dirname(path);
+  if (entry.git !== undefined) {
+    const repository = entry.git.replace(/^git\+/i, "");
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(repository)
+      ? repository
+      : /^[^/]+@[^:]+:/.test(repository)
+        ? repository // scp-like git@host:org/repo, as git takes it
+        : locationToUrl(repository, folder);
+    const subdirectory = typeof entry.subdirectory === "string" ? entry.subdirectory : undefined;
+    return `git+${url}${entry.ref === undefined ? "" : `@${entry.ref}`}${subdirectory === undefined ? "" : `#subdirectory=${subdirectory}`}`;
+  }
+  const location = entry.path ?? entry.file;
+  if (location === undefined) return undefined;
+  const url = locationToUrl(location, folder);
+  if (entry.path !== undefined) return url;
+  const sha256 = [
+    ...new Set(entry.hashes.map((hash) => parseHashString(hash, where).sha256).filter(Boolean)),
+  ];
+  return sha256.length === 1 ? `${url}#sha256=${sha256[0]}` : url;
 }

@@ -20,6 +20,7 @@ import {
   rename,
   rm,
   stat,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -214,9 +215,17 @@ export interface SourceBuilderOptions {
   cacheFolder: string | null;
   /** `--config-settings`: passed to every hook (a requirement's own settings replace keys). */
   configSettings?: ConfigSettings;
+  /** How many built wheels `cacheFolder` keeps (default BUILT_WHEELS_KEPT). */
+  keepBuilds?: number;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: SourceBuildEvent) => void;
 }
+
+/**
+ * How many built wheels (and build logs) the cache keeps; the least recently used go
+ * first, as for the other buckets. A reuse counts as a use.
+ */
+export const BUILT_WHEELS_KEPT = 64;
 
 /** Bump when the way wheels are built changes what a cached build means. */
 const BUILD_FORMAT = 1;
@@ -514,6 +523,8 @@ export class SourceBuilder {
     const { label, python, buildSystem, configSettings, key, store } = source;
     const stored = await readStored(join(store, key), python, buildSystem.backend);
     if (stored !== null) {
+      const now = new Date();
+      await utimes(join(store, key, "build.json"), now, now).catch(() => {});
       this.emit("detail", `${label}: built wheel ${stored.filename} reused from the cache`);
       return stored;
     }
@@ -565,6 +576,9 @@ export class SourceBuilder {
       await rm(temporary, { recursive: true, force: true });
     });
     await rm(work, { recursive: true, force: true });
+    if (this.options.cacheFolder !== null) {
+      await pruneBuilt(store, this.options.keepBuilds ?? BUILT_WHEELS_KEPT, folder);
+    }
     this.emit("detail", `${label}: built ${filename} (log: ${logPath})`);
     return describeWheel(
       join(folder, filename),
@@ -604,6 +618,40 @@ export class SourceBuilder {
       case "failed":
         throw buildFailedAsync(label, call.backend, hook, result, logPath);
     }
+  }
+}
+
+/**
+ * Keeps the `keep` most recently used built wheels of `store` (by their `build.json`
+ * times; `keepFolder`, just built, always stays) and as many build logs, deleting the
+ * others. Partly written entries of live builds (`*.tmp`) are left alone.
+ */
+async function pruneBuilt(store: string, keep: number, keepFolder: string): Promise<void> {
+  const byUse = async (folder: string, names: string[], file: (name: string) => string) => {
+    const used = await Promise.all(
+      names.map(async (name) => ({
+        name,
+        used: (await stat(join(folder, file(name))).catch(() => null))?.mtimeMs ?? 0,
+      })),
+    );
+    used.sort((a, b) => b.used - a.used || (a.name < b.name ? -1 : 1));
+    return used.map((entry) => entry.name);
+  };
+  const entries = (await readdir(store).catch(() => [] as string[])).filter((name) =>
+    /^[0-9a-f]{64}$/.test(name),
+  );
+  if (entries.length > keep) {
+    const ordered = await byUse(store, entries, (name) => join(name, "build.json"));
+    const stale = ordered.slice(keep).filter((name) => join(store, name) !== keepFolder);
+    for (const name of stale) await rm(join(store, name), { recursive: true, force: true });
+  }
+  const logs = join(store, "logs");
+  const logNames = (await readdir(logs).catch(() => [] as string[])).filter((name) =>
+    name.endsWith(".log"),
+  );
+  if (logNames.length > keep) {
+    const ordered = await byUse(logs, logNames, (name) => name);
+    for (const name of ordered.slice(keep)) await rm(join(logs, name), { force: true });
   }
 }
 

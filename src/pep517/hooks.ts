@@ -1,5 +1,5 @@
 /**
- * Calling PEP 517 hooks: each call runs `HOOK_RUNNER` in a fresh subprocess of the build
+ * Calling PEP 517 hooks: each call runs `hook_runner.py` in a fresh subprocess of the build
  * Python, in the source tree, with `site` disabled (`-S -s`) so that only the isolated
  * build environment (added with `site.addsitedir`, which honours its `.pth` files) and the
  * standard library are importable. The backend's output goes to one log file; the result
@@ -8,44 +8,8 @@
 import { spawn } from "node:child_process";
 import { open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pythonSource } from "../python-sources.js";
 import type { BuildPython } from "./python.js";
-
-/** The Python side, like pyproject_hooks' `_in_process.py`. */
-export const HOOK_RUNNER = `
-import importlib, json, os, site, sys, traceback
-
-def main():
-    control = sys.argv[1]
-    with open(os.path.join(control, "input.json"), encoding="utf-8") as handle:
-        request = json.load(handle)
-    for folder in request["site"]:
-        site.addsitedir(folder)
-    backend_path = [os.path.abspath(entry) for entry in request["backend_path"]]
-    sys.path[:0] = backend_path
-    module_name, _, object_path = request["backend"].partition(":")
-    output = {}
-    try:
-        backend = importlib.import_module(module_name)
-    except ImportError:
-        output = {"error": "backend-unavailable", "traceback": traceback.format_exc()}
-    else:
-        if backend_path:
-            location = os.path.abspath(getattr(backend, "__file__", "") or "")
-            if not any(location.startswith(entry + os.sep) or location == entry for entry in backend_path):
-                output = {"error": "backend-invalid", "traceback": "%s was imported from %s, outside backend-path" % (module_name, location)}
-        if not output:
-            for part in filter(None, object_path.split(".")):
-                backend = getattr(backend, part)
-            hook = getattr(backend, request["hook"], None)
-            if hook is None:
-                output = {"unsupported": True}
-            else:
-                output = {"return": hook(**request["kwargs"])}
-    with open(os.path.join(control, "output.json"), "w", encoding="utf-8") as handle:
-        json.dump(output, handle)
-
-main()
-`;
 
 export interface HookCall {
   python: BuildPython;
@@ -77,7 +41,7 @@ export async function callHook(call: HookCall): Promise<HookResult> {
   const output = join(call.controlFolder, "output.json");
   const runner = join(call.controlFolder, "pylayer_hook_runner.py");
   await rm(output, { force: true });
-  await writeFile(runner, HOOK_RUNNER);
+  await writeFile(runner, pythonSource("pep517/hook_runner.py"));
   await writeFile(
     input,
     JSON.stringify({

@@ -1,5 +1,6 @@
 /** PEP 517/518 source builds and PEP 643 static sdist metadata. */
 export {
+  BUILT_WHEELS_KEPT,
   type BuildRequirementInstaller,
   type BuildSystem,
   type BuiltWheel,

@@ -65,7 +65,7 @@ describe("Pipfile.lock", () => {
     expect(select(text, "python3.12", ["dev", "lambda"])).toEqual([
       "internal==1.2",
       "mangum==0.19.0",
-      "mytool== (unsupported)",
+      "mytool==",
       "pytest==8.3.3",
       "requests==2.31.0",
       "ruamel-yaml==0.18.6",
@@ -117,5 +117,48 @@ describe("Pipfile.lock", () => {
     const bad = JSON.parse(text);
     bad.default.internal.index = "nowhere";
     expect(() => select(JSON.stringify(bad), "python3.12")).toThrow(/no source named "nowhere"/);
+  });
+});
+
+describe("Pipfile.lock git, path and file entries", () => {
+  const sha = "a".repeat(64);
+  it.each<[string, Record<string, unknown>, { url: string; editable?: boolean }]>([
+    [
+      "git at the locked ref, with a subdirectory",
+      { git: "https://git.example.com/o/r.git", ref: "0123abc", subdirectory: "pkg" },
+      { url: "git+https://git.example.com/o/r.git@0123abc#subdirectory=pkg" },
+    ],
+    [
+      "git+ URL and ssh",
+      { git: "git+ssh://git@git.example.com/o/r.git", ref: "v1" },
+      { url: "git+ssh://git@git.example.com/o/r.git@v1" },
+    ],
+    [
+      "editable path, relative to the lock",
+      { editable: true, path: "./tools" },
+      { url: "file:///p/tools", editable: true },
+    ],
+    [
+      "path to an archive",
+      { path: "../dist/pkg-1.0.tar.gz" },
+      { url: "file:///dist/pkg-1.0.tar.gz" },
+    ],
+    [
+      "file URL with its one sha256",
+      { file: "https://files.example.com/pkg-1.0.tar.gz", hashes: [`sha256:${sha}`] },
+      { url: `https://files.example.com/pkg-1.0.tar.gz#sha256=${sha}` },
+    ],
+  ])("%s", (_title, entry, direct) => {
+    const text = JSON.stringify({
+      _meta: { "pipfile-spec": 6, sources: [{ name: "pypi", url: "https://pypi.org/simple" }] },
+      default: { pkg: entry },
+      develop: {},
+    });
+    const [item] = parsePipfileLock(text, "/p/Pipfile.lock").select(
+      makeTarget("python3.12", "x86_64"),
+      { extras: [], groups: [] },
+    );
+    expect(item!.unsupported).toBeUndefined();
+    expect(item!.direct).toEqual(direct);
   });
 });

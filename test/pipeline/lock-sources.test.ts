@@ -5,11 +5,12 @@
  * minimal in-tree backend (backend-path), so only a local Python (and git) is needed.
  */
 import { execFileSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildLayer, exportRequirements, lockLayer } from "../../src/pipeline/index.js";
-import { inTreeProject, pythonsOnPath, writeTree } from "../helpers/backends.js";
+import { buildSdist, inTreeProject, pythonsOnPath, writeTree } from "../helpers/backends.js";
 import { gitRepository, hasGit } from "../helpers/git.js";
 import { type IndexServer, startIndexServer } from "../helpers/index-server.js";
 import { isolatedEnv, temporaryFolder, unzipFile } from "../helpers/sandbox.js";
@@ -34,6 +35,15 @@ afterAll(async () => {
 });
 
 const helperUrl = () => `${server.url.replace(/simple\/$/, "files/")}${helper.filename}`;
+
+/** A poetry.lock (2.1) of packages, each `[name, version, files, [package.source] lines]`. */
+function poetryLock(packages: [string, string, string, string][]): string {
+  const entries = packages.map(
+    ([name, version, files, source]) =>
+      `[[package]]\nname = "${name}"\nversion = "${version}"\ndescription = ""\noptional = false\npython-versions = "*"\nfiles = ${files}\ngroups = ["main"]\n\n[package.source]\n${source}\n`,
+  );
+  return `${entries.join("\n")}\n[metadata]\nlock-version = "2.1"\npython-versions = "^3.11"\ncontent-hash = "0"\n`;
+}
 
 describe.skipIf(!hasPython)("lock files with sources", () => {
   it("builds the uv workspace member the root project depends on", async () => {
@@ -102,40 +112,12 @@ requires-dist = [{ name = "helper", specifier = ">=1" }]
   });
 
   it("builds poetry.lock directory dependencies", async () => {
-    const cwd = await temporaryFolder();
-    await writeTree(join(cwd, "local-lib"), inTreeProject("local-lib", "0.3.0"));
-    await writeFile(
-      join(cwd, "poetry.lock"),
-      `[[package]]
-name = "local-lib"
-version = "0.3.0"
-description = ""
-optional = false
-python-versions = "*"
-files = []
-develop = false
-groups = ["main"]
-
-[package.source]
-type = "directory"
-url = "local-lib"
-
-[metadata]
-lock-version = "2.1"
-python-versions = "^3.11"
-content-hash = "0"
-`,
+    const { packages } = await buildFromLock(
+      "poetry.lock",
+      () => poetryLock([["local-lib", "0.3.0", "[]", 'type = "directory"\nurl = "local-lib"']]),
+      (cwd) => writeTree(join(cwd, "local-lib"), inTreeProject("local-lib", "0.3.0")),
     );
-    const result = await buildLayer({
-      cwd,
-      lock: "poetry.lock",
-      runtimes: ["python3.12"],
-      env: isolatedEnv(home),
-      index: { indexUrl: server.url },
-    });
-    const built = result.plan.targets[0]!.packages;
-    expect(built.map((item) => `${item.name}==${item.version}`)).toEqual(["local-lib==0.3.0"]);
-    expect(built[0]!.source).toMatchObject({ kind: "directory" });
+    expect(packages).toEqual(["local-lib==0.3.0 directory"]);
   });
 
   it.skipIf(!hasGit)(
@@ -235,4 +217,122 @@ content-hash = "0"
       expect(JSON.stringify(exported.plan)).toContain("?token=***");
     },
   );
+
+  /** Builds a layer from `lock` (written into a fresh folder with `files`) for python3.12. */
+  async function buildFromLock(
+    lockName: string,
+    lockText: (cwd: string) => string,
+    files: (cwd: string) => Promise<void>,
+  ) {
+    const cwd = await temporaryFolder();
+    await files(cwd);
+    await writeFile(join(cwd, lockName), lockText(cwd));
+    const messages: string[] = [];
+    const result = await buildLayer({
+      cwd,
+      lock: lockName,
+      runtimes: ["python3.12"],
+      env: isolatedEnv(home),
+      index: { indexUrl: server.url },
+      onEvent: (event) => messages.push(event.message),
+    });
+    const packages = result.plan.targets[0]!.packages;
+    return {
+      packages: packages.map(
+        (item) => `${item.name}==${item.version} ${item.source?.kind ?? "index"}`,
+      ),
+      entries: await unzipFile(result.zips[0]!.path),
+      messages,
+    };
+  }
+
+  /** An sdist of a tiny in-tree-backend project, written into `folder`; its sha256. */
+  async function sdistFile(folder: string, name: string, version: string): Promise<string> {
+    const sdist = buildSdist({ name, version, files: inTreeProject(name, version) });
+    await writeFile(join(folder, sdist.filename), sdist.bytes);
+    return createHash("sha256").update(sdist.bytes).digest("hex");
+  }
+
+  it.skipIf(!hasGit)("builds Pipfile.lock editable path and git (at ref) entries", async () => {
+    const repository = await gitRepository(inTreeProject("gitpkg", "1.0"), "v1.0");
+    const { packages, messages } = await buildFromLock(
+      "Pipfile.lock",
+      () =>
+        JSON.stringify({
+          _meta: { "pipfile-spec": 6, sources: [{ name: "local", url: server.url }] },
+          default: {
+            common: { editable: true, path: "./libs/common" },
+            gitpkg: { git: `file://${repository.path}`, ref: repository.commit },
+            helper: { hashes: [`sha256:${helper.sha256}`], index: "local", version: "==1.5" },
+          },
+          develop: {},
+        }),
+      (cwd) =>
+        writeTree(join(cwd, "libs", "common"), inTreeProject("common", "0.1.0", ["helper>=1"])),
+    );
+    expect(packages).toEqual(["common==0.1.0 directory", "gitpkg==1.0 vcs", "helper==1.5 index"]);
+    expect(messages).toContain(
+      "common 0.1.0: editable in the lock, installed as a regular wheel; Lambda has no editable installs",
+    );
+  });
+
+  it.skipIf(!hasGit)("builds poetry.lock git and file (sdist archive) sources", async () => {
+    const repository = await gitRepository(inTreeProject("gitpkg", "1.0"), "v1.0");
+    let sha256 = "";
+    const { packages, entries } = await buildFromLock(
+      "poetry.lock",
+      () =>
+        poetryLock([
+          [
+            "gitpkg",
+            "1.0",
+            "[]",
+            `type = "git"\nurl = "file://${repository.path}"\nreference = "main"\nresolved_reference = "${repository.commit}"`,
+          ],
+          [
+            "archived",
+            "0.4",
+            `[{file = "archived-0.4.tar.gz", hash = "sha256:${sha256}"}]`,
+            'type = "file"\nurl = "archived-0.4.tar.gz"',
+          ],
+        ]),
+      async (cwd) => {
+        sha256 = await sdistFile(cwd, "archived", "0.4");
+      },
+    );
+    expect(packages).toEqual(["archived==0.4 archive", "gitpkg==1.0 vcs"]);
+    expect(new TextDecoder().decode(entries["python/archived/__init__.py"])).toBe(
+      'VALUE = "archived 0.4"\n',
+    );
+  });
+
+  it("builds pylock.toml archive and sdist-only entries, their hashes checked", async () => {
+    const hashes: Record<string, string> = {};
+    const lock = () => `lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "archived"
+version = "0.4"
+archive = { path = "archived-0.4.tar.gz", hashes = { sha256 = "${hashes.archived}" } }
+
+[[packages]]
+name = "sdonly"
+version = "0.2"
+sdist = { name = "sdonly-0.2.tar.gz", path = "dist/sdonly-0.2.tar.gz", hashes = { sha256 = "${hashes.sdonly}" } }
+`;
+    const files = async (cwd: string) => {
+      hashes.archived = await sdistFile(cwd, "archived", "0.4");
+      await mkdir(join(cwd, "dist"), { recursive: true });
+      hashes.sdonly = await sdistFile(join(cwd, "dist"), "sdonly", "0.2");
+    };
+    const { packages } = await buildFromLock("pylock.toml", lock, files);
+    expect(packages).toEqual(["archived==0.4 archive", "sdonly==0.2 archive"]);
+    const tampered = buildFromLock(
+      "pylock.toml",
+      () => lock().replace(hashes.sdonly!, "0".repeat(64)),
+      files,
+    );
+    await expect(tampered).rejects.toMatchObject({ code: "hash-mismatch" });
+  });
 });
