@@ -40,7 +40,7 @@
  * processes).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
+import { constants } from "node:fs";
 import {
   copyFile,
   link,
@@ -56,7 +56,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
-import { HASHING_READ_SIZE, processIsAlive } from "../files.js";
+import { hashFile, processIsAlive } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -163,13 +163,9 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** sha256 of a file, streamed. */
+/** sha256 of a file, read in blocks. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: HASHING_READ_SIZE })) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest("hex");
+  return (await hashFile(path)).digest.toString("hex");
 }
 
 /** `<name>.<pid>-<random>`: a cache temporary file, named so that `prepare` knows its writer. */

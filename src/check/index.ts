@@ -17,7 +17,7 @@ import {
 } from "../invoke/environment.js";
 import { decodeManifest } from "../layer/index.js";
 import { makeTargets, type Target } from "../runtime/index.js";
-import { ZipReader } from "../zip/index.js";
+import { readZipComment, ZipReader } from "../zip/index.js";
 import { entryWeight } from "./facts.js";
 import { checkFunction, chooseHandler, handlerFound, type LayerInput } from "./function.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
@@ -73,11 +73,21 @@ export async function checkLayerWith(
   const started = performance.now();
   const env = options.env ?? process.env;
   const progress = (message: string) => options.onEvent?.({ type: "progress", message });
-  const reader = await ZipReader.open(path, { sequential: true });
+  // A result found in the cache needs only the zip's comment (its manifest), read from the
+  // end record; the central directory (thousands of entries) is read when the zip is.
+  let opened: ZipReader | undefined;
+  const openReader = async () => {
+    opened ??= await ZipReader.open(path, { sequential: true });
+    return opened;
+  };
+  const comment =
+    known.cache === null
+      ? (await openReader()).comment
+      : await readZipComment(path).catch(async () => (await openReader()).comment);
   const layers: LayerInput[] = [];
   try {
     const findings: Finding[] = [];
-    const manifest = decodeManifest(reader.comment);
+    const manifest = decodeManifest(comment);
     const kind =
       options.kind ??
       (manifest !== undefined
@@ -99,7 +109,7 @@ export async function checkLayerWith(
         "Merge layers (one pylayer build can hold all the dependencies) or move some into the function package.",
       );
     }
-    const targets = chooseTargets(path, reader.comment, options, findings);
+    const targets = chooseTargets(path, comment, options, findings);
     const handlerSetting = options.handler ?? manifest?.handler;
     const handler = chooseHandler(handlerSetting);
     const { cache } = known;
@@ -141,6 +151,7 @@ export async function checkLayerWith(
       progress(`Reusing the check result of ${path}`);
     } else {
       progress(`Reading ${path}`);
+      const reader = await openReader();
       const reuse =
         known.wheels === undefined || known.wheels.length === 0
           ? undefined
@@ -213,7 +224,7 @@ export async function checkLayerWith(
     // The import test depends on this machine's interpreters: it is never cached.
     const layerFiles = async () => {
       if (files === undefined) {
-        files = await readLayerFiles(reader);
+        files = await readLayerFiles(await openReader());
         await readLayers();
       }
       return files;
@@ -265,7 +276,7 @@ export async function checkLayerWith(
       ...cacheReport,
     };
   } finally {
-    await reader.close();
+    await opened?.close();
     for (const layer of layers) await layer.files.reader.close();
   }
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
-import { HASHING_READ_SIZE } from "../files.js";
+import { forEachBlock } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -174,15 +174,9 @@ export class WheelDownloader {
     const hashers = hashersFor(file);
     let bytes = 0;
     try {
-      const handle = await open(path, "r");
-      try {
-        for await (const chunk of handle.createReadStream({ highWaterMark: HASHING_READ_SIZE })) {
-          bytes += (chunk as Buffer).length;
-          for (const hasher of hashers.values()) hasher.update(chunk as Buffer);
-        }
-      } finally {
-        await handle.close().catch(() => undefined);
-      }
+      bytes = await forEachBlock(path, (block) => {
+        for (const hasher of hashers.values()) hasher.update(block);
+      });
     } catch (error) {
       if (!isMissing(error)) throw error;
       throw new PylayerError(

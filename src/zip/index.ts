@@ -11,6 +11,7 @@ export {
   localDataOffset,
   parseCentralDirectoryFromTail,
   type RandomAccessSource,
+  readZipComment,
   type TailParseResult,
   type ZipEntry,
   ZipReader,

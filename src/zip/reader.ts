@@ -228,6 +228,26 @@ function findEndOfCentralDirectory(tail: Buffer): number | undefined {
   return undefined;
 }
 
+/**
+ * The archive comment of the zip at `path`, from its end record alone (the central
+ * directory is not read). Throws `invalid-zip` when there is no end record.
+ */
+export async function readZipComment(path: string): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, MAX_END_OF_CENTRAL_DIRECTORY_SEARCH);
+    const tail = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(tail, 0, length, size - length);
+    const position = bytesRead === length ? findEndOfCentralDirectory(tail) : undefined;
+    if (position === undefined) throw invalidZip(path, "it has no end of central directory record");
+    const start = position + END_OF_CENTRAL_DIRECTORY_LENGTH;
+    return tail.toString("utf8", start, start + tail.readUInt16LE(position + 20));
+  } finally {
+    await handle.close();
+  }
+}
+
 function parseCentralDirectory(
   directory: Buffer,
   entryCount: number,

@@ -11,6 +11,7 @@ import {
   localDataOffset,
   parseCentralDirectoryFromTail,
   type RandomAccessSource,
+  readZipComment,
   writeDeterministicZip,
   type ZipEntry,
   ZipReader,
@@ -370,6 +371,30 @@ describe("reading through ranges (remote wheels)", () => {
     const fromFile = await ZipReader.open(path);
     expect(fromFile.entries.map((entry) => entry.name)).toEqual(["a.txt", "b.bin"]);
     await fromFile.close();
+  });
+});
+
+describe("readZipComment (the end record alone)", () => {
+  it("reads the comment of a zip, a 65,535-byte one included, and refuses a file without an end record", async () => {
+    const folder = await temporaryFolder();
+    const path = join(folder, "layer.zip");
+    await writeDeterministicZip(
+      path,
+      [{ name: "a.txt", mode: 0o644, source: { kind: "bytes", data: Buffer.from("a") } }],
+      { comment: '{"layout":"python"}' },
+    );
+    expect(await readZipComment(path)).toBe('{"layout":"python"}');
+
+    const manifest = '{"layout":"python"}';
+    const plain = await readFile(path);
+    const withoutComment = plain.subarray(0, plain.length - manifest.length);
+    const long = Buffer.concat([withoutComment, Buffer.alloc(0xffff, "c".charCodeAt(0))]);
+    long.writeUInt16LE(0xffff, withoutComment.length - 2);
+    await writeFile(path, long);
+    expect(await readZipComment(path)).toBe("c".repeat(0xffff));
+
+    await writeFile(path, Buffer.alloc(4096, 0x20));
+    await expect(readZipComment(path)).rejects.toMatchObject({ code: "invalid-zip" });
   });
 });
 
