@@ -3,7 +3,7 @@ import { describeIndex, matrixFailure, withoutMachinePaths } from "../../bench/d
 
 describe("bench/RESULTS.md names no machine path", () => {
   it.each([
-    ["file:///opt/pypi/simple", 28, "a local file:// mirror of real wheels (28 distributions)"],
+    ["file:///data/mirror/simple", 28, "a local file:// mirror of real wheels (28 distributions)"],
     ["file:///srv/mirror/simple/", undefined, "a local file:// mirror of real wheels"],
     ["http://127.0.0.1:40123/simple/", 36, "an index on loopback HTTP (36 distributions)"],
     ["http://localhost:8080/", 3, "an index on loopback HTTP (3 distributions)"],
@@ -18,9 +18,9 @@ describe("bench/RESULTS.md names no machine path", () => {
       "/tmp/pylayer-bench-pHvGXe/given-index/requirements.txt:4: No version of orjson",
       "…/requirements.txt:4: No version of orjson",
     ],
-    ["read file:///opt/pypi/files/a.whl failed", "read …/a.whl failed"],
-    ["(at /root/.cache/x.json)", "(at …/x.json)"],
-    ["see https://pypi.org/simple/orjson/ and 3/4", "see https://pypi.org/simple/orjson/ and 3/4"],
+    ["read file:///data/mirror/files/a.whl failed", "read …/a.whl failed"],
+    ["(at /home/someone/.cache/x.json)", "(at …/x.json)"],
+    ["see https://index.example/simple/orjson/ and 3/4", "see https://index.example/simple/orjson/ and 3/4"],
     ["python3.9-x86_64 and cp311", "python3.9-x86_64 and cp311"],
   ])("shortens the paths in %j", (text, expected) => {
     expect(withoutMachinePaths(text)).toBe(expected);

@@ -19,7 +19,7 @@ describe("CredentialStore", () => {
     [
       "https://alice:p%40ss@index.example/simple/",
       "https://private.example/simple/",
-      "file:///opt/wheels",
+      "file:///srv/wheels",
     ],
     netrc,
   );

@@ -55,7 +55,7 @@ describe("resolveIndexSettings precedence", () => {
   beforeEach(async () => {
     await write(
       join(xdg, "pip", "pip.conf"),
-      "[global]\nindex-url = https://conf.example/simple\nextra-index-url = file:///opt/a/simple file:///opt/b/simple\nfind-links=/opt/wheels\n",
+      "[global]\nindex-url = https://conf.example/simple\nextra-index-url = file:///srv/a/simple file:///srv/b/simple\nfind-links=/srv/wheels\n",
     );
   });
 
@@ -73,8 +73,8 @@ describe("resolveIndexSettings precedence", () => {
       {},
       {
         indexUrl: "https://conf.example/simple/",
-        extraIndexUrls: ["file:///opt/a/simple/", "file:///opt/b/simple/"],
-        findLinks: ["file:///opt/wheels"],
+        extraIndexUrls: ["file:///srv/a/simple/", "file:///srv/b/simple/"],
+        findLinks: ["file:///srv/wheels"],
         noIndex: false,
       },
       { indexUrl: /pip\.conf \[global\]$/, noIndex: "default" },
@@ -97,8 +97,8 @@ describe("resolveIndexSettings precedence", () => {
           "https://i.example/simple/",
           "https://j.example/simple/",
           "https://k.example/simple/",
-          "file:///opt/a/simple/",
-          "file:///opt/b/simple/",
+          "file:///srv/a/simple/",
+          "file:///srv/b/simple/",
         ],
         findLinks: ["file:///w1", "file:///w2"],
         noIndex: true,
@@ -133,8 +133,8 @@ describe("resolveIndexSettings precedence", () => {
         extraIndexUrls: [
           "https://x.example/simple/",
           "https://y.example/simple/",
-          "file:///opt/a/simple/",
-          "file:///opt/b/simple/",
+          "file:///srv/a/simple/",
+          "file:///srv/b/simple/",
         ],
         findLinks: ["file:///a", "file:///b"],
         noIndex: false,
@@ -152,14 +152,14 @@ describe("resolveIndexSettings precedence", () => {
         indexUrl: "https://flag.example/simple/",
         extraIndexUrls: [
           "https://x.example/simple/",
-          "file:///opt/a/simple/",
-          "file:///opt/b/simple/",
+          "file:///srv/a/simple/",
+          "file:///srv/b/simple/",
         ],
         indexes: [
           { url: "https://x.example/simple/", kind: "extra", level: "command-line" },
           { url: "https://flag.example/simple/", kind: "default", level: "command-line" },
-          { url: "file:///opt/a/simple/", kind: "extra", level: "configuration" },
-          { url: "file:///opt/b/simple/", kind: "extra", level: "configuration" },
+          { url: "file:///srv/a/simple/", kind: "extra", level: "configuration" },
+          { url: "file:///srv/b/simple/", kind: "extra", level: "configuration" },
         ],
         noIndex: false,
       },

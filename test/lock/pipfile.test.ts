@@ -150,7 +150,7 @@ describe("Pipfile.lock git, path and file entries", () => {
     ],
   ])("%s", (_title, entry, direct) => {
     const text = JSON.stringify({
-      _meta: { "pipfile-spec": 6, sources: [{ name: "pypi", url: "https://pypi.org/simple" }] },
+      _meta: { "pipfile-spec": 6, sources: [{ name: "local", url: "http://127.0.0.1:9/simple" }] },
       default: { pkg: entry },
       develop: {},
     });
