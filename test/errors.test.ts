@@ -41,7 +41,11 @@ describe("redactCredentials", () => {
       "git+https://h/r?rev=main&subdirectory=pkg",
       "git+https://h/r?rev=main&subdirectory=pkg",
     ],
-    ["no credentials", "https://index.example/simple/requests/", "https://index.example/simple/requests/"],
+    [
+      "no credentials",
+      "https://index.example/simple/requests/",
+      "https://index.example/simple/requests/",
+    ],
   ])("%s", (_title, text, expected) => {
     expect(redactCredentials(text)).toBe(expected);
   });

@@ -20,7 +20,10 @@ describe("bench/RESULTS.md names no machine path", () => {
     ],
     ["read file:///data/mirror/files/a.whl failed", "read …/a.whl failed"],
     ["(at /home/someone/.cache/x.json)", "(at …/x.json)"],
-    ["see https://index.example/simple/orjson/ and 3/4", "see https://index.example/simple/orjson/ and 3/4"],
+    [
+      "see https://index.example/simple/orjson/ and 3/4",
+      "see https://index.example/simple/orjson/ and 3/4",
+    ],
     ["python3.9-x86_64 and cp311", "python3.9-x86_64 and cp311"],
   ])("shortens the paths in %j", (text, expected) => {
     expect(withoutMachinePaths(text)).toBe(expected);
