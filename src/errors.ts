@@ -72,10 +72,8 @@ export function redactCredentials(text: string): string {
 
 /** Whether `url` carries a secret-looking query parameter (kept in locks, so worth a warning). */
 export function hasSecretQuery(url: string): boolean {
-  SECRET_QUERY.lastIndex = 0;
-  const found = SECRET_QUERY.test(url);
-  SECRET_QUERY.lastIndex = 0;
-  return found;
+  // `search` ignores the global flag's lastIndex, which `test` would carry between calls.
+  return url.search(SECRET_QUERY) !== -1;
 }
 
 /** One URL with its credentials hidden, for messages and logs. */

@@ -15,8 +15,8 @@ import { access, copyFile, open, readdir, rename, rm, stat, writeFile } from "no
 import { basename, dirname, join } from "node:path";
 
 /**
- * Read size of the streams that hash whole files (wheels, zips): 1 MiB chunks cost far
- * fewer reads and hash updates than the 64 KiB default.
+ * Block size of whole-file reads that hash (wheels, zips): 1 MiB blocks cost far fewer
+ * reads and hash updates than a stream's 64 KiB default.
  */
 export const HASHING_READ_SIZE = 1024 * 1024;
 

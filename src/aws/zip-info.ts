@@ -4,8 +4,7 @@
  * which is what Lambda's 250 MiB limit counts) and the manifest pylayer's build left in
  * the zip comment.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { hashFile } from "../files.js";
 import { decodeManifest, type LayerManifest } from "../layer/index.js";
 import { ZipReader } from "../zip/index.js";
 
@@ -28,7 +27,7 @@ export async function inspectLayerZip(path: string): Promise<LayerZipInfo> {
   const reader = await ZipReader.open(path);
   try {
     const unzippedSize = reader.entries.reduce((total, entry) => total + entry.uncompressedSize, 0);
-    const digest = await sha256File(path);
+    const { digest } = await hashFile(path);
     return {
       path,
       size: reader.size,
@@ -41,10 +40,4 @@ export async function inspectLayerZip(path: string): Promise<LayerZipInfo> {
   } finally {
     await reader.close();
   }
-}
-
-async function sha256File(path: string): Promise<Buffer> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest();
 }

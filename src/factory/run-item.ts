@@ -19,13 +19,14 @@ import type { BuildOptions } from "../pipeline/types.js";
 import { pylayerVersion } from "../pipeline/version.js";
 import { factoryError, reportError } from "./errors.js";
 import { type LayerRecord, RecordTable } from "./records.js";
-import type {
-  ErrorReport,
-  FactorySettings,
-  Finding,
-  ItemResult,
-  RegionOutcome,
-  WorkItem,
+import {
+  type ErrorReport,
+  type FactorySettings,
+  type Finding,
+  type ItemResult,
+  type RegionOutcome,
+  unattemptedResult,
+  type WorkItem,
 } from "./types.js";
 import { plannedWheels, SharedWheelCache } from "./wheel-cache.js";
 
@@ -126,28 +127,12 @@ async function recordsByRegion(
   return byRegion;
 }
 
-function baseResult(item: WorkItem): ItemResult {
-  return {
-    id: item.id,
-    layer: item.layer,
-    layerName: item.layerName,
-    runtime: item.runtime,
-    architecture: item.architecture,
-    status: "failed",
-    buildSkipped: false,
-    findings: [],
-    regions: item.regions.map((region) => ({ region, status: "not-attempted" })),
-    attempts: 1,
-    durationMs: 0,
-  };
-}
-
 export async function runWorkItem(
   item: WorkItem,
   settings: FactorySettings = {},
 ): Promise<ItemResult> {
   const started = performance.now();
-  const result = baseResult(item);
+  const result = unattemptedResult(item, 1);
   const aws = settings.aws ?? {};
   let folder: string | undefined;
   try {

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { type AwsOptions, callAws, createS3Client, createSfnClient } from "../aws/clients.js";
 import { PylayerError } from "../errors.js";
-import type { ItemResult, WorkItem } from "./types.js";
+import { type ItemResult, unattemptedResult, type WorkItem } from "./types.js";
 
 /** Step Functions' limit on an execution's input (and any state's input or output). */
 export const STATE_INPUT_LIMIT = 256 * 1024;
@@ -283,15 +283,7 @@ function writtenResult(execution: WrittenExecution): ItemResult | undefined {
       : (JSON.parse(execution.Input) as { item?: WorkItem }).item;
   if (input === undefined) return undefined;
   return {
-    id: input.id,
-    layer: input.layer,
-    layerName: input.layerName,
-    runtime: input.runtime,
-    architecture: input.architecture,
-    status: "failed",
-    buildSkipped: false,
-    findings: [],
-    regions: input.regions.map((region) => ({ region, status: "not-attempted" })),
+    ...unattemptedResult(input, 0),
     error: {
       code: "factory-builder-failed",
       message:
@@ -299,7 +291,5 @@ function writtenResult(execution: WrittenExecution): ItemResult | undefined {
       hint: "See the Map Run in the Step Functions console and the builder's log group.",
       retryable: false,
     },
-    attempts: 0,
-    durationMs: 0,
   };
 }

@@ -105,6 +105,26 @@ export interface ItemResult {
   durationMs: number;
 }
 
+/**
+ * The result of `item` before anything succeeded: failed, no findings, every region not
+ * attempted. Builders fill it in; a run that never reached a builder reports it as is.
+ */
+export function unattemptedResult(item: WorkItem, attempts: number): ItemResult {
+  return {
+    id: item.id,
+    layer: item.layer,
+    layerName: item.layerName,
+    runtime: item.runtime,
+    architecture: item.architecture,
+    status: "failed",
+    buildSkipped: false,
+    findings: [],
+    regions: item.regions.map((region) => ({ region, status: "not-attempted" })),
+    attempts,
+    durationMs: 0,
+  };
+}
+
 /** Settings of a whole factory run (the Lambda function's environment, or the CLI's flags). */
 export interface FactorySettings {
   /** DynamoDB table of the latest version per (layer, runtime, arch, region). */

@@ -33,6 +33,7 @@ import {
   validate,
 } from "../pyproject/toml.js";
 import { markerEnvironment, type Target } from "../runtime/index.js";
+import { vcsUrl } from "../vcs/index.js";
 import {
   LOCK_HINT,
   locationToUrl,
@@ -298,8 +299,7 @@ function directUrl(entry: Entry, path: string, where: string): string | undefine
       : /^[^/]+@[^:]+:/.test(repository)
         ? repository // scp-like git@host:org/repo, as git takes it
         : locationToUrl(repository, folder);
-    const subdirectory = typeof entry.subdirectory === "string" ? entry.subdirectory : undefined;
-    return `git+${url}${entry.ref === undefined ? "" : `@${entry.ref}`}${subdirectory === undefined ? "" : `#subdirectory=${subdirectory}`}`;
+    return vcsUrl({ repository: url, revision: entry.ref, subdirectory: entry.subdirectory });
   }
   const location = entry.path ?? entry.file;
   if (location === undefined) return undefined;

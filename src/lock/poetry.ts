@@ -43,6 +43,7 @@ import {
 } from "../pyproject/toml.js";
 import { type MarkerEnvironment, markerEnvironment, type Target } from "../runtime/index.js";
 import { isWheelFilename } from "../tags/index.js";
+import { vcsUrl } from "../vcs/index.js";
 import {
   filenameFromLocation,
   LOCK_HINT,
@@ -504,16 +505,17 @@ function toLockedPackage(
   };
   const source = entry.source;
   if (source !== undefined && source.type === "git" && source.url !== undefined) {
-    const revision = source.resolved_reference ?? source.reference;
-    const subdirectory =
-      source.subdirectory === undefined ? "" : `#subdirectory=${source.subdirectory}`;
     const repository = /^[a-z][a-z0-9+.-]*:\/\//i.test(source.url)
       ? source.url
       : locationToUrl(source.url, folder);
     return {
       ...base,
       direct: {
-        url: `git+${repository}${revision === undefined ? "" : `@${revision}`}${subdirectory}`,
+        url: vcsUrl({
+          repository,
+          revision: source.resolved_reference ?? source.reference,
+          subdirectory: source.subdirectory,
+        }),
       },
     };
   }

@@ -19,6 +19,7 @@ import { evaluateMarker, type Marker, normalizeName } from "../pep508/index.js";
 import { parseTomlText, readTextFile, validate } from "../pyproject/toml.js";
 import { markerEnvironment, type Target } from "../runtime/index.js";
 import { isWheelFilename } from "../tags/index.js";
+import { vcsUrl } from "../vcs/index.js";
 import {
   checkLockRequiresPython,
   filenameFromLocation,
@@ -230,7 +231,7 @@ function toLockedPackage(item: ParsedPackage, path: string, folder: string): Loc
     );
   }
   if (entry.vcs !== undefined)
-    return { ...base, direct: { url: vcsUrl(entry.vcs, path, folder, where) } };
+    return { ...base, direct: { url: pylockVcsUrl(entry.vcs, path, folder, where) } };
   if (entry.directory !== undefined) {
     const location = entry.directory.path;
     if (typeof location !== "string") {
@@ -307,7 +308,12 @@ function withSha256(file: LockedFile): string {
 }
 
 /** PEP 751 `[packages.vcs]`: `type` git, `url` or `path`, `commit-id`, `subdirectory`. */
-function vcsUrl(vcs: Record<string, unknown>, path: string, folder: string, where: string): string {
+function pylockVcsUrl(
+  vcs: Record<string, unknown>,
+  path: string,
+  folder: string,
+  where: string,
+): string {
   if (vcs.type !== "git") {
     throw new PylayerError(
       "lock-unsupported-source",
@@ -331,7 +337,6 @@ function vcsUrl(vcs: Record<string, unknown>, path: string, folder: string, wher
       { hint: LOCK_HINT },
     );
   }
-  const subdirectory =
-    typeof vcs.subdirectory === "string" ? `#subdirectory=${vcs.subdirectory}` : "";
-  return `git+${location}@${commit}${subdirectory}`;
+  const subdirectory = typeof vcs.subdirectory === "string" ? vcs.subdirectory : undefined;
+  return vcsUrl({ repository: location, revision: commit, subdirectory });
 }

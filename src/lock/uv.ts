@@ -15,6 +15,7 @@ import { dependencyGroupNames, expandDependencyGroup } from "../pyproject/depend
 import { isTable, parseTomlText, readTextFile, readTomlFile, validate } from "../pyproject/toml.js";
 import { markerEnvironment, type Target } from "../runtime/index.js";
 import { isWheelFilename } from "../tags/index.js";
+import { vcsUrl } from "../vcs/index.js";
 import {
   checkLockRequiresPython,
   filenameFromLocation,
@@ -600,5 +601,5 @@ export function uvGitUrl(recorded: string): string {
   const query = new URLSearchParams(question < 0 ? "" : withoutCommit.slice(question + 1));
   const revision = commit || query.get("rev") || query.get("tag") || query.get("branch") || "";
   const subdirectory = query.get("subdirectory");
-  return `git+${repository}${revision === "" ? "" : `@${revision}`}${subdirectory ? `#subdirectory=${subdirectory}` : ""}`;
+  return vcsUrl({ repository, revision, subdirectory: subdirectory ?? undefined });
 }

@@ -28,6 +28,7 @@ import { basename, join, relative, sep } from "node:path";
 import { PylayerError } from "../errors.js";
 import { isTable, parseTomlText } from "../pyproject/toml.js";
 import { parseWheelFilename, tagToString } from "../tags/index.js";
+import { readWheelMetadata } from "../wheel/index.js";
 import { ZipReader } from "../zip/index.js";
 import { callHook, type HookCall } from "./hooks.js";
 import type { BuildPython } from "./python.js";
@@ -309,7 +310,11 @@ export class SourceBuilder {
   ): Promise<{ text: string; origin: MetadataOrigin }> {
     return this.once(this.metadata, `sdist:${sha256}:${settingsKey(configSettings)}`, async () => {
       const source = await this.archiveSource(archivePath, filename, sha256, label, configSettings);
-      const stored = await readStored(join(source.store, source.key), source.python, "");
+      const stored = await readStored(
+        join(source.store, source.key),
+        source.python,
+        source.buildSystem.backend,
+      );
       if (stored !== null) return { text: await wheelMetadataText(stored), origin: "cached" };
       const environment = await this.environment(source);
       const directory = join(environment.work, "metadata");
@@ -656,22 +661,16 @@ async function pruneBuilt(store: string, keep: number, keepFolder: string): Prom
 }
 
 /** A stable key of per-requirement settings (undefined: none). */
-function settingsKey(settings: ConfigSettings | undefined): string {
+export function settingsKey(settings: ConfigSettings | undefined): string {
   if (settings === undefined) return "";
   return JSON.stringify(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The METADATA text inside a wheel. */
-async function wheelMetadataText(wheel: Pick<BuiltWheel, "path">): Promise<string> {
+/** The METADATA text inside a built wheel. */
+async function wheelMetadataText(wheel: Pick<BuiltWheel, "path" | "filename">): Promise<string> {
   const reader = await ZipReader.open(wheel.path);
   try {
-    const entry = reader.entries.find((item) => /^[^/]+\.dist-info\/METADATA$/.test(item.name));
-    if (entry === undefined) {
-      throw new PylayerError("invalid-wheel", `${wheel.path} has no .dist-info/METADATA`, {
-        hint: "The build backend wrote a wheel without metadata; check the project's build settings.",
-      });
-    }
-    return new TextDecoder().decode(await reader.read(entry));
+    return (await readWheelMetadata(reader, wheel.filename)).metadata;
   } finally {
     await reader.close();
   }

@@ -13,6 +13,7 @@ export {
   type SourceBuildEvent,
   SourceBuilder,
   type SourceBuilderOptions,
+  settingsKey,
 } from "./builder.js";
 export { addConfigSetting } from "./config-settings.js";
 export {

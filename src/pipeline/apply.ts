@@ -38,7 +38,14 @@ import {
 } from "../zip/index.js";
 import type { PlanContext } from "./plan.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
-import type { BuildEvent, BuildPlan, OutputPlan, PlannedPackage, ZipReport } from "./types.js";
+import type {
+  BuildCacheReport,
+  BuildEvent,
+  BuildPlan,
+  OutputPlan,
+  PlannedPackage,
+  ZipReport,
+} from "./types.js";
 import { pylayerVersion } from "./version.js";
 
 export async function applyPlan(
@@ -98,11 +105,8 @@ export async function applyPlan(
     transform: { options: transform, pythons },
     wheelSources: new Map(),
     counters: {
-      layersReused: 0,
-      layersBuilt: 0,
-      installsReused: 0,
-      installsPlanned: 0,
-      installsEvicted: 0,
+      layers: { reused: 0, built: 0 },
+      installs: { reused: 0, planned: 0, evicted: 0 },
     },
   };
 
@@ -118,7 +122,7 @@ export async function applyPlan(
       cachedWarnings.push(...hit.warnings);
     }
     if (zips.length === plan.outputs.length) {
-      work.counters.layersReused = zips.length;
+      work.counters.layers.reused = zips.length;
       return {
         zips,
         warnings: [...work.warnings, ...cachedWarnings],
@@ -209,19 +213,8 @@ interface OutputWork {
   counters: ApplyCounters;
 }
 
-/** What applying reused from the cache and what it made (the build result's `cache`). */
-export interface ApplyCounters {
-  /** Zips copied from the cache of built layers. */
-  layersReused: number;
-  /** Zips assembled. */
-  layersBuilt: number;
-  /** Wheels whose install plan came from `installs-v1`. */
-  installsReused: number;
-  /** Wheels planned from their files (cache miss, or no cache). */
-  installsPlanned: number;
-  /** Damaged install plans removed from the cache (and planned again). */
-  installsEvicted: number;
-}
+/** What applying reused from the cache and what it made: the build result's `cache` less its resolution. */
+export type ApplyCounters = Omit<BuildCacheReport, "resolution">;
 
 /**
  * One output zip, from the cache of built layers when the same inputs built it before.
@@ -237,7 +230,7 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const cached = await fromLayerCache(output, work, key);
   if (cached !== null) {
     warnings.push(...cached.warnings);
-    work.counters.layersReused++;
+    work.counters.layers.reused++;
     return cached.zip;
   }
   const before = warnings.length;
@@ -458,7 +451,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   } catch (error) {
     throw writeFailed(output.path, error);
   }
-  work.counters.layersBuilt++;
+  work.counters.layers.built++;
   return {
     path: result.path,
     size: result.size,
@@ -509,7 +502,7 @@ async function installPlanOf(filename: string, layout: Layout, work: OutputWork)
         });
   if (cache !== null && key !== undefined) {
     const corrupt = (entryPath: string, reason: string) => {
-      counters.installsEvicted++;
+      counters.installs.evicted++;
       work.warnings.push(
         `cached install plan ${entryPath} of ${filename} was corrupt (${reason}); removed it, planning the wheel again`,
       );
@@ -518,7 +511,7 @@ async function installPlanOf(filename: string, layout: Layout, work: OutputWork)
     if (cached !== null) {
       const restored = restoreInstallPlan(cached, path);
       if (restored !== null) {
-        counters.installsReused++;
+        counters.installs.reused++;
         return restored;
       }
       await cache.evictInstall(key).catch(() => undefined);
@@ -529,7 +522,7 @@ async function installPlanOf(filename: string, layout: Layout, work: OutputWork)
     installer: INSTALLER,
     wheelFilename: filename,
   });
-  counters.installsPlanned++;
+  counters.installs.planned++;
   // A cache that cannot be written costs the next build time, not this one.
   if (cache !== null && key !== undefined) {
     await cache.putInstall(key, cachedInstallPlan(planned)).catch(() => undefined);

@@ -79,12 +79,7 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
         ? {
             cache: {
               resolution: context.resolutionReused ? "reused" : "resolved",
-              layers: { reused: counters.layersReused, built: counters.layersBuilt },
-              installs: {
-                reused: counters.installsReused,
-                planned: counters.installsPlanned,
-                evicted: counters.installsEvicted,
-              },
+              ...counters,
             },
           }
         : {}),

@@ -293,6 +293,17 @@ export async function sourcePackage(
   };
 }
 
+/** `--dry-run`: how resolution read an unbuilt sdist's metadata, by its origin. */
+const DRY_RUN_METADATA: Record<NonNullable<PackageSource["metadata"]>, string> = {
+  static: "its static metadata (PEP 643) was read without a build",
+  prepared:
+    "its metadata is dynamic, so the backend's prepare_metadata_for_build_wheel ran in an isolated build environment; no wheel was built",
+  built:
+    "its metadata is dynamic and the backend has no prepare_metadata_for_build_wheel, so the wheel was built (and cached) to read it",
+  cached:
+    "its metadata is dynamic and the backend has no prepare_metadata_for_build_wheel, so the wheel was taken from the build cache to read it",
+};
+
 /**
  * `--dry-run`: the planned package of an index sdist, not built. Resolution read its
  * metadata without a wheel where it could (PEP 643 static PKG-INFO, or the backend's
@@ -308,14 +319,7 @@ function unbuiltSdist(
 } {
   const file = candidate.file;
   const origin = sources.metadataOrigin(file.filename);
-  const how =
-    origin === "static"
-      ? "its static metadata (PEP 643) was read without a build"
-      : origin === "prepared"
-        ? "its metadata is dynamic, so the backend's prepare_metadata_for_build_wheel ran in an isolated build environment; no wheel was built"
-        : origin === "built" || origin === "cached"
-          ? `its metadata is dynamic and the backend has no prepare_metadata_for_build_wheel, so the wheel was ${origin === "cached" ? "taken from the build cache" : "built (and cached)"} to read it`
-          : "its metadata was not needed";
+  const how = origin === undefined ? "its metadata was not needed" : DRY_RUN_METADATA[origin];
   tell(
     `${candidate.name} ${candidate.version.text}: would be built from the sdist ${file.filename} (--dry-run: ${how})`,
   );

@@ -22,6 +22,7 @@ import {
   readArchive,
   type SourceBuilder,
   sdistPkgInfo,
+  settingsKey,
   staticMetadata,
 } from "../pep517/index.js";
 import type { Target } from "../runtime/index.js";
@@ -192,7 +193,7 @@ export class SourceBuilds {
     url: string,
     options: { editable?: boolean; name?: string; configSettings?: ConfigSettings },
   ): Promise<DirectArtifact> {
-    const key = `${options.editable === true}\u0000${url}\u0000${JSON.stringify(options.configSettings ?? {})}`;
+    const key = `${options.editable === true}\u0000${url}\u0000${settingsKey(options.configSettings)}`;
     let result = this.directs.get(key);
     if (result === undefined) {
       result = this.computeDirect(url, options);

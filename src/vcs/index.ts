@@ -65,11 +65,26 @@ export function parseVcsUrl(url: string): VcsReference {
   };
 }
 
+/**
+ * A git direct reference as pip and PEP 508 write it: `git+REPOSITORY[@REVISION]
+ * [#subdirectory=DIR]` (an absent or empty revision or subdirectory is left out).
+ */
+export function vcsUrl(parts: {
+  repository: string;
+  revision?: string | undefined;
+  subdirectory?: string | undefined;
+}): string {
+  const { repository, revision, subdirectory } = parts;
+  return `git+${repository}${revision ? `@${revision}` : ""}${subdirectory ? `#subdirectory=${subdirectory}` : ""}`;
+}
+
 /** The URL with the revision pinned to `commit` (what a lock records). */
 export function pinnedVcsUrl(reference: VcsReference, commit: string): string {
-  const fragment =
-    reference.subdirectory === undefined ? "" : `#subdirectory=${reference.subdirectory}`;
-  return `git+${reference.repository}@${commit}${fragment}`;
+  return vcsUrl({
+    repository: reference.repository,
+    revision: commit,
+    subdirectory: reference.subdirectory,
+  });
 }
 
 async function git(

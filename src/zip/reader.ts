@@ -128,12 +128,7 @@ export function parseCentralDirectoryFromTail(
     throw invalidZip(archiveName, "it has no end of central directory record");
   }
   const endOffset = tailStart + endPosition;
-  const commentLength = tail.readUInt16LE(endPosition + 20);
-  const comment = tail.toString(
-    "utf8",
-    endPosition + END_OF_CENTRAL_DIRECTORY_LENGTH,
-    endPosition + END_OF_CENTRAL_DIRECTORY_LENGTH + commentLength,
-  );
+  const comment = commentAt(tail, endPosition);
   let diskNumber = tail.readUInt16LE(endPosition + 4);
   let centralDirectoryDisk = tail.readUInt16LE(endPosition + 6);
   let entryCount = tail.readUInt16LE(endPosition + 10);
@@ -228,6 +223,12 @@ function findEndOfCentralDirectory(tail: Buffer): number | undefined {
   return undefined;
 }
 
+/** The archive comment that follows the end record at `position` of `tail` (UTF-8). */
+function commentAt(tail: Buffer, position: number): string {
+  const start = position + END_OF_CENTRAL_DIRECTORY_LENGTH;
+  return tail.toString("utf8", start, start + tail.readUInt16LE(position + 20));
+}
+
 /**
  * The archive comment of the zip at `path`, from its end record alone (the central
  * directory is not read). Throws `invalid-zip` when there is no end record.
@@ -241,8 +242,7 @@ export async function readZipComment(path: string): Promise<string> {
     const { bytesRead } = await handle.read(tail, 0, length, size - length);
     const position = bytesRead === length ? findEndOfCentralDirectory(tail) : undefined;
     if (position === undefined) throw invalidZip(path, "it has no end of central directory record");
-    const start = position + END_OF_CENTRAL_DIRECTORY_LENGTH;
-    return tail.toString("utf8", start, start + tail.readUInt16LE(position + 20));
+    return commentAt(tail, position);
   } finally {
     await handle.close();
   }
