@@ -39,14 +39,15 @@ export {
   type StateMachineRunResult,
   writtenResults,
 } from "./state-machine.js";
-export type {
-  ErrorReport,
-  FactorySettings,
-  ItemResult,
-  RegionOutcome,
-  RegionStatus,
-  WorkInput,
-  WorkItem,
-  WorkOptions,
+export {
+  type ErrorReport,
+  type FactorySettings,
+  type ItemResult,
+  type RegionOutcome,
+  type RegionStatus,
+  unattemptedResult,
+  type WorkInput,
+  type WorkItem,
+  type WorkOptions,
 } from "./types.js";
 export { SharedWheelCache, wheelCacheKey } from "./wheel-cache.js";

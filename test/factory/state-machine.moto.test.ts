@@ -30,6 +30,7 @@ import {
   resultRows,
   runOnStateMachine,
   STATE_INPUT_LIMIT,
+  unattemptedResult,
   type WorkItem,
   writtenResults,
 } from "../../src/factory/index.js";
@@ -146,18 +147,10 @@ function distributedMachine(bucket: string): unknown {
 /** What the stand-in answers for an item. */
 function publishedResult(item: WorkItem): ItemResult {
   return {
-    id: item.id,
-    layer: item.layer,
-    layerName: item.layerName,
-    runtime: item.runtime,
-    architecture: item.architecture,
+    ...unattemptedResult(item, 1),
     status: "ok",
-    buildSkipped: false,
     sha256: SHA256,
-    findings: [],
     regions: item.regions.map((region) => ({ region, status: "published", version: 1 })),
-    attempts: 1,
-    durationMs: 0,
   };
 }
 
