@@ -104,6 +104,7 @@ export async function applyPlan(
     onEvent,
     transform: { options: transform, pythons },
     wheelSources: new Map(),
+    installPlans: new Map(),
     counters: {
       layers: { reused: 0, built: 0 },
       installs: { reused: 0, planned: 0, evicted: 0 },
@@ -210,6 +211,8 @@ interface OutputWork {
   transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
   /** Filled by `writeOutput`: zip path → the entries it copied raw from each wheel. */
   wheelSources: Map<string, WheelSource[]>;
+  /** Install plans read or made by this build, by cache key (outputs share them; plans are never changed). */
+  installPlans: Map<string, InstallPlan>;
   counters: ApplyCounters;
 }
 
@@ -479,54 +482,83 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
 }
 
 /**
- * The install plan of one wheel into `layout`: from the cache of install plans
- * (`installs-v1`, by wheel sha256 + file name + layout + install format + pylayer's
- * version) when an earlier build planned it, else planned from the wheel and stored. The
+ * The install plan of one wheel into `layout`: from this build's plans or the cache of
+ * install plans (`installs-v1`, by wheel sha256 + file name + layout + install format +
+ * pylayer's version) when an earlier output or build planned it, else planned from the
+ * wheel and stored. The
  * wheel itself was verified by `download` (see src/wheel/install-cache.ts for why a cached
  * plan cannot ship unverified bytes). A damaged entry is evicted, said, and planned again.
  */
-async function installPlanOf(filename: string, layout: Layout, work: OutputWork) {
+async function installPlanOf(
+  filename: string,
+  layout: Layout,
+  work: OutputWork,
+): Promise<InstallPlan> {
   const { context, paths, hashes, counters } = work;
   const path = paths.get(filename)!;
   const sha256 = hashes.get(filename);
   const cache = context.cache ?? null;
-  const key =
-    cache === null || sha256 === undefined
-      ? undefined
-      : installPlanKey({
-          wheelSha256: sha256,
-          wheelFilename: filename,
-          layout,
-          installer: INSTALLER,
-          pylayer: await pylayerVersion(),
-        });
-  if (cache !== null && key !== undefined) {
-    const corrupt = (entryPath: string, reason: string) => {
-      counters.installs.evicted++;
-      work.warnings.push(
-        `cached install plan ${entryPath} of ${filename} was corrupt (${reason}); removed it, planning the wheel again`,
-      );
-    };
-    const cached = await cache.getInstall(key, { onCorrupt: corrupt });
-    if (cached !== null) {
-      const restored = restoreInstallPlan(cached, path);
-      if (restored !== null) {
-        counters.installs.reused++;
-        return restored;
-      }
-      await cache.evictInstall(key).catch(() => undefined);
-      corrupt(key, "it is not an install plan");
-    }
+  if (cache === null || sha256 === undefined) return planInstall(filename, path, layout, work);
+  const keyInputs = {
+    wheelSha256: sha256,
+    wheelFilename: filename,
+    layout,
+    installer: INSTALLER,
+    pylayer: await pylayerVersion(),
+  };
+  // A plan that names no interpreter is kept under the key without it (every Python
+  // version of a matrix shares it); one with scripts under the key with this interpreter.
+  const anyInterpreterKey = installPlanKey({ ...keyInputs, anyInterpreter: true });
+  const interpreterKey = installPlanKey(keyInputs);
+  const known = work.installPlans.get(anyInterpreterKey) ?? work.installPlans.get(interpreterKey);
+  if (known !== undefined) {
+    counters.installs.reused++;
+    return known;
   }
+  const remember = (plan: InstallPlan) => {
+    work.installPlans.set(plan.namesInterpreter ? interpreterKey : anyInterpreterKey, plan);
+    return plan;
+  };
+  const corrupt = (entryPath: string, reason: string) => {
+    counters.installs.evicted++;
+    work.warnings.push(
+      `cached install plan ${entryPath} of ${filename} was corrupt (${reason}); removed it, planning the wheel again`,
+    );
+  };
+  for (const key of [anyInterpreterKey, interpreterKey]) {
+    const cached = await cache.getInstall(key, { onCorrupt: corrupt });
+    if (cached === null) continue;
+    const restored = restoreInstallPlan(cached, path);
+    if (restored !== null && !(key === anyInterpreterKey && restored.namesInterpreter)) {
+      counters.installs.reused++;
+      return remember(restored);
+    }
+    await cache.evictInstall(key).catch(() => undefined);
+    corrupt(key, "it is not an install plan");
+  }
+  const planned = await planInstall(filename, path, layout, work);
+  remember(planned);
+  // A cache that cannot be written costs the next build time, not this one.
+  await cache
+    .putInstall(
+      planned.namesInterpreter ? interpreterKey : anyInterpreterKey,
+      cachedInstallPlan(planned),
+    )
+    .catch(() => undefined);
+  return planned;
+}
+
+async function planInstall(
+  filename: string,
+  path: string,
+  layout: Layout,
+  work: OutputWork,
+): Promise<InstallPlan> {
   const planned = await planWheelInstall(path, await work.openReader(path), layout, {
     installer: INSTALLER,
     wheelFilename: filename,
   });
-  counters.installs.planned++;
-  // A cache that cannot be written costs the next build time, not this one.
-  if (cache !== null && key !== undefined) {
-    await cache.putInstall(key, cachedInstallPlan(planned)).catch(() => undefined);
-  }
+  work.counters.installs.planned++;
   return planned;
 }
 

@@ -4,7 +4,9 @@
  * An `InstallPlan` is a function of the wheel's bytes (its sha256), its file name (named in
  * errors and warnings), the layout (folders, the interpreter of generated scripts), the
  * INSTALLER text and the way this module derives it (`INSTALL_FORMAT`, with pylayer's
- * version in the key). The cached form is that plan without the wheel's path: entries
+ * version in the key). A plan that names no interpreter (`namesInterpreter` false: the
+ * wheel has no scripts to launch) is the same for every interpreter, so it is kept under
+ * the key that leaves the interpreter out, and the Python versions of a matrix share it. The cached form is that plan without the wheel's path: entries
  * copied raw name the wheel entry and its central directory record (method, CRC-32,
  * sizes, local header offset), generated files (RECORD, INSTALLER, scripts) carry their
  * bytes. `restoreInstallPlan` puts the path of the verified wheel back.
@@ -24,9 +26,12 @@ import type { InstallPlan } from "./install.js";
 import type { Layout } from "./layout.js";
 
 /** Bump when `planWheelInstall` plans the same wheel differently, or the cached form changes. */
-export const INSTALL_FORMAT = 1;
+export const INSTALL_FORMAT = 2;
 
-/** The cache key of one wheel's install plan (sha256 hex). */
+/**
+ * The cache key of one wheel's install plan (sha256 hex). With `anyInterpreter`, the key of
+ * a plan that names no interpreter, shared by every `layout.pythonExecutable`.
+ */
 export function installPlanKey(inputs: {
   wheelSha256: string;
   wheelFilename: string;
@@ -34,16 +39,18 @@ export function installPlanKey(inputs: {
   installer: string;
   /** pylayer's version: a new version plans again. */
   pylayer: string;
+  anyInterpreter?: boolean;
   /** Defaults to INSTALL_FORMAT (tests pass another to see a format change invalidate). */
   format?: number;
 }): string {
   const { layout, format = INSTALL_FORMAT } = inputs;
+  const interpreter = inputs.anyInterpreter === true ? null : layout.pythonExecutable;
   const text = JSON.stringify({
     format,
     pylayer: inputs.pylayer,
     wheel: inputs.wheelSha256.toLowerCase(),
     filename: inputs.wheelFilename,
-    layout: [layout.kind, layout.siteDir, layout.binDir, layout.dataDir, layout.pythonExecutable],
+    layout: [layout.kind, layout.siteDir, layout.binDir, layout.dataDir, interpreter],
     installer: inputs.installer,
   });
   return createHash("sha256").update(text).digest("hex");
@@ -75,6 +82,7 @@ interface CachedInstallPlan {
   skipped: { path: string; reason: string }[];
   topLevel: string[];
   warnings: string[];
+  namesInterpreter: boolean;
 }
 
 /** The cached form of `plan` (plain JSON data; the wheel's path is left out). */
@@ -96,6 +104,7 @@ export function cachedInstallPlan(plan: InstallPlan): unknown {
     skipped: plan.skipped,
     topLevel: plan.topLevel,
     warnings: plan.warnings,
+    namesInterpreter: plan.namesInterpreter,
   };
   return cached;
 }
@@ -112,10 +121,12 @@ const isStringList = (value: unknown): value is string[] =>
 export function restoreInstallPlan(value: unknown, wheelPath: string): InstallPlan | null {
   if (typeof value !== "object" || value === null) return null;
   const cached = value as Partial<Record<keyof CachedInstallPlan, unknown>>;
-  const { name, version, distInfo, entries, skipped, topLevel, warnings } = cached;
+  const { name, version, distInfo, entries, skipped, topLevel, warnings, namesInterpreter } =
+    cached;
   if (typeof name !== "string" || typeof version !== "string" || typeof distInfo !== "string") {
     return null;
   }
+  if (typeof namesInterpreter !== "boolean") return null;
   if (!isStringList(topLevel) || !isStringList(warnings) || !Array.isArray(entries)) return null;
   if (
     !Array.isArray(skipped) ||
@@ -143,6 +154,7 @@ export function restoreInstallPlan(value: unknown, wheelPath: string): InstallPl
     skipped: skipped as InstallPlan["skipped"],
     topLevel,
     warnings,
+    namesInterpreter,
   };
 }
 

@@ -30,6 +30,11 @@ export interface InstallPlan {
   topLevel: string[];
   /** What the user should be told (a script skipped for its name). */
   warnings: string[];
+  /**
+   * Whether the plan wrote launchers naming the layout's `pythonExecutable` (console/GUI
+   * scripts, `#!python` scripts). When false, the plan is the same for every interpreter.
+   */
+  namesInterpreter: boolean;
 }
 
 /** Files of the wheel's dist-info that pylayer writes itself or drops. */
@@ -173,6 +178,7 @@ export async function planWheelInstall(
       : parseScriptEntryPoints(entryPointsText, `${wheelFilename}: ${distInfo}/entry_points.txt`);
   const scriptNames = new Set<string>();
   const warnings: string[] = [];
+  let namesInterpreter = false;
   for (const entryPoint of entryPoints) {
     if (!isSafeScriptName(entryPoint.name)) {
       throw new PylayerError(
@@ -195,6 +201,7 @@ export async function planWheelInstall(
     }
     scriptNames.add(name);
     const data = Buffer.from(entryPointScript(entryPoint, layout), "utf8");
+    namesInterpreter = true;
     place(
       name,
       { name, mode: 0o755, source: { kind: "bytes", data, compress: false } },
@@ -210,6 +217,7 @@ export async function planWheelInstall(
     const contents = await reader.read(entry);
     if (hasPythonShebang(contents)) {
       const data = rewritePythonScript(contents, layout);
+      namesInterpreter = true;
       place(
         name,
         { name, mode: 0o755, source: { kind: "bytes", data, compress: false } },
@@ -260,6 +268,7 @@ export async function planWheelInstall(
     entries,
     skipped,
     warnings,
+    namesInterpreter,
     topLevel:
       topLevelText === undefined
         ? deriveTopLevel(entries, layout.siteDir, distInfo, dataFolder)

@@ -143,9 +143,13 @@ describe("one requirement added to a built set", () => {
     await build(home, ["app"]);
     const otherLayout = await build(home, ["app"], { layout: "site-packages" });
     expect(otherLayout.result.cache?.installs).toEqual({ reused: 0, planned: 2, evicted: 0 });
-    // Scripts name the runtime's interpreter: another runtime is another plan.
+    // app's scripts name the runtime's interpreter: another runtime plans it again; helper
+    // has no scripts, and its plan serves every interpreter.
     const otherRuntime = await build(home, ["app"], { runtimes: ["python3.13"] });
-    expect(otherRuntime.result.cache?.installs).toEqual({ reused: 0, planned: 2, evicted: 0 });
+    expect(otherRuntime.result.cache?.installs).toEqual({ reused: 1, planned: 1, evicted: 0 });
+    // One zip for two runtimes names `python3`: app is planned for it, helper reused.
+    const shared = await build(home, ["app"], { runtimes: ["python3.10", "python3.11"] });
+    expect(shared.result.cache?.installs).toEqual({ reused: 1, planned: 1, evicted: 0 });
     const again = await build(home, ["app"], { layout: "site-packages", refresh: true });
     expect(again.result.cache?.layers).toEqual({ reused: 1, built: 0 });
 
@@ -171,6 +175,20 @@ describe("one requirement added to a built set", () => {
     ]) {
       expect(installPlanKey({ ...inputs, ...changed })).not.toBe(key);
     }
+    // The key for plans that name no interpreter leaves only the interpreter out.
+    const anyInterpreter = installPlanKey({ ...inputs, anyInterpreter: true });
+    expect(anyInterpreter).not.toBe(key);
+    const otherPython = { ...inputs.layout, pythonExecutable: "/var/lang/bin/python3" };
+    expect(installPlanKey({ ...inputs, layout: otherPython, anyInterpreter: true })).toBe(
+      anyInterpreter,
+    );
+    expect(
+      installPlanKey({
+        ...inputs,
+        layout: layoutFor("site-packages", runtime),
+        anyInterpreter: true,
+      }),
+    ).not.toBe(anyInterpreter);
   });
 
   it("evicts a damaged install plan, says so, plans the wheel again and writes the same bytes", async () => {
