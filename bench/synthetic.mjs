@@ -162,6 +162,58 @@ const PROJECTS = [
   { name: "click-lite", py: 450_000, modules: 16, scripts: { clicky: "click_lite.cli:main" } },
 ];
 
+/**
+ * A layer near Lambda's 250 MB unzipped limit, shaped like `numpy scipy pandas lxml`
+ * (228 MB unzipped, 70 MB zip): large native libraries (compressible as machine code is,
+ * not ELF), thousands of modules and test suites. Written only when asked (`nearLimit`),
+ * never part of the matrix, and not in `chosen`: the benchmark builds it alone to measure
+ * peak memory on a layer near the limit.
+ */
+const NEAR_LIMIT_PROJECTS = [
+  {
+    name: "arraykit",
+    nearLimit: true,
+    nativeCode: [24_000_000, 9_000_000, 2_500_000, 1_200_000, 900_000, 700_000],
+    py: 7_000_000,
+    modules: 500,
+    tests: 350,
+  },
+  {
+    name: "scikit-sci",
+    nearLimit: true,
+    requires: ["arraykit>=1"],
+    nativeCode: [
+      34_000_000, 6_000_000, 4_500_000, 4_000_000, 3_500_000, 3_000_000, 2_800_000, 2_600_000,
+      2_400_000, 2_200_000, 2_000_000, 1_800_000, 1_600_000, 1_400_000, 1_200_000, 1_000_000,
+    ],
+    py: 16_000_000,
+    modules: 1200,
+    tests: 700,
+  },
+  {
+    name: "frames",
+    nearLimit: true,
+    requires: ["arraykit>=1", "dateutil-lite", "tzdata-lite"],
+    nativeCode: [
+      7_000_000, 3_000_000, 2_500_000, 2_000_000, 1_800_000, 1_600_000, 1_400_000, 1_200_000,
+    ],
+    py: 22_000_000,
+    modules: 1000,
+    tests: 1100,
+  },
+  {
+    name: "xmlkit",
+    nearLimit: true,
+    nativeCode: [9_000_000, 4_000_000, 1_000_000],
+    py: 1_500_000,
+    modules: 60,
+    tests: 40,
+  },
+];
+
+/** The near-limit layer's requirements (see NEAR_LIMIT_PROJECTS). */
+export const NEAR_LIMIT_REQUIREMENTS = ["arraykit", "scikit-sci", "frames", "xmlkit"];
+
 /** The requirement set the benchmark builds. */
 export const REQUIREMENTS = [
   "webframe",
@@ -272,6 +324,37 @@ function randomBytes(random, size) {
   return bytes;
 }
 
+/**
+ * Bytes that deflate about as well as shared libraries do (2.5–3×): runs of zeros and of
+ * repeated words between stretches of low-entropy bytes.
+ */
+function machineCodeLike(random, size) {
+  const bytes = new Uint8Array(size);
+  const opcodes = randomBytes(random, 256);
+  let index = 0;
+  while (index < size) {
+    const kind = random();
+    const length = Math.min(size - index, 16 + Math.floor(random() * 240));
+    if (kind < 0.3) {
+      index += length; // zeros
+    } else if (kind < 0.5) {
+      const word = Math.floor(random() * 4294967296);
+      for (let at = 0; at < length; at++) bytes[index + at] = (word >>> ((at & 3) * 8)) & 0xff;
+      index += length;
+    } else {
+      for (let at = 0; at < length; at += 4) {
+        let value = (random() * 4294967296) >>> 0;
+        for (let byte = 0; byte < 4 && at + byte < length; byte++) {
+          bytes[index + at + byte] = opcodes[value & 0x3f];
+          value >>>= 8;
+        }
+      }
+      index += length;
+    }
+  }
+  return bytes;
+}
+
 const encoder = new TextEncoder();
 const moduleOf = (name) => name.replace(/-/g, "_");
 const escapeName = (name) => name.replace(/[-_.]+/g, "_");
@@ -320,6 +403,13 @@ function projectFiles(project, random, extensionTag = "311-x86_64") {
         ? `${top}/_core${project.abi3 ? ".abi3" : `.cpython-${extensionTag}-linux-gnu`}.so`
         : `${top}.libs/lib${identifier(random)}-${index}.so.1`;
     files.push([name, randomBytes(random, size), 0]);
+  }
+  for (const [index, size] of (project.nativeCode ?? []).entries()) {
+    const name =
+      index === 0
+        ? `${top}/_core.cpython-${extensionTag}-linux-gnu.so`
+        : `${top}.libs/lib${identifier(random)}-${index}.so`;
+    files.push([name, machineCodeLike(random, size), 6]);
   }
   for (const [path, size] of Object.entries(project.data ?? {})) {
     files.push([
@@ -406,9 +496,13 @@ function wheelName(project, version, tag) {
  * Writes the index into `folder` and returns what a correct resolution for python3.11
  * x86_64 picks: `{ requirements, chosen: Map<name, version>, chosenFiles: [filename],
  * chosenBytes, projectCount, matrixFiles, matrixBytes }` (the last two: the full wheels
- * written for the other matrix targets; none with `matrix: false`).
+ * written for the other matrix targets; none with `matrix: false`); with `nearLimit`, also
+ * the near-limit layer's projects and `{ nearLimitRequirements, nearLimitBytes }`.
  */
-export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = {}) {
+export async function writeSyntheticIndex(
+  folder,
+  { seed = 7, matrix = true, nearLimit = false } = {},
+) {
   const random = prng(seed);
   await mkdir(join(folder, "files"), { recursive: true });
   const chosen = new Map();
@@ -417,14 +511,16 @@ export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = 
   let projectCount = 0;
   let matrixFiles = 0;
   let matrixBytes = 0;
-  for (const base of PROJECTS) {
+  let nearLimitBytes = 0;
+  const projects = nearLimit ? [...PROJECTS, ...NEAR_LIMIT_PROJECTS] : PROJECTS;
+  for (const base of projects) {
     const versions = base.versions ?? ["1.0.0", "1.1.0", "1.2.0"];
     const newerGlibc = new Set(base.newerGlibc ?? []);
     const project = {
       ...base,
       chosen: base.chosen ?? versions.filter((v) => !newerGlibc.has(v)).at(-1),
     };
-    const native = (project.native ?? []).length > 0;
+    const native = (project.native ?? []).length > 0 || (project.nativeCode ?? []).length > 0;
     const mainTag = !native
       ? "py3-none-any"
       : project.abi3
@@ -454,15 +550,19 @@ export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = 
         );
         const filename = wheelName(project, version, mainTag);
         await addFile(filename, bytes, metadata);
-        chosen.set(project.name, version);
-        chosenFiles.push(filename);
-        chosenBytes += bytes.length;
+        if (project.nearLimit) {
+          nearLimitBytes += bytes.length;
+        } else {
+          chosen.set(project.name, version);
+          chosenFiles.push(filename);
+          chosenBytes += bytes.length;
+        }
       } else {
         const tag = newerGlibc.has(version) ? "cp311-cp311-manylinux_2_28_x86_64" : mainTag;
         const { bytes, metadata } = wheelBytes(project, version, tag, stubFiles);
         await addFile(wheelName(project, version, tag), bytes, metadata);
       }
-      if (native && matrix && version === project.chosen) {
+      if (native && matrix && !project.nearLimit && version === project.chosen) {
         // The same Python files, other native code: a full wheel for every other target.
         for (const [tag, extensionTag] of matrixTags(project)) {
           if (tag === mainTag) continue;
@@ -524,7 +624,7 @@ export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = 
     );
     projectCount++;
   }
-  const names = PROJECTS.map((project) => project.name).sort();
+  const names = projects.map((project) => project.name).sort();
   await writeFile(
     join(folder, "simple", "index.html"),
     `<!DOCTYPE html>\n<html><body>\n${names.map((name) => `<a href="${name}/">${name}</a>`).join("\n")}\n</body></html>\n`,
@@ -537,6 +637,7 @@ export async function writeSyntheticIndex(folder, { seed = 7, matrix = true } = 
     projectCount,
     matrixFiles,
     matrixBytes,
+    ...(nearLimit ? { nearLimitRequirements: NEAR_LIMIT_REQUIREMENTS, nearLimitBytes } : {}),
   };
 }
 

@@ -46,10 +46,12 @@ export function describeBinary(bytes: Buffer): StoredBinary {
 
 /**
  * How much memory reading an entry takes, what `forEachWeighted` budgets: an entry read
- * whole holds its compressed and inflated bytes; a verified one (`ZipReader.verify`) at
- * most a chunk of each.
+ * whole holds its inflated bytes and its compressed ones (a large deflated entry, inflated
+ * in chunks, a chunk of them); a verified one (`ZipReader.verify`) at most a chunk of each.
  */
 export function entryWeight(entry: ZipEntry, whole: boolean): number {
+  const chunks = 2 * 1024 * 1024;
   const size = entry.uncompressedSize + entry.compressedSize;
-  return whole ? size : Math.min(size, 2 * 1024 * 1024);
+  if (!whole) return Math.min(size, chunks);
+  return entry.uncompressedSize > 8 * 1024 * 1024 ? entry.uncompressedSize + chunks : size;
 }

@@ -158,40 +158,62 @@ export async function forEachLimited<T>(
 }
 
 /** Bytes of entries read at once by the check (beyond the first): bounds its memory. */
-export const READ_BUDGET = 96 * 1024 * 1024;
+export const READ_BUDGET = 64 * 1024 * 1024;
 
 /**
- * Runs `task` over `items`, at most `limit` at once and, beyond the first running one, at
- * most `budget` total `weight` at once (an item heavier than the budget runs alone).
+ * Bytes in flight, counted together for every loop that shares the budget (concurrent or
+ * nested reads of one process), so that two wheels read at once do not each hold a budget's
+ * worth. A cost over the limit waits until nothing else is in flight, then runs alone.
+ * Contract: nothing waits on the budget while it holds a share of it (no nested acquires).
+ */
+export class ReadBudget {
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.inFlight;
+  }
+
+  async acquire(cost: number): Promise<void> {
+    while (this.inFlight > 0 && this.inFlight + cost > this.limit) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.inFlight += cost;
+  }
+
+  release(cost: number): void {
+    this.inFlight -= cost;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
+
+/** The budget every read of the check shares unless a caller passes its own. */
+export const sharedReadBudget = new ReadBudget(READ_BUDGET);
+
+/**
+ * Runs `task` over `items`, at most `limit` at once and within `budget`: the `weight`s of
+ * the items running at once stay within its limit, counted with every other loop sharing
+ * the same budget (an item heavier than the limit runs when nothing else holds any).
  */
 export async function forEachWeighted<T>(
   items: readonly T[],
   weight: (item: T) => number,
   task: (item: T, index: number) => Promise<void>,
   limit = 8,
-  budget = READ_BUDGET,
+  budget: ReadBudget = sharedReadBudget,
 ): Promise<void> {
-  let inFlight = 0;
-  let running = 0;
-  let wake: (() => void)[] = [];
-  const released = () => {
-    const waiting = wake;
-    wake = [];
-    for (const resolve of waiting) resolve();
-  };
   await forEachLimited(items, limit, async (item, index) => {
     const cost = weight(item);
-    while (running > 0 && inFlight + cost > budget) {
-      await new Promise<void>((resolve) => wake.push(resolve));
-    }
-    inFlight += cost;
-    running++;
+    await budget.acquire(cost);
     try {
       await task(item, index);
     } finally {
-      inFlight -= cost;
-      running--;
-      released();
+      budget.release(cost);
     }
   });
 }

@@ -25,7 +25,7 @@ import { isPylayerError } from "../errors.js";
 import { pylayerVersion } from "../pipeline/version.js";
 import { ZipReader as Reader, type ZipEntry, type ZipReader } from "../zip/index.js";
 import { describeBinary, type EntryFacts, entryWeight } from "./facts.js";
-import { forEachWeighted } from "./layout.js";
+import { forEachLimited, forEachWeighted } from "./layout.js";
 import type { Finding, SizeReport } from "./types.js";
 import { CHECKER_VERSION } from "./version.js";
 
@@ -167,29 +167,25 @@ export async function wheelFactsFor(
   const facts = new Map<string, EntryFacts>();
   let wheelsReused = 0;
   let wheelsRead = 0;
-  await forEachWeighted(
-    sources,
-    () => 1,
-    async (source) => {
-      const key = await wheelFactsKey(source.sha256);
-      let wheel =
-        cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
-      if (wheel !== null) {
-        wheelsReused++;
-      } else {
-        wheel = await readWheelFacts(source.path).catch(() => null);
-        if (wheel === null) return;
-        wheelsRead++;
-        await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
-      }
-      for (const { zipName, wheelName } of source.entries) {
-        const entry = reader.getEntry(zipName);
-        const found = wheel.entries[wheelName];
-        if (entry === undefined || found === undefined || found.corrupt) continue;
-        if (sameRecord(found, entry)) facts.set(zipName, found);
-      }
-    },
-    2,
-  );
+  // Two wheels at once; their entries share the check's read budget.
+  await forEachLimited(sources, 2, async (source) => {
+    const key = await wheelFactsKey(source.sha256);
+    let wheel =
+      cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+    if (wheel !== null) {
+      wheelsReused++;
+    } else {
+      wheel = await readWheelFacts(source.path).catch(() => null);
+      if (wheel === null) return;
+      wheelsRead++;
+      await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
+    }
+    for (const { zipName, wheelName } of source.entries) {
+      const entry = reader.getEntry(zipName);
+      const found = wheel.entries[wheelName];
+      if (entry === undefined || found === undefined || found.corrupt) continue;
+      if (sameRecord(found, entry)) facts.set(zipName, found);
+    }
+  });
   return { facts, wheelsReused, wheelsRead };
 }

@@ -608,14 +608,28 @@ export class ZipReader {
     return data;
   }
 
-  /** The entry's contents, inflated and CRC-32 checked. */
+  /**
+   * The entry's contents, inflated and CRC-32 checked. A deflated entry larger than
+   * MAX_INFLATE_CHUNK is inflated chunk by chunk into one buffer of its size, so that
+   * reading it holds its contents once (not the zlib chunks and their concatenation too).
+   */
   async read(entry: ZipEntry): Promise<Buffer> {
+    if (entry.method === METHOD_DEFLATED && entry.uncompressedSize > MAX_INFLATE_CHUNK) {
+      if (entry.uncompressedSize > bufferConstants.MAX_LENGTH) {
+        throw unsupported(this.name, `entry "${entry.name}" is too large to read into memory`);
+      }
+      assertReadableEntry(entry, this.name);
+      const contents = Buffer.allocUnsafe(entry.uncompressedSize);
+      let length = 0;
+      await this.stream(entry, (chunk) => {
+        chunk.copy(contents, length);
+        length += chunk.length;
+      });
+      return verifyEntryData(contents, entry, this.name);
+    }
     const raw = await this.readRaw(entry);
     if (entry.method !== METHOD_DEFLATED || entry.uncompressedSize < ASYNC_INFLATE_THRESHOLD) {
       return decodeEntryData(raw, entry, this.name);
-    }
-    if (entry.uncompressedSize > bufferConstants.MAX_LENGTH) {
-      throw unsupported(this.name, `entry "${entry.name}" is too large to read into memory`);
     }
     let data: Buffer;
     try {
@@ -638,6 +652,28 @@ export class ZipReader {
       return data.subarray(0, headLength);
     }
     assertReadableEntry(entry, this.name);
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let checksum = 0;
+    await this.stream(entry, (chunk) => {
+      if (headBytes < headLength) {
+        head.push(chunk.subarray(0, headLength - headBytes));
+        headBytes += Math.min(chunk.length, headLength - headBytes);
+      }
+      checksum = crc32(chunk, checksum);
+    });
+    if (checksum >>> 0 !== entry.crc32 >>> 0) {
+      throw corruptEntry(this.name, entry, "its CRC-32 does not match");
+    }
+    return Buffer.concat(head);
+  }
+
+  /**
+   * Hands `consume` the entry's contents in order, at most STREAM_CHUNK compressed bytes
+   * and what they inflate to at once; throws `corrupt-zip` when the contents are longer or
+   * shorter than the directory records (before `consume` sees a byte too many).
+   */
+  private async stream(entry: ZipEntry, consume: (chunk: Buffer) => void): Promise<void> {
     const range = entryRecordRange(entry, this.size);
     const headerLength = Math.min(range.end - range.start, LOCAL_HEADER_LENGTH + 65_535 * 2);
     const dataStart = localDataOffset(
@@ -652,24 +688,17 @@ export class ZipReader {
     if (start + entry.compressedSize > this.size) {
       throw corruptEntry(this.name, entry, "its data runs past the end of the archive");
     }
-    const head: Buffer[] = [];
-    let headBytes = 0;
     let length = 0;
-    let checksum = 0;
-    const consume = (chunk: Buffer) => {
-      if (headBytes < headLength) {
-        head.push(chunk.subarray(0, headLength - headBytes));
-        headBytes += Math.min(chunk.length, headLength - headBytes);
-      }
-      length += chunk.length;
-      checksum = crc32(chunk, checksum);
-      if (length > entry.uncompressedSize) {
+    const take = (chunk: Buffer) => {
+      if (length + chunk.length > entry.uncompressedSize) {
         throw corruptEntry(
           this.name,
           entry,
           `it holds more than the ${entry.uncompressedSize} bytes the directory records`,
         );
       }
+      length += chunk.length;
+      consume(chunk);
     };
     const source = this.source;
     async function* compressed() {
@@ -681,12 +710,12 @@ export class ZipReader {
       }
     }
     if (entry.method === METHOD_STORED) {
-      for await (const chunk of compressed()) consume(chunk);
+      for await (const chunk of compressed()) take(chunk);
     } else {
       try {
         const inflate = createInflateRaw({ chunkSize: STREAM_CHUNK });
         await pipeline(Readable.from(compressed()), inflate, async (inflated) => {
-          for await (const chunk of inflated) consume(chunk as Buffer);
+          for await (const chunk of inflated) take(chunk as Buffer);
         });
       } catch (error) {
         if (error instanceof PylayerError) throw error;
@@ -700,10 +729,6 @@ export class ZipReader {
         `it holds ${length} bytes, not the ${entry.uncompressedSize} the directory records`,
       );
     }
-    if (checksum >>> 0 !== entry.crc32 >>> 0) {
-      throw corruptEntry(this.name, entry, "its CRC-32 does not match");
-    }
-    return Buffer.concat(head);
   }
 
   async close(): Promise<void> {

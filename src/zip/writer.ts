@@ -109,7 +109,7 @@ const DEFLATE_OPTIONS = {
 /** Source archives smaller than this are read whole (one read instead of one per entry). */
 const WHOLE_ARCHIVE_LIMIT = 64 * 1024 * 1024;
 /** Most memory kept for whole archives at once; the least recently used are dropped first. */
-const ARCHIVE_MEMORY_BUDGET = 512 * 1024 * 1024;
+const ARCHIVE_MEMORY_BUDGET = 96 * 1024 * 1024;
 /** Output is written in chunks of about this size, and large entries copied in such chunks. */
 const CHUNK_SIZE = 8 * 1024 * 1024;
 

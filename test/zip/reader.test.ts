@@ -440,6 +440,45 @@ describe("ZipReader.verify (chunked: a large entry is never held whole)", () => 
   });
 });
 
+describe("ZipReader.read of a deflated entry over 8 MiB (inflated chunk by chunk into one buffer)", () => {
+  /** 9 MiB of text that deflates well, with a varying line so it is not one repeated block. */
+  const lines: string[] = [];
+  for (let index = 0, length = 0; length < 9 * 1024 * 1024; index++) {
+    const line = `VALUE_${String(index).padStart(8, "0")} = ${index % 97}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  const text = Buffer.from(lines.join(""));
+  const archive = () => Buffer.from(zipSync({ "lib.so": [new Uint8Array(text), { level: 6 }] }));
+
+  it("returns exactly the contents", async () => {
+    const reader = ZipReader.fromBuffer(archive());
+    const entry = reader.getEntry("lib.so")!;
+    expect(entry.uncompressedSize).toBeGreaterThan(8 * 1024 * 1024);
+    expect((await reader.read(entry)).equals(text)).toBe(true);
+  });
+
+  it.each([
+    ["a damaged byte in the data", "data"],
+    ["a recorded size one byte short", "size"],
+  ])("reports %s as corrupt-zip", async (_label, damage) => {
+    const bytes = archive();
+    const entry = ZipReader.fromBuffer(bytes).getEntry("lib.so")!;
+    if (damage === "data") {
+      bytes[entry.localHeaderOffset + 30 + 6 + Math.floor(entry.compressedSize / 2)]! ^= 0xff;
+    } else {
+      // The central directory's uncompressed size: 24 bytes into the record.
+      const central = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+      bytes.writeUInt32LE(entry.uncompressedSize - 1, central + 24);
+    }
+    const reader = ZipReader.fromBuffer(bytes);
+    await expect(reader.read(reader.getEntry("lib.so")!)).rejects.toMatchObject({
+      code: "corrupt-zip",
+      message: expect.stringMatching(/entry "lib\.so" of .* is corrupt/),
+    });
+  });
+});
+
 describe("ZipReader.open with sequential read-ahead", () => {
   /** Many small entries (several per read-ahead block), then large ones past a block. */
   const files: Record<string, Uint8Array> = {};
