@@ -1,6 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { unzipSync } from "fflate";
+import { unzipSync, zipSync } from "fflate";
 import { expect, it } from "vitest";
 import { type PlannedEntry, writeDeterministicZip, ZipReader } from "../../src/zip/index.js";
 import { buildWheel } from "../helpers/wheels.js";
@@ -44,4 +44,70 @@ it("copies from many source archives, read ahead of use, one of them needed agai
   expect(Object.keys(files).sort()).toEqual([...expected.keys()].sort());
   for (const [name, data] of expected) expect(files[name]).toEqual(data);
   expect(result.entryCount).toBe(expected.size + 13);
+});
+
+it("copies entries stored in the reverse of the output order, and one larger than a read window", async () => {
+  // The writer reads ahead when it moves forward through an archive; here every entry is
+  // before the previous one, and one entry spans several of its 1 MiB windows.
+  const folder = await temporaryFolder();
+  const files: Record<string, Uint8Array> = {};
+  for (let index = 299; index >= 0; index--) {
+    files[`pkg/module_${String(index).padStart(3, "0")}.py`] = new Uint8Array(
+      Buffer.from(`VALUE_${index} = ${index}\n`.repeat(20 + (index % 11) * 30)),
+    );
+  }
+  const noise = Buffer.alloc(3 * 1024 * 1024 + 123);
+  for (let index = 0, state = 11; index < noise.length; index++) {
+    state = (state * 1_103_515_245 + 12_345) >>> 0;
+    noise[index] = state >>> 24;
+  }
+  files["pkg/_native.so"] = new Uint8Array(noise);
+  const archivePath = join(folder, "reversed.zip");
+  await writeFile(archivePath, zipSync(files, { level: 6 }));
+  const reader = await ZipReader.open(archivePath);
+  const planned: PlannedEntry[] = reader.entries.map((entry) => ({
+    name: `python/${entry.name}`,
+    mode: 0o644,
+    source: { kind: "zip", archivePath, entry },
+  }));
+  await reader.close();
+  const outputPath = join(folder, "layer.zip");
+  await writeDeterministicZip(outputPath, planned);
+  const unzipped = unzipSync(new Uint8Array(await readFile(outputPath)));
+  for (const [name, data] of Object.entries(files)) {
+    expect(Buffer.from(unzipped[`python/${name}`]!).equals(Buffer.from(data)), name).toBe(true);
+  }
+});
+
+it("refuses a source archive cut short, naming it, and leaves no file behind", async () => {
+  const folder = await temporaryFolder();
+  const wheel = buildWheel({
+    name: "cut",
+    version: "1.0",
+    files: { "cut/__init__.py": "x = 1\n".repeat(5000), "cut/z.py": "y = 2\n" },
+  });
+  const wheelPath = join(folder, wheel.filename);
+  await writeFile(wheelPath, wheel.bytes);
+  const reader = await ZipReader.open(wheelPath);
+  const planned: PlannedEntry[] = reader.entries
+    .filter((entry) => !entry.isDirectory)
+    .map((entry) => ({
+      name: entry.name,
+      mode: 0o644,
+      source: { kind: "zip", archivePath: wheelPath, entry },
+    }));
+  const first = reader.getEntry("cut/__init__.py")!;
+  await reader.close();
+  // Keep the bytes up to the middle of the first entry's data: the directory read above is
+  // what the writer was planned with, the file is what it finds.
+  await writeFile(wheelPath, wheel.bytes.subarray(0, first.localHeaderOffset + 60));
+  const outputFolder = join(folder, "out");
+  await mkdir(outputFolder);
+  await expect(
+    writeDeterministicZip(join(outputFolder, "layer.zip"), planned),
+  ).rejects.toMatchObject({
+    code: "corrupt-zip",
+    message: expect.stringContaining(wheel.filename),
+  });
+  expect(await readdir(outputFolder)).toEqual([]);
 });
