@@ -25,7 +25,13 @@ import { type LayerFiles, readLayerFiles } from "./layer-files.js";
 import { checkLayout, forEachWeighted } from "./layout.js";
 import { checkNative, FUNCTION_PLACE, LAYER_PLACE, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
-import { asStaticAnalysis, layerCheckKey, type WheelSource, wheelFactsFor } from "./reuse.js";
+import {
+  asStaticAnalysis,
+  layerCheckKey,
+  type WheelFactsMemo,
+  type WheelSource,
+  wheelFactsFor,
+} from "./reuse.js";
 import { checkSizes, measureSizes } from "./sizes.js";
 import {
   type CheckOptions,
@@ -58,6 +64,8 @@ export interface KnownZip {
   sha256?: string;
   /** The entries the build copied raw from each wheel. */
   wheels?: readonly WheelSource[];
+  /** Wheel facts this build has read already (shared by the checks of its zips). */
+  wheelFacts?: WheelFactsMemo;
 }
 
 /**
@@ -155,7 +163,7 @@ export async function checkLayerWith(
       const reuse =
         known.wheels === undefined || known.wheels.length === 0
           ? undefined
-          : await wheelFactsFor(reader, known.wheels, cache, corruptCacheEntry);
+          : await wheelFactsFor(reader, known.wheels, cache, corruptCacheEntry, known.wheelFacts);
       report.wheelsReused = reuse?.wheelsReused ?? 0;
       report.wheelsRead = reuse?.wheelsRead ?? 0;
       const facts = reuse?.facts ?? new Map();

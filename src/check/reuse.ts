@@ -43,6 +43,13 @@ interface WheelFacts {
   entries: Record<string, EntryFacts>;
 }
 
+/**
+ * Wheel facts already read by this build, by the wheel's sha256: the zips of a matrix share
+ * most of their wheels, and each would otherwise read and parse the same cached facts again.
+ * One per build (never process-wide), so that every build still sees the cache as it is.
+ */
+export type WheelFactsMemo = Map<string, WheelFacts>;
+
 /** The static part of a check (everything but the import test), as cached per zip. */
 export interface StaticAnalysis {
   /** The zip is damaged: `findings` holds only the corrupt entries. */
@@ -163,22 +170,29 @@ export async function wheelFactsFor(
   sources: readonly WheelSource[],
   cache: Cache | null,
   onCorrupt: (path: string, reason: string) => void,
+  memo?: WheelFactsMemo,
 ): Promise<WheelReuse> {
   const facts = new Map<string, EntryFacts>();
   let wheelsReused = 0;
   let wheelsRead = 0;
   // Two wheels at once; their entries share the check's read budget.
   await forEachLimited(sources, 2, async (source) => {
-    const key = await wheelFactsKey(source.sha256);
-    let wheel =
-      cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+    let wheel = memo?.get(source.sha256) ?? null;
     if (wheel !== null) {
       wheelsReused++;
     } else {
-      wheel = await readWheelFacts(source.path).catch(() => null);
-      if (wheel === null) return;
-      wheelsRead++;
-      await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
+      const key = await wheelFactsKey(source.sha256);
+      wheel =
+        cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+      if (wheel !== null) {
+        wheelsReused++;
+      } else {
+        wheel = await readWheelFacts(source.path).catch(() => null);
+        if (wheel === null) return;
+        wheelsRead++;
+        await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
+      }
+      memo?.set(source.sha256, wheel);
     }
     for (const { zipName, wheelName } of source.entries) {
       const entry = reader.getEntry(zipName);

@@ -1,7 +1,7 @@
 /** `buildLayer`: plan (resolve, or read a lock), then apply (download, install, zip). */
 
 import type { Cache } from "../cache/index.js";
-import type { WheelSource } from "../check/reuse.js";
+import type { WheelFactsMemo, WheelSource } from "../check/reuse.js";
 import type { CheckResult } from "../check/types.js";
 import { PylayerError } from "../errors.js";
 import { applyPlan } from "./apply.js";
@@ -101,6 +101,7 @@ async function checkZips(
 ): Promise<CheckResult[]> {
   const { checkLayerWith } = await import("../check/index.js");
   const results: CheckResult[] = [];
+  const wheelFacts: WheelFactsMemo = new Map();
   for (const zip of zips) {
     options.onEvent?.({ type: "phase", phase: "check", message: `Checking ${zip.path}` });
     const wheels = known.wheelSources.get(zip.path);
@@ -121,7 +122,12 @@ async function checkZips(
                 : { type: "progress", message: event.message },
             ),
         },
-        { cache: known.cache, sha256: zip.sha256, ...(wheels === undefined ? {} : { wheels }) },
+        {
+          cache: known.cache,
+          sha256: zip.sha256,
+          wheelFacts,
+          ...(wheels === undefined ? {} : { wheels }),
+        },
       ),
     );
   }

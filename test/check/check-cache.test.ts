@@ -104,6 +104,30 @@ describe("cached check results", () => {
     expect(other.check.ok).toBe(true);
   });
 
+  it("reads each wheel's cached facts once for all the zips of one build", async () => {
+    const home = await temporaryFolder();
+    // Two targets, two zips (fast is not pure), the same three wheels in each.
+    const { Cache } = await import("../../src/cache/index.js");
+    const reads = vi.spyOn(Cache.prototype, "getCheck");
+    try {
+      const { result } = await build(home, {
+        runtimes: ["python3.11", "python3.12"],
+        output: "layers",
+      });
+      expect(result.zips).toHaveLength(2);
+      const checks = result.checks as CheckResult[];
+      expect(checks.map((check) => check.cache)).toEqual([
+        { result: "computed", wheelsReused: 0, wheelsRead: 3 },
+        { result: "computed", wheelsReused: 3, wheelsRead: 0 },
+      ]);
+      // Looked up (and missed) for the first zip; the second takes what the first read.
+      const wheelReads = reads.mock.calls.filter(([kind]) => kind === "wheels");
+      expect(wheelReads).toHaveLength(3);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it("reuses nothing written by another checker version", async () => {
     const home = await temporaryFolder();
     const epoch = (seconds: string) => ({ env: isolatedEnv(home, { SOURCE_DATE_EPOCH: seconds }) });
