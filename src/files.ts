@@ -11,7 +11,17 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, copyFile, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  access,
+  copyFile,
+  type FileHandle,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -110,6 +120,79 @@ export async function hashFile(path: string): Promise<{ size: number; digest: Bu
   const hash = createHash("sha256");
   const size = await forEachBlock(path, (block) => hash.update(block));
   return { size, digest: hash.digest() };
+}
+
+/** Writes `buffers` at `position` with gathered writes, resuming after short ones. */
+export async function writeBuffersAt(
+  handle: FileHandle,
+  buffers: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let rest = [...buffers];
+  let at = position;
+  while (rest.length > 0) {
+    // At most 1024 buffers per call (IOV_MAX on Linux and macOS).
+    const batch = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const { bytesWritten } = await handle.writev(batch, at);
+    if (bytesWritten === 0) throw new Error("the file accepted no more bytes");
+    at += bytesWritten;
+    let skip = bytesWritten;
+    let index = 0;
+    while (index < rest.length && skip >= rest[index]!.length) {
+      skip -= rest[index]!.length;
+      index++;
+    }
+    rest = rest.slice(index);
+    if (skip > 0) rest[0] = rest[0]!.subarray(skip);
+  }
+}
+
+/**
+ * A file written in order from many small chunks (a download): chunks are gathered and
+ * written about `batchBytes` at a time with one write in flight, instead of one write
+ * (a thread-pool round trip) per network chunk. `add` waits only when a batch is ready
+ * while the previous one is still being written; `finish` waits for every byte.
+ */
+export class BatchedWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private position = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly batchBytes = 1024 * 1024,
+  ) {}
+
+  async add(chunk: Uint8Array): Promise<void> {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= this.batchBytes) await this.submit();
+  }
+
+  async finish(): Promise<void> {
+    await this.submit();
+    await this.inFlight;
+  }
+
+  /** Waits for the write in flight, whether it succeeds or not (before closing the file). */
+  async settle(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
+  }
+
+  private async submit(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const buffers = this.pending;
+    const position = this.position;
+    this.position += this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    // A failed write surfaces here, at the next batch, or at `finish`.
+    await this.inFlight;
+    const write = writeBuffersAt(this.handle, buffers, position);
+    write.catch(() => undefined);
+    this.inFlight = write;
+  }
 }
 
 /** Whether something exists at `path` (any error reads as "no"). */

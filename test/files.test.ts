@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { forEachBlock, HASHING_READ_SIZE, hashFile } from "../src/files.js";
+import { BatchedWriter, forEachBlock, HASHING_READ_SIZE, hashFile } from "../src/files.js";
 
 const folders: string[] = [];
 afterAll(async () => {
@@ -51,5 +51,39 @@ describe("hashFile and forEachBlock (files read two at a time, block buffers reu
     expect((await hashFile(last.path)).digest).toEqual(
       createHash("sha256").update(last.bytes).digest(),
     );
+  });
+});
+
+describe("BatchedWriter (a download's chunks written a batch at a time)", () => {
+  it("writes every chunk in order, across batches and short final batches", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pylayer-files-"));
+    folders.push(folder);
+    const path = join(folder, "download.part");
+    const chunks = Array.from({ length: 300 }, (_, index) =>
+      Buffer.alloc(1000 + ((index * 97) % 5000), index & 0xff),
+    );
+    const handle = await open(path, "w");
+    const writer = new BatchedWriter(handle, 64 * 1024);
+    for (const chunk of chunks) await writer.add(chunk);
+    await writer.finish();
+    await handle.close();
+    expect((await readFile(path)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it("surfaces a failed write", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pylayer-files-"));
+    folders.push(folder);
+    const path = join(folder, "read-only.part");
+    await writeFile(path, "");
+    // Opened for reading: every write fails (EBADF).
+    const handle = await open(path, "r");
+    const writer = new BatchedWriter(handle, 16);
+    const outcome = (async () => {
+      for (let index = 0; index < 10; index++) await writer.add(Buffer.alloc(10, index));
+      await writer.finish();
+    })();
+    await expect(outcome).rejects.toMatchObject({ code: "EBADF" });
+    await writer.settle();
+    await handle.close();
   });
 });

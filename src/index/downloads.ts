@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
-import { forEachBlock } from "../files.js";
+import { BatchedWriter, forEachBlock } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -99,6 +99,7 @@ export class WheelDownloader {
           const handle = await open(temporary, "w").catch((error: unknown) => {
             throw local(error);
           });
+          const writer = new BatchedWriter(handle);
           let bytesDone = 0;
           let reported = 0;
           try {
@@ -110,7 +111,7 @@ export class WheelDownloader {
                 throw sizeMismatch(file, file.size, bytesDone, true);
               }
               for (const hasher of hashers.values()) hasher.update(chunk);
-              await handle.write(chunk).catch((error: unknown) => {
+              await writer.add(chunk).catch((error: unknown) => {
                 throw local(error);
               });
               if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
@@ -127,7 +128,11 @@ export class WheelDownloader {
               limit: { bytes: limits.fileBytes, kind: "fileBytes" },
               onChunk,
             });
+            await writer.finish().catch((error: unknown) => {
+              throw local(error);
+            });
           } finally {
+            await writer.settle();
             await handle.close();
           }
           emit({ type: "download-progress", filename: file.filename, bytesDone, totalBytes });

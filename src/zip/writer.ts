@@ -19,7 +19,7 @@ import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { fileSystemError, PylayerError } from "../errors.js";
-import { removeStaleTemporaries, temporarySiblingOf } from "../files.js";
+import { removeStaleTemporaries, temporarySiblingOf, writeBuffersAt } from "../files.js";
 import {
   type CentralRecordFields,
   centralHeaderLength,
@@ -648,31 +648,10 @@ class HashingOutput {
     this.pending = [];
     this.pendingBytes = 0;
     await this.inFlight;
-    const write = this.writeBuffers(buffers, position);
+    const write = writeBuffersAt(this.handle, buffers, position);
     // Failures surface at the next flush; this keeps them from being unhandled meanwhile.
     write.catch(() => undefined);
     this.inFlight = write;
-  }
-
-  /** Writes `buffers` at `position` with gathered writes, resuming after short ones. */
-  private async writeBuffers(buffers: Buffer[], position: number): Promise<void> {
-    let rest = buffers;
-    let at = position;
-    while (rest.length > 0) {
-      // At most 1024 buffers per call (IOV_MAX on Linux and macOS).
-      const batch = rest.length > 1024 ? rest.slice(0, 1024) : rest;
-      const { bytesWritten } = await this.handle.writev(batch, at);
-      if (bytesWritten === 0) throw new Error("the file accepted no more bytes");
-      at += bytesWritten;
-      let skip = bytesWritten;
-      let index = 0;
-      while (index < rest.length && skip >= rest[index]!.length) {
-        skip -= rest[index]!.length;
-        index++;
-      }
-      rest = rest.slice(index);
-      if (skip > 0) rest[0] = rest[0]!.subarray(skip);
-    }
   }
 
   /** Copies `length` bytes of `source` from `start`, in chunks, without holding them all. */
@@ -686,7 +665,7 @@ class HashingOutput {
       if (bytesRead === 0) throw new Error("source archive ended early");
       const piece = chunk.subarray(0, bytesRead);
       this.hash.update(piece);
-      await this.writeBuffers([piece], this.submitted);
+      await writeBuffersAt(this.handle, [piece], this.submitted);
       this.submitted += bytesRead;
       copied += bytesRead;
     }
