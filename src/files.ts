@@ -148,15 +148,16 @@ export async function writeBuffersAt(
 }
 
 /**
- * A file written in order from many small chunks (a download): chunks are gathered and
- * written about `batchBytes` at a time with one write in flight, instead of one write
- * (a thread-pool round trip) per network chunk. `add` waits only when a batch is ready
- * while the previous one is still being written; `finish` waits for every byte.
+ * A file written in order from many small chunks (a download, a zip): chunks are gathered
+ * and written about `batchBytes` at a time with gathered writes and one write in flight,
+ * instead of one write (a thread-pool round trip) per chunk. Every write names its file
+ * position. A chunk given is kept until written: the caller must not change it meanwhile.
  */
 export class BatchedWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  private position = 0;
+  /** File position of the next batch submitted. */
+  private submitted = 0;
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -164,12 +165,43 @@ export class BatchedWriter {
     private readonly batchBytes = 1024 * 1024,
   ) {}
 
-  async add(chunk: Uint8Array): Promise<void> {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= this.batchBytes) await this.submit();
+  /** Bytes given so far (written or pending): the file position after them. */
+  get position(): number {
+    return this.submitted + this.pendingBytes;
   }
 
+  /** A batch is ready to be written. */
+  get full(): boolean {
+    return this.pendingBytes >= this.batchBytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /** `push`, then `submit` when a batch is ready. */
+  async add(chunk: Uint8Array): Promise<void> {
+    this.push(chunk);
+    if (this.full) await this.submit();
+  }
+
+  /** Starts writing what is pending once the previous write is done (one in flight). */
+  async submit(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const buffers = this.pending;
+    const position = this.submitted;
+    this.submitted += this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    // A failed write surfaces here, at the next batch, or at `finish`.
+    await this.inFlight;
+    const write = writeBuffersAt(this.handle, buffers, position);
+    write.catch(() => undefined);
+    this.inFlight = write;
+  }
+
+  /** Writes what is pending and waits until every byte is in the file. */
   async finish(): Promise<void> {
     await this.submit();
     await this.inFlight;
@@ -178,20 +210,6 @@ export class BatchedWriter {
   /** Waits for the write in flight, whether it succeeds or not (before closing the file). */
   async settle(): Promise<void> {
     await this.inFlight.catch(() => undefined);
-  }
-
-  private async submit(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const buffers = this.pending;
-    const position = this.position;
-    this.position += this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    // A failed write surfaces here, at the next batch, or at `finish`.
-    await this.inFlight;
-    const write = writeBuffersAt(this.handle, buffers, position);
-    write.catch(() => undefined);
-    this.inFlight = write;
   }
 }
 

@@ -19,7 +19,7 @@ import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { fileSystemError, PylayerError } from "../errors.js";
-import { removeStaleTemporaries, temporarySiblingOf, writeBuffersAt } from "../files.js";
+import { BatchedWriter, removeStaleTemporaries, temporarySiblingOf } from "../files.js";
 import {
   type CentralRecordFields,
   centralHeaderLength,
@@ -152,6 +152,7 @@ export async function writeDeterministicZip(
   }
   const archives = new SourceArchives([...archiveOrder]);
   let handle: FileHandle | undefined;
+  let output: HashingOutput | undefined;
   try {
     try {
       handle = await open(temporaryPath, "wx");
@@ -163,7 +164,7 @@ export async function writeDeterministicZip(
         hint: "Check that its folder exists and is writable.",
       });
     }
-    const output = new HashingOutput(handle);
+    output = new HashingOutput(handle);
     const centralRecords: CentralRecordFields[] = [];
     let unzippedSize = 0;
     for (const entry of outputEntries) {
@@ -248,6 +249,8 @@ export async function writeDeterministicZip(
       entryCount: outputEntries.length,
     };
   } catch (error) {
+    // A write still in flight ends (or fails) before the file is closed and removed.
+    await output?.settle();
     await handle?.close().catch(() => undefined);
     await rm(temporaryPath, { force: true });
     if (error instanceof PylayerError) throw error;
@@ -603,55 +606,43 @@ async function readAt(
 
 /**
  * Buffers output in large chunks and hashes every byte as it is written. One gathered
- * write is kept in flight while the next chunk is assembled; every write names its file
- * position, so the order in which writes finish does not matter.
+ * write is kept in flight while the next chunk is assembled (`files.BatchedWriter`).
  */
 class HashingOutput {
-  position = 0;
   private readonly hash = createHash("sha256");
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** File position of the next write submitted. */
-  private submitted = 0;
-  private inFlight: Promise<void> = Promise.resolve();
+  private readonly writer: BatchedWriter;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(handle: FileHandle) {
+    this.writer = new BatchedWriter(handle, CHUNK_SIZE);
+  }
+
+  /** Bytes written or pushed so far: the offset of the next byte. */
+  get position(): number {
+    return this.writer.position;
+  }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.hash.update(chunk);
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    this.position += chunk.length;
+    this.writer.push(chunk);
   }
 
   isFull(): boolean {
-    return this.pendingBytes >= CHUNK_SIZE;
+    return this.writer.full;
   }
 
   async flushIfFull(): Promise<void> {
-    if (this.pendingBytes >= CHUNK_SIZE) await this.submitPending();
+    if (this.writer.full) await this.writer.submit();
   }
 
   /** Writes everything pushed so far and waits until it is on the file. */
   async flush(): Promise<void> {
-    await this.submitPending();
-    await this.inFlight;
+    await this.writer.finish();
   }
 
-  /** Starts writing the pending buffers once the previous write is done (at most one in flight). */
-  private async submitPending(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const buffers = this.pending;
-    const position = this.submitted;
-    this.submitted += this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.inFlight;
-    const write = writeBuffersAt(this.handle, buffers, position);
-    // Failures surface at the next flush; this keeps them from being unhandled meanwhile.
-    write.catch(() => undefined);
-    this.inFlight = write;
+  /** Waits for the write in flight, whether it succeeds or not (before closing the file). */
+  async settle(): Promise<void> {
+    await this.writer.settle();
   }
 
   /** Copies `length` bytes of `source` from `start`, in chunks, without holding them all. */
@@ -665,11 +656,11 @@ class HashingOutput {
       if (bytesRead === 0) throw new Error("source archive ended early");
       const piece = chunk.subarray(0, bytesRead);
       this.hash.update(piece);
-      await writeBuffersAt(this.handle, [piece], this.submitted);
-      this.submitted += bytesRead;
+      // Written before `chunk` is read into again.
+      this.writer.push(piece);
+      await this.writer.finish();
       copied += bytesRead;
     }
-    this.position += length;
   }
 
   digest(): Buffer {
