@@ -5,7 +5,7 @@
  */
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import type { Cache } from "../cache/index.js";
+import { type Cache, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
 import type { FunctionSource } from "../function/index.js";
 import {
@@ -186,30 +186,38 @@ export async function planBuild(
     message: `Resolving for ${targets.map((t) => t.id).join(", ")}`,
   });
   const excluded = excludedNames(options);
-  const resolutionCacheKey =
-    cache === null || settings.findLinks.length > 0 || directs.size > 0
-      ? null
-      : await resolutionKey({
-          requirements: inputs.requirements.map((line) => requirementToString(line.requirement)),
-          constraints: inputs.constraints.map((line) => requirementToString(line.requirement)),
-          hashes: [...hashes].map(([name, digests]) => [name, [...digests].sort()]).sort(),
-          allowPrereleases,
-          onlyBinary: [...fileOptions.onlyBinary].sort(),
-          noBinary: [...sources.policy.noBinary].sort(),
-          onlyBinaryPolicy: [...sources.policy.onlyBinary].sort(),
-          allowNative: [...sources.policy.allowNative].sort(),
-          requireHashes: fileOptions.requireHashes,
-          targets: targets.map((target) => target.id),
-          exclude: [...excluded].sort(),
-          excludeRuntimeProvided: options.excludeRuntimeProvided === true,
-          index: {
-            indexUrl: redactUrl(settings.indexUrl),
-            extraIndexUrls: settings.extraIndexUrls.map(redactUrl),
-            order: (settings.indexes ?? []).map((index) => redactUrl(index.url)),
-            strategy: settings.strategy ?? "first-index",
-            noIndex: settings.noIndex,
-          },
-        });
+  // What the requirements say, and everything else a resolution depends on.
+  const requirementInputs = {
+    requirements: inputs.requirements.map((line) => requirementToString(line.requirement)),
+    constraints: inputs.constraints.map((line) => requirementToString(line.requirement)),
+    hashes: [...hashes].map(([name, digests]) => [name, [...digests].sort()]).sort(),
+  };
+  const otherInputs = {
+    allowPrereleases,
+    onlyBinary: [...fileOptions.onlyBinary].sort(),
+    noBinary: [...sources.policy.noBinary].sort(),
+    onlyBinaryPolicy: [...sources.policy.onlyBinary].sort(),
+    allowNative: [...sources.policy.allowNative].sort(),
+    requireHashes: fileOptions.requireHashes,
+    targets: targets.map((target) => target.id),
+    exclude: [...excluded].sort(),
+    excludeRuntimeProvided: options.excludeRuntimeProvided === true,
+    index: {
+      indexUrl: redactUrl(settings.indexUrl),
+      extraIndexUrls: settings.extraIndexUrls.map(redactUrl),
+      order: (settings.indexes ?? []).map((index) => redactUrl(index.url)),
+      strategy: settings.strategy ?? "first-index",
+      noIndex: settings.noIndex,
+    },
+  };
+  const cacheable = cache !== null && settings.findLinks.length === 0 && directs.size === 0;
+  const resolutionCacheKey = cacheable
+    ? await resolutionKey({ ...requirementInputs, ...otherInputs })
+    : null;
+  // The versions the last resolution of the same targets, index and options chose, whatever
+  // its requirements: a changed requirement set keeps them where they still fit.
+  const pinsKey = cacheable ? await resolutionKey({ pinsOf: otherInputs }) : null;
+  const requirementsDigest = sha256Hex(JSON.stringify(requirementInputs));
   if (resolutionCacheKey !== null && cache !== null) {
     const cached = asCachedResolution(await cache.getPlan(resolutionCacheKey));
     if (cached !== null && (await client.pagesUnchanged(cached.pages))) {
@@ -254,13 +262,32 @@ export async function planBuild(
   const yankWarnings = new Map<string, string>();
   /** Target id → its requirements that cannot be satisfied there (matrix builds that fail). */
   const unsatisfiable = new Map<string, string[]>();
+  const previous =
+    pinsKey === null || cache === null || options.upgrade === true
+      ? null
+      : asPreviousPins(await cache.getPlan(pinsKey));
+  const preferences =
+    previous === null || previous.requirements === requirementsDigest ? null : previous.targets;
+  if (preferences !== null) {
+    emit({
+      type: "detail",
+      message:
+        "Requirements changed since the last build of these targets: keeping its versions where they still fit (--upgrade resolves every package afresh)",
+    });
+  }
   const settled = await Promise.allSettled(
     targets.map(async (target): Promise<TargetPlan> => {
       const environment = markerEnvironment(target);
       const applies = (line: RequirementLine) =>
         line.requirement.marker === undefined ||
         evaluateMarker(line.requirement.marker, environment);
-      const provider = new TargetProvider(client, target, { hashes, sources, directs });
+      const kept = preferences?.[target.id];
+      const provider = new TargetProvider(client, target, {
+        hashes,
+        sources,
+        directs,
+        ...(kept === undefined ? {} : { preferences: new Map(Object.entries(kept)) }),
+      });
       const resolution = await resolve(provider, {
         requirements: inputs.requirements.filter(applies).map((line) => line.requirement),
         constraints: inputs.constraints.filter(applies).map((line) => line.requirement),
@@ -370,7 +397,41 @@ export async function planBuild(
     // A cache that cannot be written costs the next build time, not this one.
     await cache.putPlan(resolutionCacheKey, resolution).catch(() => undefined);
   }
+  // A dry run leaves the last build's versions as they were: the build it previews keeps them.
+  if (pinsKey !== null && cache !== null && options.dryRun !== true) {
+    const pins: PreviousPins = {
+      requirements: requirementsDigest,
+      targets: Object.fromEntries(
+        targetPlans.map((target) => [
+          target.id,
+          Object.fromEntries(target.packages.map((item) => [item.name, item.version])),
+        ]),
+      ),
+    };
+    await cache.putPlan(pinsKey, pins).catch(() => undefined);
+  }
   return { plan, context: { client, cache, sources, files, targets, layout, cwd, env } };
+}
+
+/** The versions a resolution chose, kept for the next resolution with other requirements. */
+interface PreviousPins {
+  /** Digest of the requirements, constraints and hashes it was made for. */
+  requirements: string;
+  /** Target id → project name → version. */
+  targets: Record<string, Record<string, string>>;
+}
+
+function asPreviousPins(value: unknown): PreviousPins | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { requirements, targets } = value as Partial<Record<keyof PreviousPins, unknown>>;
+  if (typeof requirements !== "string" || typeof targets !== "object" || targets === null) {
+    return null;
+  }
+  for (const pins of Object.values(targets)) {
+    if (typeof pins !== "object" || pins === null) return null;
+    if (!Object.values(pins).every((version) => typeof version === "string")) return null;
+  }
+  return value as PreviousPins;
 }
 
 /**

@@ -66,6 +66,11 @@ export interface TargetProviderOptions {
   sources?: SourceBuilds;
   /** Projects named by a direct reference: their only candidate. */
   directs?: ReadonlyMap<string, DirectArtifact>;
+  /**
+   * Project name → the version tried first when the index still offers it (not yanked):
+   * the previous build's choice, kept when the new requirements allow it.
+   */
+  preferences?: ReadonlyMap<string, string>;
 }
 
 /** What resolution needs of a wheel's METADATA. */
@@ -86,6 +91,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
   private readonly hashes: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly sources: SourceBuilds | undefined;
   private readonly directs: ReadonlyMap<string, DirectArtifact>;
+  private readonly preferences: ReadonlyMap<string, string>;
   private readonly candidatesByName = new Map<string, Promise<CandidateList<WheelCandidate>>>();
   /** Candidates whose dependencies were fetched ahead of the resolver (`speculate`). */
   private readonly speculated = new Set<string>();
@@ -100,6 +106,7 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
     this.hashes = options.hashes ?? new Map();
     this.sources = options.sources;
     this.directs = options.directs ?? new Map();
+    this.preferences = options.preferences ?? new Map();
   }
 
   findCandidates(name: string): Promise<CandidateList<WheelCandidate>> {
@@ -253,6 +260,11 @@ export class TargetProvider implements ResolverProvider<WheelCandidate> {
         (a, b) =>
           Number(a.yanked) - Number(b.yanked) || rank(a) - rank(b) || b.version.compare(a.version),
       );
+    const preferred = this.preferences.get(name);
+    const kept = candidates.findIndex(
+      (candidate) => !candidate.yanked && candidate.version.text === preferred,
+    );
+    if (kept > 0) candidates.unshift(...candidates.splice(kept, 1));
     // Versions with a compatible wheel come first, even when a newer version has only an
     // sdist: a source build is the fallback (pip's --prefer-binary, pylayer's default).
     const sdistCandidates =

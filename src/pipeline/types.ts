@@ -114,6 +114,12 @@ export interface BuildOptions {
   /** Admit pre-releases everywhere. */
   pre?: boolean;
   /**
+   * Resolve every package afresh. Without it, a changed requirement set keeps the versions
+   * the previous build of the same targets and index chose, where they still fit (pip's
+   * only-if-needed): only what the change needs moves.
+   */
+  upgrade?: boolean;
+  /**
    * The resolver's search budget: candidates examined per target before giving up with
    * `resolution-too-complex` (which names the conflict it could not settle). Default
    * `DEFAULT_RESOLVER_BUDGET` (200,000, pip's bound).

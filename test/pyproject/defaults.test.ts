@@ -24,7 +24,7 @@ describe("project defaults", () => {
   });
 
   it("has a key for every build option a project may fix", () => {
-    const perInvocation = new Set(["dry-run", "force", "refresh"]);
+    const perInvocation = new Set(["dry-run", "force", "refresh", "upgrade"]);
     for (const option of Object.keys(buildSpec.options)) {
       if (perInvocation.has(option)) continue;
       expect(PROJECT_DEFAULT_KEYS, option).toHaveProperty(option);

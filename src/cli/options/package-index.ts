@@ -65,6 +65,11 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
       "Further attempts after a failed request (default: PIP_RETRIES, UV_HTTP_RETRIES, pip.conf, else 3)",
   },
   pre: { type: "boolean", description: "Allow pre-release versions" },
+  upgrade: {
+    type: "boolean",
+    description:
+      "Resolve every package afresh (default: a changed requirement set keeps the previous build's versions where they still fit)",
+  },
   "resolver-budget": {
     type: "string",
     valueName: "N",

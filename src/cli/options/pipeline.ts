@@ -55,6 +55,7 @@ export function buildOptionsFromArgs(context: CommandContext): BuildOptions {
       ...(retries === undefined ? {} : { retries }),
     },
     pre: booleanOption(values, "pre"),
+    upgrade: booleanOption(values, "upgrade"),
     ...(resolverBudget === undefined ? {} : { resolverBudget }),
     ...sourceBuildOptionsFromArgs(values),
     ...(cacheDir === undefined ? {} : { cacheDir }),
