@@ -5,7 +5,7 @@
  */
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { type Cache, sha256Hex } from "../cache/index.js";
+import type { Cache } from "../cache/index.js";
 import { PylayerError, redactUrl, usageError } from "../errors.js";
 import type { FunctionSource } from "../function/index.js";
 import {
@@ -214,11 +214,12 @@ export async function planBuild(
   const resolutionCacheKey = cacheable
     ? await resolutionKey({ ...requirementInputs, ...otherInputs })
     : null;
-  // The versions the last resolution of the same targets, index and options chose, whatever
-  // its requirements: a changed requirement set keeps them where they still fit.
+  // The versions the last build of the same targets, index and options chose, whatever its
+  // requirements: a resolution tries them first, so versions move only when the requirements
+  // need it, when a kept version is gone or yanked, or with --upgrade (pip's only-if-needed).
   const pinsKey = cacheable ? await resolutionKey({ pinsOf: otherInputs }) : null;
-  const requirementsDigest = sha256Hex(JSON.stringify(requirementInputs));
-  if (resolutionCacheKey !== null && cache !== null) {
+  // --upgrade resolves afresh: no earlier resolution is reused.
+  if (resolutionCacheKey !== null && cache !== null && options.upgrade !== true) {
     const cached = asCachedResolution(await cache.getPlan(resolutionCacheKey));
     if (cached !== null && (await client.pagesUnchanged(cached.pages))) {
       for (const event of cached.events) emit(event);
@@ -266,13 +267,12 @@ export async function planBuild(
     pinsKey === null || cache === null || options.upgrade === true
       ? null
       : asPreviousPins(await cache.getPlan(pinsKey));
-  const preferences =
-    previous === null || previous.requirements === requirementsDigest ? null : previous.targets;
+  const preferences = previous?.targets ?? null;
   if (preferences !== null) {
     emit({
       type: "detail",
       message:
-        "Requirements changed since the last build of these targets: keeping its versions where they still fit (--upgrade resolves every package afresh)",
+        "Keeping the versions of the last build of these targets where they still fit (--upgrade resolves every package afresh)",
     });
   }
   const settled = await Promise.allSettled(
@@ -381,9 +381,11 @@ export async function planBuild(
   };
   // A resolution made while a source was unreachable is not reused: once the source is
   // back, the same inputs may resolve differently.
+  // A dry run with --upgrade previews; the build after it without --upgrade keeps versions.
   if (
     resolutionCacheKey !== null &&
     cache !== null &&
+    !(options.dryRun === true && options.upgrade === true) &&
     !sources.used &&
     storable(files.values()) &&
     client.unreachableSources().length === 0
@@ -400,7 +402,6 @@ export async function planBuild(
   // A dry run leaves the last build's versions as they were: the build it previews keeps them.
   if (pinsKey !== null && cache !== null && options.dryRun !== true) {
     const pins: PreviousPins = {
-      requirements: requirementsDigest,
       targets: Object.fromEntries(
         targetPlans.map((target) => [
           target.id,
@@ -413,20 +414,16 @@ export async function planBuild(
   return { plan, context: { client, cache, sources, files, targets, layout, cwd, env } };
 }
 
-/** The versions a resolution chose, kept for the next resolution with other requirements. */
+/** The versions the last build chose, tried first by the next resolution of its targets. */
 interface PreviousPins {
-  /** Digest of the requirements, constraints and hashes it was made for. */
-  requirements: string;
   /** Target id → project name → version. */
   targets: Record<string, Record<string, string>>;
 }
 
 function asPreviousPins(value: unknown): PreviousPins | null {
   if (typeof value !== "object" || value === null) return null;
-  const { requirements, targets } = value as Partial<Record<keyof PreviousPins, unknown>>;
-  if (typeof requirements !== "string" || typeof targets !== "object" || targets === null) {
-    return null;
-  }
+  const { targets } = value as Partial<Record<keyof PreviousPins, unknown>>;
+  if (typeof targets !== "object" || targets === null) return null;
   for (const pins of Object.values(targets)) {
     if (typeof pins !== "object" || pins === null) return null;
     if (!Object.values(pins).every((version) => typeof version === "string")) return null;

@@ -114,9 +114,9 @@ export interface BuildOptions {
   /** Admit pre-releases everywhere. */
   pre?: boolean;
   /**
-   * Resolve every package afresh. Without it, a changed requirement set keeps the versions
-   * the previous build of the same targets and index chose, where they still fit (pip's
-   * only-if-needed): only what the change needs moves.
+   * Resolve every package afresh. Without it, a build keeps the versions the last build of
+   * the same targets, index and options chose, where they still fit (pip's only-if-needed):
+   * versions move when the requirements need it or the index dropped or yanked them.
    */
   upgrade?: boolean;
   /**

@@ -1,7 +1,7 @@
 /**
- * A changed requirement set keeps the versions the previous build of the same targets and
- * index chose, where they still fit (pip's only-if-needed): only what the change needs
- * moves. `upgrade` resolves every package afresh.
+ * A build keeps the versions the last build of the same targets, index and options chose,
+ * where they still fit (pip's only-if-needed): versions move when the requirements need it,
+ * when a kept version is gone or yanked, or with `upgrade`.
  */
 import { describe, expect, it } from "vitest";
 import type { BuildOptions } from "../../src/pipeline/index.js";
@@ -26,7 +26,7 @@ async function build(home: string, indexUrl: string, options: Partial<BuildOptio
   const { result, events } = await buildCollecting(indexUrl, home, { ...options });
   const versions = result.plan.targets[0]!.packages.map((item) => `${item.name}==${item.version}`);
   const kept = events.some(
-    (event) => event.type === "detail" && event.message.startsWith("Requirements changed"),
+    (event) => event.type === "detail" && event.message.startsWith("Keeping the versions"),
   );
   return { versions, kept };
 }
@@ -39,7 +39,7 @@ async function builtBefore() {
   const first = await build(home, indexUrl, { requirements: ["app"] });
   expect(first.versions).toEqual(["app==1.0", "helper==1.0"]);
   await writeFileIndex(folder, LATER);
-  return { home, indexUrl };
+  return { home, indexUrl, folder };
 }
 
 describe("versions kept across a changed requirement set", () => {
@@ -56,15 +56,27 @@ describe("versions kept across a changed requirement set", () => {
     expect(changed.versions).toEqual(["app==1.0", "helper==2.0", "needs-new==1.0"]);
   });
 
-  it.each<[string, Partial<BuildOptions>, boolean]>([
-    ["with upgrade", { upgrade: true }, false],
-    ["for the same requirements (a rebuild follows the index)", {}, false],
-  ])("resolves afresh %s", async (label, options, kept) => {
+  it("keeps them on a rebuild of the same set, so the layer does not change", async () => {
     const { home, indexUrl } = await builtBefore();
-    const requirements = label.includes("same") ? ["app"] : ["app", "other"];
-    const result = await build(home, indexUrl, { requirements, ...options });
-    expect(result.kept).toBe(kept);
-    expect(result.versions).toContain("helper==2.0");
+    const rebuilt = await build(home, indexUrl, { requirements: ["app"] });
+    expect(rebuilt.kept).toBe(true);
+    expect(rebuilt.versions).toEqual(["app==1.0", "helper==1.0"]);
+  });
+
+  it("resolves afresh with upgrade, and keeps the upgraded versions after it", async () => {
+    const { home, indexUrl } = await builtBefore();
+    const upgraded = await build(home, indexUrl, { requirements: ["app"], upgrade: true });
+    expect(upgraded.kept).toBe(false);
+    expect(upgraded.versions).toEqual(["app==1.0", "helper==2.0"]);
+    const after = await build(home, indexUrl, { requirements: ["app", "other"] });
+    expect(after.versions).toEqual(["app==1.0", "helper==2.0", "other==1.0"]);
+  });
+
+  it("moves a kept version that the index yanked", async () => {
+    const { home, indexUrl, folder } = await builtBefore();
+    await writeFileIndex(folder, LATER, { yanked: { "helper-1.0-py3-none-any.whl": true } });
+    const moved = await build(home, indexUrl, { requirements: ["app"] });
+    expect(moved.versions).toEqual(["app==1.0", "helper==2.0"]);
   });
 
   it("keeps nothing for another target or a fresh cache", async () => {

@@ -68,7 +68,7 @@ export const INDEX_OPTIONS: Record<string, OptionSpec> = {
   upgrade: {
     type: "boolean",
     description:
-      "Resolve every package afresh (default: a changed requirement set keeps the previous build's versions where they still fit)",
+      "Resolve every package afresh (default: keep the last build's versions where they still fit)",
   },
   "resolver-budget": {
     type: "string",
