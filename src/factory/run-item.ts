@@ -73,6 +73,9 @@ function buildOptions(item: WorkItem, folder: string, settings: FactorySettings)
       ? {}
       : { excludeRuntimeProvided: options.excludeRuntimeProvided }),
     ...(options.pre === undefined ? {} : { pre: options.pre }),
+    // A catalogue publishes the newest versions that fit: the warm cache of an earlier run
+    // must not keep that run's versions (see BuildOptions.upgrade).
+    upgrade: true,
     cacheDir: cacheDirOf(settings),
     ...(settings.env === undefined ? {} : { env: settings.env }),
   };

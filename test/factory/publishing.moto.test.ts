@@ -14,9 +14,10 @@ import { DIRECT_UPLOAD_LIMIT } from "../../src/aws/index.js";
 import type { FactorySettings, WorkItem } from "../../src/factory/index.js";
 import { createHandler, settingsFromEnvironment } from "../../src/lambda/index.js";
 import { createBucket, lambdaClient, motoOptions, s3Client, uniqueName } from "../aws/moto.js";
-import type { IndexServer } from "../helpers/index-server.js";
+import { type IndexServer, writeFileIndex } from "../helpers/index-server.js";
 import { motoForFile } from "../helpers/moto.js";
 import { isolatedEnv, temporaryFolder } from "../helpers/sandbox.js";
+import { buildWheel } from "../helpers/wheels.js";
 import { startCatalogueIndex } from "./fixture.js";
 
 const moto = await motoForFile();
@@ -126,6 +127,26 @@ describe.skipIf(moto === undefined)("publishing from the builder on moto", () =>
     expect(result.status).toBe("failed");
     expect(result.error).toMatchObject({ code: "publish-needs-s3-bucket", retryable: false });
     expect(result.error?.hint).toContain("{region}");
+  });
+
+  it("publishes an unpinned requirement's new release on the next run, warm cache or not", async () => {
+    // A catalogue follows the index: the cache an earlier run left must not keep its versions.
+    const folder = await temporaryFolder();
+    const indexUrl = await writeFileIndex(folder, [
+      buildWheel({ name: "fresh-lib", version: "1.0.0" }),
+    ]);
+    const name = uniqueName("fresh");
+    const handler = createHandler(settings());
+    const first = await handler({ item: item(name, "fresh-lib\n", { indexUrl }) });
+    expect(first.status, JSON.stringify(first.error)).toBe("ok");
+    await writeFileIndex(folder, [
+      buildWheel({ name: "fresh-lib", version: "1.0.0" }),
+      buildWheel({ name: "fresh-lib", version: "1.1.0" }),
+    ]);
+    const second = await handler({ item: item(name, "fresh-lib\n", { indexUrl }) });
+    expect(second.status, JSON.stringify(second.error)).toBe("ok");
+    expect(second.codeSha256).not.toBe(first.codeSha256);
+    expect(second.regions.map((region) => region.status)).toEqual(REGIONS.map(() => "published"));
   });
 
   it("keeps the newest N versions per layer and region", async () => {
