@@ -41,11 +41,11 @@ export async function forEachBlock(
   path: string,
   onBlock: (block: Buffer) => void,
 ): Promise<number> {
-  await blockReaders.acquire();
+  await blockReaders.acquire(1);
   try {
     return await readBlocks(path, onBlock);
   } finally {
-    blockReaders.release();
+    blockReaders.release(1);
   }
 }
 
@@ -73,31 +73,45 @@ async function readBlocks(path: string, onBlock: (block: Buffer) => void): Promi
 }
 
 /**
+ * Reads in flight (bytes, or files), counted together for every loop that shares the
+ * budget (concurrent or nested reads of one process), so that two loops do not each hold a
+ * budget's worth. A cost over the limit waits until nothing else is in flight, then runs
+ * alone. Contract: nothing waits on the budget while it holds a share of it (no nested
+ * acquires).
+ */
+export class ReadBudget {
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** What is held now. */
+  get held(): number {
+    return this.inFlight;
+  }
+
+  async acquire(cost: number): Promise<void> {
+    while (this.inFlight > 0 && this.inFlight + cost > this.limit) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.inFlight += cost;
+  }
+
+  release(cost: number): void {
+    this.inFlight -= cost;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
+
+/**
  * How many files `forEachBlock` reads at once, process-wide. Hashing is CPU work on the
  * main thread: the 36 cached wheels of a build (32 MB) hashed all at once took 115 ms,
  * two at a time 40 ms (each with its two blocks reused, the next block read while one is
  * hashed).
  */
-const blockReaders = (() => {
-  const limit = 2;
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return {
-    async acquire(): Promise<void> {
-      if (running < limit) {
-        running++;
-        return;
-      }
-      // `release` hands its slot over: `running` stays as it is.
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    release(): void {
-      const next = waiting.shift();
-      if (next === undefined) running--;
-      else next();
-    },
-  };
-})();
+const blockReaders = new ReadBudget(2);
 
 /**
  * Block buffers kept for the next `forEachBlock` (two per file read at once): memory the

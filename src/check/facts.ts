@@ -3,7 +3,7 @@
  * per wheel): its record, whether it inflates to it, the file type and ELF facts of
  * native code, the flags of a `.pyc` header.
  */
-import type { ZipEntry } from "../zip/index.js";
+import { readFootprint, type ZipEntry } from "../zip/index.js";
 import { ElfFormatError, type ElfInfo, identifyBinary, parseElf } from "./elf.js";
 
 /** How the file type of an entry read as native code was identified. */
@@ -45,13 +45,9 @@ export function describeBinary(bytes: Buffer): StoredBinary {
 }
 
 /**
- * How much memory reading an entry takes, what `forEachWeighted` budgets: an entry read
- * whole holds its inflated bytes and its compressed ones (a large deflated entry, inflated
- * in chunks, a chunk of them); a verified one (`ZipReader.verify`) at most a chunk of each.
+ * How much memory reading an entry takes, what `forEachWeighted` budgets: the reader's own
+ * account (`readFootprint`) of a whole read or a chunked verify.
  */
 export function entryWeight(entry: ZipEntry, whole: boolean): number {
-  const chunks = 2 * 1024 * 1024;
-  const size = entry.uncompressedSize + entry.compressedSize;
-  if (!whole) return Math.min(size, chunks);
-  return entry.uncompressedSize > 8 * 1024 * 1024 ? entry.uncompressedSize + chunks : size;
+  return readFootprint(entry, whole);
 }

@@ -7,6 +7,7 @@
  * (the flags word after the magic number: 0 means timestamp-based invalidation).
  */
 import { posix } from "node:path";
+import { ReadBudget } from "../files.js";
 import type { Target } from "../runtime/index.js";
 import { type LayerFiles, lambdaSiteDirs, moduleNameOfFile, packageOf } from "./layer-files.js";
 import { FINDING_CODES, type Finding } from "./types.js";
@@ -159,38 +160,6 @@ export async function forEachLimited<T>(
 
 /** Bytes of entries read at once by the check (beyond the first): bounds its memory. */
 export const READ_BUDGET = 64 * 1024 * 1024;
-
-/**
- * Bytes in flight, counted together for every loop that shares the budget (concurrent or
- * nested reads of one process), so that two wheels read at once do not each hold a budget's
- * worth. A cost over the limit waits until nothing else is in flight, then runs alone.
- * Contract: nothing waits on the budget while it holds a share of it (no nested acquires).
- */
-export class ReadBudget {
-  private inFlight = 0;
-  private waiting: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  /** Bytes held now. */
-  get held(): number {
-    return this.inFlight;
-  }
-
-  async acquire(cost: number): Promise<void> {
-    while (this.inFlight > 0 && this.inFlight + cost > this.limit) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
-    this.inFlight += cost;
-  }
-
-  release(cost: number): void {
-    this.inFlight -= cost;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const resolve of waiting) resolve();
-  }
-}
 
 /** The budget every read of the check shares unless a caller passes its own. */
 export const sharedReadBudget = new ReadBudget(READ_BUDGET);

@@ -11,6 +11,7 @@ export {
   localDataOffset,
   parseCentralDirectoryFromTail,
   type RandomAccessSource,
+  readFootprint,
   readZipComment,
   type TailParseResult,
   type ZipEntry,

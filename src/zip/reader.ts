@@ -476,6 +476,19 @@ function inflateOptions(entry: ZipEntry): { maxOutputLength: number; chunkSize: 
 /** The largest output chunk of a whole-entry inflate (see `inflateOptions`). */
 const MAX_INFLATE_CHUNK = 8 * 1024 * 1024;
 
+/**
+ * About how many bytes `ZipReader.read(entry)` (`whole`) or `ZipReader.verify(entry)` holds
+ * at once: a read holds the contents and the compressed bytes (a large entry a chunk of
+ * them besides its contents: deflated ones are inflated in chunks); a verify at most a
+ * chunk of each.
+ */
+export function readFootprint(entry: ZipEntry, whole: boolean): number {
+  const chunks = 2 * STREAM_CHUNK;
+  const size = entry.uncompressedSize + entry.compressedSize;
+  if (!whole) return Math.min(size, chunks);
+  return entry.uncompressedSize > MAX_INFLATE_CHUNK ? entry.uncompressedSize + chunks : size;
+}
+
 /** Checks inflated bytes against the length and CRC-32 the central directory records. */
 function verifyEntryData(data: Buffer, entry: ZipEntry, archiveName: string): Buffer {
   if (data.length !== entry.uncompressedSize) {

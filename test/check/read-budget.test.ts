@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { forEachWeighted, ReadBudget } from "../../src/check/layout.js";
+import { forEachWeighted } from "../../src/check/layout.js";
+import { ReadBudget } from "../../src/files.js";
 
 /** Resolves after a few turns of the event loop, so that other tasks get to start. */
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 2));
