@@ -184,6 +184,11 @@ export class BatchedWriter {
     return this.submitted + this.pendingBytes;
   }
 
+  /** Bytes given but not yet submitted. */
+  get unsubmitted(): number {
+    return this.pendingBytes;
+  }
+
   /** A batch is ready to be written. */
   get full(): boolean {
     return this.pendingBytes >= this.batchBytes;

@@ -453,6 +453,29 @@ export class Cache {
     return { zip: join(folder, `${key}.zip`), info: join(folder, `${key}.json`) };
   }
 
+  private latestLayerPath(lineage: string): string {
+    assertSha256(lineage);
+    return join(this.bucketPath("layers"), "latest", `${lineage}.json`);
+  }
+
+  /**
+   * What was recorded with the layer written last for `lineage` (a digest chosen by the
+   * caller; opaque to the cache: src/pipeline reads it), or null. Checksummed like check
+   * results: a damaged entry is deleted, reported to `onCorrupt` and a miss.
+   */
+  async getLatestLayer(
+    lineage: string,
+    options: { onCorrupt?: (path: string, reason: string) => void } = {},
+  ): Promise<unknown | null> {
+    return this.readChecksummed(this.latestLayerPath(lineage), lineage, options);
+  }
+
+  /** Records `value` for the layer written last for `lineage`; the least recently written lineages go. */
+  async putLatestLayer(lineage: string, value: unknown): Promise<void> {
+    await this.writeChecksummed("layers", this.latestLayerPath(lineage), lineage, value);
+    await pruneByUse(dirname(this.latestLayerPath(lineage)), CACHED_PLANS_KEPT);
+  }
+
   /**
    * The layer zip stored under `key` (a sha256 of everything that decides the zip's
    * bytes), or null. The entry's size is checked against its record here (a damaged or

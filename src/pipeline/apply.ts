@@ -9,7 +9,7 @@ import { sha256Hex } from "../cache/index.js";
 import type { WheelSource } from "../check/reuse.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
-import { copyFileVerified, fileInTheWay } from "../files.js";
+import { copyFileVerified, fileInTheWay, pathExists } from "../files.js";
 import {
   collectSourceFiles,
   DEFAULT_HANDLER,
@@ -33,9 +33,12 @@ import {
 import {
   deterministicTimestamp,
   type PlannedEntry,
+  type PreviousZip,
   writeDeterministicZip,
   ZipReader,
+  type ZipRecord,
 } from "../zip/index.js";
+import { previousZipOf, storeRecords, wheelSourceKey } from "./layer-records.js";
 import type { PlanContext } from "./plan.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
 import type {
@@ -105,8 +108,10 @@ export async function applyPlan(
     transform: { options: transform, pythons },
     wheelSources: new Map(),
     installPlans: new Map(),
+    written: new Map(),
+    pending: [],
     counters: {
-      layers: { reused: 0, built: 0 },
+      layers: { reused: 0, built: 0, fromPrevious: 0 },
       installs: { reused: 0, planned: 0, evicted: 0 },
     },
   };
@@ -160,6 +165,7 @@ export async function applyPlan(
       counters: work.counters,
     };
   } finally {
+    await Promise.all(work.pending);
     await Promise.all([...readers.values()].map(async (reader) => (await reader).close()));
   }
 }
@@ -213,6 +219,10 @@ interface OutputWork {
   wheelSources: Map<string, WheelSource[]>;
   /** Install plans read or made by this build, by cache key (outputs share them; plans are never changed). */
   installPlans: Map<string, InstallPlan>;
+  /** Filled by `writeOutput`: zip path → its local records and lineage (stored with the layer). */
+  written: Map<string, { records: ZipRecord[]; lineage: string }>;
+  /** Cache writes that need not hold up the next output; awaited before `applyPlan` returns. */
+  pending: Promise<void>[];
   counters: ApplyCounters;
 }
 
@@ -246,13 +256,29 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   };
   const report = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
   // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
-  await cache
+  const stored = await cache
     .putLayer(key, report.path, report.size, report.sha256, {
       zip: report,
       warnings: warnings.slice(before),
       events,
     })
-    .catch(() => undefined);
+    .then(
+      () => true,
+      () => false,
+    );
+  const written = work.written.get(report.path);
+  if (stored && written !== undefined) {
+    // The next zip of this lineage copies its unchanged records from this one. Stored while
+    // the build goes on (`applyPlan` waits for it before it returns).
+    work.pending.push(
+      cache
+        .putLatestLayer(written.lineage, {
+          layer: key,
+          ...storeRecords(written.records, written.lineage, work.mtime),
+        })
+        .catch(() => undefined),
+    );
+  }
   return report;
 }
 
@@ -447,14 +473,45 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
   work.wheelSources.set(output.path, wheelSourcesOf(zipEntries, work));
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
+  const sha256ByPath = wheelHashesByPath(work);
+  const lineage = await layerLineage(layout, targets, work);
+  const previous = await previousLayer(lineage, work);
   let result: Awaited<ReturnType<typeof writeDeterministicZip>>;
   try {
     await mkdir(dirname(output.path), { recursive: true });
-    result = await writeDeterministicZip(output.path, zipEntries, { mtime, comment });
+    result = await writeDeterministicZip(output.path, zipEntries, {
+      mtime,
+      comment,
+      previous: previous?.zip,
+      sourceKey: (entrySource) => {
+        const sha256 = sha256ByPath.get(entrySource.archivePath);
+        return sha256 === undefined ? undefined : wheelSourceKey(sha256, entrySource.entry.name);
+      },
+    });
   } catch (error) {
     throw writeFailed(output.path, error);
   }
+  // A previous zip pruned by another build meanwhile is simply not used; one whose bytes
+  // changed is evicted and said.
+  if (
+    previous !== undefined &&
+    result.previousRejected !== undefined &&
+    (await pathExists(previous.zip.path))
+  ) {
+    await context.cache?.evictLayer(previous.key).catch(() => undefined);
+    warnings.push(
+      `cached layer ${previous.zip.path} was not used (${result.previousRejected}); removed it, wrote ${basename(output.path)} from the wheels`,
+    );
+  }
+  work.written.set(result.path, { records: result.records, lineage });
   work.counters.layers.built++;
+  if ((result.copiedFromPrevious ?? 0) > 0) {
+    work.counters.layers.fromPrevious++;
+    onEvent({
+      type: "detail",
+      message: `${output.path}: ${result.copiedFromPrevious} of ${result.entryCount} entries copied from the previous layer ${previous!.key.slice(0, 16)}`,
+    });
+  }
   return {
     path: result.path,
     size: result.size,
@@ -565,13 +622,57 @@ async function planInstall(
 /** What INSTALLER says in every installed dist-info. */
 const INSTALLER = "pylayer";
 
-/** The entries of a zip copied raw from each planned wheel, by the wheel's sha256. */
-function wheelSourcesOf(entries: readonly PlannedEntry[], work: OutputWork): WheelSource[] {
+/** Each downloaded wheel's sha256 by its local path. */
+function wheelHashesByPath(work: OutputWork): Map<string, string> {
   const sha256ByPath = new Map<string, string>();
   for (const [filename, path] of work.paths) {
     const sha256 = work.hashes.get(filename);
     if (sha256 !== undefined) sha256ByPath.set(path, sha256);
   }
+  return sha256ByPath;
+}
+
+/**
+ * What decides that two zips' records of the same name and source are the same bytes:
+ * pylayer's version (the writer), the layout with its targets (where each wheel entry is
+ * installed) and the timestamp. The zip written last for a lineage is the previous zip of
+ * the next one (`layers-v1/latest`).
+ */
+async function layerLineage(
+  layout: Layout,
+  targets: readonly { runtime: { name: string }; architecture: string }[],
+  work: OutputWork,
+): Promise<string> {
+  return sha256Hex(
+    JSON.stringify({
+      format: LAYER_FORMAT,
+      pylayer: await pylayerVersion(),
+      layout,
+      targets: targets.map((target) => [target.runtime.name, target.architecture]),
+      mtime: work.mtime.getTime(),
+    }),
+  );
+}
+
+/** The zip written last for `lineage`, with its records, when the cache still has both. */
+async function previousLayer(
+  lineage: string,
+  { context }: OutputWork,
+): Promise<{ key: string; zip: PreviousZip } | undefined> {
+  const cache = context.cache;
+  if (!cache) return undefined;
+  const stored = await cache.getLatestLayer(lineage).catch(() => null);
+  const key = (stored as { layer?: unknown } | null)?.layer;
+  if (typeof key !== "string" || !/^[0-9a-f]{64}$/.test(key)) return undefined;
+  const layer = await cache.getLayer(key).catch(() => null);
+  if (layer === null) return undefined;
+  const zip = previousZipOf(stored, layer, lineage);
+  return zip === null ? undefined : { key, zip };
+}
+
+/** The entries of a zip copied raw from each planned wheel, by the wheel's sha256. */
+function wheelSourcesOf(entries: readonly PlannedEntry[], work: OutputWork): WheelSource[] {
+  const sha256ByPath = wheelHashesByPath(work);
   const sources = new Map<string, WheelSource>();
   for (const entry of entries) {
     if (entry.source.kind !== "zip") continue;

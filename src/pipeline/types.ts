@@ -331,8 +331,11 @@ export interface BuildResult {
 export interface BuildCacheReport {
   /** `reused`: the resolution came from `plans-v1`; `resolved`: the resolver ran or a lock was read. */
   resolution: "reused" | "resolved";
-  /** Zips copied from `layers-v1`, and zips assembled. */
-  layers: { reused: number; built: number };
+  /**
+   * Zips copied from `layers-v1`, zips assembled, and of those the ones that copied
+   * unchanged records from the zip written last for the same targets, layout and timestamp.
+   */
+  layers: { reused: number; built: number; fromPrevious: number };
   /**
    * Wheels whose install plan came from `installs-v1`, wheels planned from their files,
    * and damaged plans evicted (and planned again).

@@ -22,6 +22,9 @@ export {
   deterministicTimestamp,
   type EntrySource,
   type PlannedEntry,
+  type PreviousZip,
   writeDeterministicZip,
+  type ZipRecord,
   type ZipResult,
+  type ZipWriteOptions,
 } from "./writer.js";

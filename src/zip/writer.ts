@@ -23,6 +23,7 @@ import { BatchedWriter, removeStaleTemporaries, temporarySiblingOf } from "../fi
 import {
   type CentralRecordFields,
   centralHeaderLength,
+  type DosDateTime,
   encodeEndRecords,
   encodeLocalHeader,
   FLAG_UTF8,
@@ -39,7 +40,9 @@ import {
 import {
   assertReadableEntry,
   entryDataFromRecord,
+  INITIAL_TAIL_LENGTH,
   localDataOffset,
+  parseCentralDirectoryFromTail,
   type ZipEntry,
 } from "./reader.js";
 
@@ -68,6 +71,12 @@ export interface ZipResult {
   unzippedSize: number;
   /** Entries written, directories included. */
   entryCount: number;
+  /** The local records in file order (a later write's `previous`). */
+  records: ZipRecord[];
+  /** Entries copied from `previous` (0 when none or when it was rejected). */
+  copiedFromPrevious?: number;
+  /** Why `previous` was not used after all (its bytes changed, or it is gone). */
+  previousRejected?: string;
 }
 
 /** 1980-01-01 00:00:00 UTC, the earliest DOS timestamp. */
@@ -122,15 +131,58 @@ interface OutputEntry {
 }
 
 /**
+ * A zip this writer wrote earlier and what each of its entries was made from. A local
+ * record is a function of the entry's name, the timestamp and its source's bytes, so an
+ * entry of the same name, timestamp and source is copied from it as it stands instead of
+ * being assembled again from its wheel: a changed set copies most of its bytes from the
+ * previous zip in a few long runs. The previous zip is read once, in order, and hashed
+ * (its central directory, read first to find the records, must be the bytes hashed); when
+ * its bytes are not `sha256`, or it cannot be read, the zip is written again without it
+ * (`ZipResult.previousRejected`), so its bytes never decide the output unverified.
+ */
+export interface PreviousZip {
+  path: string;
+  size: number;
+  sha256: string;
+  /** The timestamp of its entries (epoch milliseconds). */
+  mtime: number;
+  /** How many entries its central directory lists. */
+  entryCount: number;
+  /** The source key of its `index`-th entry (directory order), named `name`; undefined: not reusable. */
+  sourceOf(index: number, name: string): string | undefined;
+}
+
+/** One entry of a written zip, in zip order: its name and source key. */
+export interface ZipRecord {
+  name: string;
+  /** `sourceKey` of the entry's source, "/" for a directory, undefined when not reusable. */
+  source: string | undefined;
+}
+
+export interface ZipWriteOptions {
+  /** Timestamp of every entry; default the DOS epoch. */
+  mtime?: Date;
+  comment?: string;
+  /**
+   * A stable name of a raw-copied source (`kind: "zip"`): equal keys promise equal
+   * compressed bytes, method, CRC-32 and sizes (e.g. the wheel's sha256 and entry name).
+   * With it the result lists the zip's `records` for a later `previous`.
+   */
+  sourceKey?: (source: Extract<EntrySource, { kind: "zip" }>) => string | undefined;
+  previous?: PreviousZip;
+}
+
+/**
  * Writes `entries` as a deterministic zip at `outputPath` (see the module comment for the
  * rules). The zip is written to a temporary file in the same folder and renamed on success;
  * on failure nothing is left behind. `options.mtime` defaults to the DOS epoch; callers that
- * honour `SOURCE_DATE_EPOCH` pass `deterministicTimestamp()`.
+ * honour `SOURCE_DATE_EPOCH` pass `deterministicTimestamp()`. The bytes do not depend on
+ * `previous`: it only saves reading sources again.
  */
 export async function writeDeterministicZip(
   outputPath: string,
   entries: readonly PlannedEntry[],
-  options: { mtime?: Date; comment?: string } = {},
+  options: ZipWriteOptions = {},
 ): Promise<ZipResult> {
   const comment = Buffer.from(options.comment ?? "", "utf8");
   if (comment.length > 0xffff) {
@@ -142,17 +194,135 @@ export async function writeDeterministicZip(
       },
     );
   }
-  const dosDateTime = toDosDateTime(options.mtime ?? DOS_EPOCH);
+  const mtime = options.mtime ?? DOS_EPOCH;
+  const dosDateTime = toDosDateTime(mtime);
   const outputEntries = prepareEntries(entries);
+  const keys = outputEntries.map((entry) =>
+    entry.isDirectory
+      ? DIRECTORY_SOURCE
+      : entry.source?.kind === "zip"
+        ? options.sourceKey?.(entry.source)
+        : undefined,
+  );
   await removeStaleTemporaries(dirname(outputPath));
+  const previous = options.previous;
+  if (previous !== undefined && sameTimestamp(previous, dosDateTime)) {
+    let stream: PreviousStream;
+    try {
+      stream = await PreviousStream.open(previous);
+    } catch (error) {
+      if (!(error instanceof PreviousZipUnusable)) throw error;
+      const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
+      return { ...result, copiedFromPrevious: 0, previousRejected: error.message };
+    }
+    const copies = copiesFrom(stream.records, outputEntries, keys);
+    if (copies.count === 0) {
+      await stream.close();
+    } else {
+      try {
+        const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment, {
+          stream,
+          copies,
+        });
+        return { ...result, copiedFromPrevious: copies.count };
+      } catch (error) {
+        if (!(error instanceof PreviousZipUnusable)) throw error;
+        const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
+        return { ...result, copiedFromPrevious: 0, previousRejected: error.message };
+      }
+    }
+  }
+  return writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
+}
+
+/** The source key of every directory entry: its record is a function of its name and the timestamp. */
+const DIRECTORY_SOURCE = "/";
+
+/** Which output entries are copied from `previous`: the record offset of each, or -1. */
+interface PreviousCopies {
+  offsets: number[];
+  count: number;
+}
+
+function sameTimestamp(previous: PreviousZip, dosDateTime: DosDateTime): boolean {
+  const theirs = toDosDateTime(new Date(previous.mtime));
+  return theirs.date === dosDateTime.date && theirs.time === dosDateTime.time;
+}
+
+/** A local record of the previous zip: where it is, and what made it. */
+interface PreviousRecord {
+  offset: number;
+  length: number;
+  source: string | undefined;
+}
+
+/**
+ * Matches output entries with the previous zip's records of the same name, source key
+ * and length. Both zips list entries in the same order, so the matched records are taken
+ * in increasing file order (the previous zip is read once, front to back).
+ */
+function copiesFrom(
+  records: ReadonlyMap<string, PreviousRecord>,
+  outputEntries: readonly OutputEntry[],
+  keys: readonly (string | undefined)[],
+): PreviousCopies {
+  const offsets = new Array<number>(outputEntries.length).fill(-1);
+  let count = 0;
+  let total = 0;
+  for (const record of records.values()) total += record.length;
+  let end = 0;
+  let bytes = 0;
+  for (const [index, entry] of outputEntries.entries()) {
+    const key = keys[index];
+    if (key === undefined) continue;
+    const old = records.get(entry.name);
+    if (old === undefined || old.source !== key || old.offset < end) continue;
+    if (old.length !== localRecordLength(entry)) continue;
+    offsets[index] = old.offset;
+    end = old.offset + old.length;
+    bytes += old.length;
+    count++;
+  }
+  // The whole previous zip is read to verify it: a large one is worth it only when it
+  // supplies at least half of its records' bytes.
+  if (bytes * 2 < total && total > PREVIOUS_CHUNK_SIZE) {
+    return { offsets: offsets.fill(-1), count: 0 };
+  }
+  return { offsets, count };
+}
+
+/** The length of the local record the writer makes for `entry` (zip sources and directories). */
+function localRecordLength(entry: OutputEntry): number {
+  if (entry.isDirectory || entry.source === undefined) {
+    return LOCAL_HEADER_LENGTH + entry.nameBytes.length;
+  }
+  if (entry.source.kind !== "zip") return -1;
+  const { compressedSize, uncompressedSize } = entry.source.entry;
+  const zip64 = compressedSize >= 0xffffffff || uncompressedSize >= 0xffffffff;
+  return LOCAL_HEADER_LENGTH + entry.nameBytes.length + (zip64 ? 20 : 0) + compressedSize;
+}
+
+/** The previous zip could not be used (changed or gone): the zip is written without it. */
+class PreviousZipUnusable extends Error {}
+
+async function writeZip(
+  outputPath: string,
+  outputEntries: readonly OutputEntry[],
+  keys: readonly (string | undefined)[],
+  dosDateTime: DosDateTime,
+  comment: Buffer,
+  reuse?: { stream: PreviousStream; copies: PreviousCopies },
+): Promise<ZipResult> {
   const temporaryPath = temporarySiblingOf(outputPath);
   const archiveOrder = new Set<string>();
-  for (const entry of outputEntries) {
+  for (const [index, entry] of outputEntries.entries()) {
+    if (reuse !== undefined && reuse.copies.offsets[index]! >= 0) continue;
     if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
   }
   const archives = new SourceArchives([...archiveOrder]);
   let handle: FileHandle | undefined;
-  let output: HashingOutput | undefined;
+  let output: BlockOutput | undefined;
+  const previousStream = reuse?.stream;
   try {
     try {
       handle = await open(temporaryPath, "wx");
@@ -164,14 +334,25 @@ export async function writeDeterministicZip(
         hint: "Check that its folder exists and is writable.",
       });
     }
-    output = new HashingOutput(handle);
+    output = new BlockOutput(handle);
     const centralRecords: CentralRecordFields[] = [];
+    const records: ZipRecord[] = [];
     let unzippedSize = 0;
-    for (const entry of outputEntries) {
+    // A run of contiguous records of the previous zip not yet copied.
+    let runStart = 0;
+    let runLength = 0;
+    const copyRun = async () => {
+      if (runLength === 0) return;
+      await previousStream!.copy(runStart, runLength, output!);
+      runLength = 0;
+    };
+    for (const [index, entry] of outputEntries.entries()) {
       const flags = isAscii(entry.name) ? 0 : FLAG_UTF8;
-      const localHeaderOffset = output.position;
+      const localHeaderOffset = output.position + runLength;
+      const copyOffset = reuse === undefined ? -1 : reuse.copies.offsets[index]!;
+      let fields: CentralRecordFields;
       if (entry.isDirectory || entry.source === undefined) {
-        const fields: CentralRecordFields = {
+        fields = {
           nameBytes: entry.nameBytes,
           flags,
           method: METHOD_STORED,
@@ -183,13 +364,33 @@ export async function writeDeterministicZip(
           externalAttributes: (((S_IFDIR | 0o755) << 16) | DOS_DIRECTORY_ATTRIBUTE) >>> 0,
           localHeaderOffset,
         };
-        output.push(encodeLocalHeader(fields));
-        centralRecords.push(fields);
+        if (copyOffset < 0) {
+          await copyRun();
+          const pending = output.write(encodeLocalHeader(fields));
+          if (pending !== undefined) await pending;
+        }
+      } else if (copyOffset >= 0 && entry.source.kind === "zip") {
+        const { entry: source } = entry.source;
+        fields = {
+          nameBytes: entry.nameBytes,
+          flags,
+          method: source.method,
+          dosDateTime,
+          crc32: source.crc32,
+          compressedSize: source.compressedSize,
+          uncompressedSize: source.uncompressedSize,
+          versionMadeBy: VERSION_MADE_BY,
+          externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
+          localHeaderOffset,
+        };
+        assertReadableEntry(source, entry.source.archivePath);
+        unzippedSize += source.uncompressedSize;
       } else {
+        await copyRun();
         // Most payloads are at hand (bytes, or an archive already read): no await then.
         const ready = resolvePayload(entry.source, archives);
         const payload = ready instanceof Promise ? await ready : ready;
-        const fields: CentralRecordFields = {
+        fields = {
           nameBytes: entry.nameBytes,
           flags,
           method: payload.method,
@@ -201,9 +402,11 @@ export async function writeDeterministicZip(
           externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
           localHeaderOffset,
         };
-        output.push(encodeLocalHeader(fields));
+        const header = output.write(encodeLocalHeader(fields));
+        if (header !== undefined) await header;
         if (payload.data !== undefined) {
-          output.push(payload.data);
+          const data = output.push(payload.data);
+          if (data !== undefined) await data;
         } else {
           await output.copyFromFile(
             payload.file.handle,
@@ -211,11 +414,24 @@ export async function writeDeterministicZip(
             payload.compressedSize,
           );
         }
-        centralRecords.push(fields);
         unzippedSize += payload.uncompressedSize;
       }
-      if (output.isFull()) await output.flushIfFull();
+      if (copyOffset >= 0) {
+        const length = localRecordLength(entry);
+        if (runLength > 0 && runStart + runLength === copyOffset) {
+          runLength += length;
+        } else {
+          await copyRun();
+          runStart = copyOffset;
+          runLength = length;
+        }
+      }
+      centralRecords.push(fields);
+      records.push({ name: entry.name, source: keys[index] });
     }
+    await copyRun();
+    // Every byte of the previous zip is hashed before this zip can be used.
+    await previousStream?.finish();
     const centralDirectoryOffset = output.position;
     // The whole central directory in one buffer.
     let centralDirectorySize = 0;
@@ -225,8 +441,8 @@ export async function writeDeterministicZip(
     for (const fields of centralRecords) {
       cursor = writeCentralHeader(centralDirectory, cursor, fields);
     }
-    output.push(centralDirectory);
-    output.push(
+    await output.write(centralDirectory);
+    await output.write(
       encodeEndRecords({
         entryCount: outputEntries.length,
         centralDirectorySize,
@@ -247,13 +463,14 @@ export async function writeDeterministicZip(
       sha256Base64: digest.toString("base64"),
       unzippedSize,
       entryCount: outputEntries.length,
+      records,
     };
   } catch (error) {
     // A write still in flight ends (or fails) before the file is closed and removed.
     await output?.settle();
     await handle?.close().catch(() => undefined);
     await rm(temporaryPath, { force: true });
-    if (error instanceof PylayerError) throw error;
+    if (error instanceof PylayerError || error instanceof PreviousZipUnusable) throw error;
     const known = fileSystemError(error, outputPath);
     if (known !== undefined) throw known;
     throw new PylayerError("zip-write-failed", `writing ${outputPath} failed: ${String(error)}`, {
@@ -261,6 +478,8 @@ export async function writeDeterministicZip(
       hint: "Check free disk space and that the source archives are still in place.",
     });
   } finally {
+    output?.release();
+    await previousStream?.close();
     await archives.close();
   }
 }
@@ -324,6 +543,13 @@ function prepareEntries(entries: readonly PlannedEntry[]): OutputEntry[] {
       mode: entry.mode,
       source: entry.source,
     });
+  }
+  // UTF-16 code units sort as UTF-8 bytes do unless a name holds a surrogate pair (a code
+  // point above U+FFFF): the string comparison is the cheaper one then.
+  if (!result.some((entry) => /[\uD800-\uDFFF]/.test(entry.name))) {
+    return result.sort((left, right) =>
+      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
+    );
   }
   return result.sort((left, right) => Buffer.compare(left.nameBytes, right.nameBytes));
 }
@@ -604,39 +830,306 @@ async function readAt(
   return buffer;
 }
 
+/** Size of each of the two blocks through which a previous zip is read. */
+const PREVIOUS_CHUNK_SIZE = 2 * 1024 * 1024;
+
 /**
- * Buffers output in large chunks and hashes every byte as it is written. One gathered
- * write is kept in flight while the next chunk is assembled (`files.BatchedWriter`).
+ * A previous zip read once, front to back, through two reused blocks (the next one read
+ * while the current one is used), every byte hashed: `copy` hands ranges to the output
+ * in increasing order, `finish` reads the rest and rejects the zip when its sha256 is not
+ * the recorded one. `open` reads its central directory first to find the records; those
+ * bytes must be the ones the stream hashes when it gets there.
  */
-class HashingOutput {
+class PreviousStream {
+  private readonly hash = createHash("sha256");
+  private readonly blocks = [
+    Buffer.allocUnsafe(PREVIOUS_CHUNK_SIZE),
+    Buffer.allocUnsafe(PREVIOUS_CHUNK_SIZE),
+  ];
+  /** The block in use: its index, file position and length. */
+  private current = { index: 0, start: 0, length: 0 };
+  private next: Promise<number> | undefined;
+  /** Its records by entry name. */
+  records = new Map<string, PreviousRecord>();
+  /** The bytes from the central directory to the end, as read to find the records. */
+  private tail: { offset: number; bytes: Buffer } = { offset: 0, bytes: Buffer.alloc(0) };
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly previous: PreviousZip,
+  ) {}
+
+  static async open(previous: PreviousZip): Promise<PreviousStream> {
+    let handle: FileHandle;
+    try {
+      handle = await open(previous.path, "r");
+    } catch (error) {
+      throw new PreviousZipUnusable(`${previous.path} cannot be opened: ${String(error)}`);
+    }
+    const stream = new PreviousStream(handle, previous);
+    try {
+      await stream.readDirectory();
+    } catch (error) {
+      await stream.close();
+      throw error instanceof PreviousZipUnusable
+        ? error
+        : new PreviousZipUnusable(`${previous.path} cannot be read: ${String(error)}`);
+    }
+    stream.next = stream.readBlock(1 - stream.current.index, 0);
+    return stream;
+  }
+
+  /** Finds every local record: the writer's records are contiguous, in directory order. */
+  private async readDirectory(): Promise<void> {
+    const { path, size } = this.previous;
+    const { size: actual } = await this.handle.stat();
+    if (actual !== size) {
+      throw new PreviousZipUnusable(`${path} is ${actual} bytes, not the ${size} recorded`);
+    }
+    let tailLength = Math.min(INITIAL_TAIL_LENGTH, size);
+    for (let attempt = 0; ; attempt++) {
+      const tail = await readAt(this.handle, size - tailLength, tailLength, path);
+      const parsed = parseCentralDirectoryFromTail(tail, size, path);
+      if (parsed.kind === "need-more") {
+        if (attempt >= 2) throw new PreviousZipUnusable(`${path} has no readable directory`);
+        tailLength = Math.min(parsed.tailLength, size);
+        continue;
+      }
+      const { entries, centralDirectoryOffset } = parsed.directory;
+      if (entries.length !== this.previous.entryCount) {
+        throw new PreviousZipUnusable(
+          `${path} lists ${entries.length} entries, not the ${this.previous.entryCount} recorded`,
+        );
+      }
+      for (const [index, entry] of entries.entries()) {
+        const end = entries[index + 1]?.localHeaderOffset ?? centralDirectoryOffset;
+        if (end <= entry.localHeaderOffset) {
+          throw new PreviousZipUnusable(`${path} does not hold its records in directory order`);
+        }
+        this.records.set(entry.name, {
+          offset: entry.localHeaderOffset,
+          length: end - entry.localHeaderOffset,
+          source: this.previous.sourceOf(index, entry.name),
+        });
+      }
+      this.tail = {
+        offset: centralDirectoryOffset,
+        bytes: tail.subarray(centralDirectoryOffset - (size - tailLength)),
+      };
+      return;
+    }
+  }
+
+  private readBlock(index: number, start: number): Promise<number> {
+    const length = Math.min(PREVIOUS_CHUNK_SIZE, this.previous.size - start);
+    const read = (async () => {
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await this.handle.read(
+          this.blocks[index]!,
+          filled,
+          length - filled,
+          start + filled,
+        );
+        if (bytesRead === 0) throw new PreviousZipUnusable(`${this.previous.path} ended early`);
+        filled += bytesRead;
+      }
+      return length;
+    })();
+    read.catch(() => undefined);
+    return read;
+  }
+
+  /** Hashes a finished block, and holds its part of the directory to the bytes read first. */
+  private consumed(index: number, start: number, length: number): void {
+    if (length === 0) return;
+    const block = this.blocks[index]!.subarray(0, length);
+    this.hash.update(block);
+    const from = Math.max(start, this.tail.offset);
+    const to = start + length;
+    if (from < to) {
+      const streamed = block.subarray(from - start, to - start);
+      const read = this.tail.bytes.subarray(from - this.tail.offset, to - this.tail.offset);
+      if (!streamed.equals(read)) {
+        throw new PreviousZipUnusable(`${this.previous.path} changed while it was read`);
+      }
+    }
+  }
+
+  /** Moves to the next block: consumes the finished one and starts reading the one after. */
+  private async advance(): Promise<void> {
+    const { index, start, length } = this.current;
+    this.consumed(index, start, length);
+    const nextStart = start + length;
+    const nextIndex = 1 - index;
+    let nextLength: number;
+    try {
+      nextLength = await this.next!;
+    } catch (error) {
+      throw error instanceof PreviousZipUnusable
+        ? error
+        : new PreviousZipUnusable(`${this.previous.path} cannot be read: ${String(error)}`);
+    }
+    this.current = { index: nextIndex, start: nextStart, length: nextLength };
+    const following = nextStart + nextLength;
+    this.next =
+      following < this.previous.size ? this.readBlock(index, following) : Promise.resolve(0);
+  }
+
+  /** Hands bytes [start, start + length) to `output` (start at or after every earlier range). */
+  async copy(start: number, length: number, output: BlockOutput): Promise<void> {
+    let position = start;
+    const end = start + length;
+    while (position < end) {
+      while (position >= this.current.start + this.current.length) {
+        if (this.current.start + this.current.length >= this.previous.size) {
+          throw new PreviousZipUnusable(`${this.previous.path} is shorter than its records`);
+        }
+        await this.advance();
+      }
+      const { index, start: blockStart, length: blockLength } = this.current;
+      const from = position - blockStart;
+      const to = Math.min(blockLength, end - blockStart);
+      const pending = output.write(this.blocks[index]!.subarray(from, to));
+      if (pending !== undefined) await pending;
+      position = blockStart + to;
+    }
+  }
+
+  /** Reads and hashes the rest; rejects the zip when its bytes are not the recorded ones. */
+  async finish(): Promise<void> {
+    while (this.current.start + this.current.length < this.previous.size) await this.advance();
+    const { index, start, length } = this.current;
+    this.consumed(index, start, length);
+    this.current = { index, start: this.previous.size, length: 0 };
+    if (this.hash.digest("hex") !== this.previous.sha256) {
+      throw new PreviousZipUnusable(
+        `${this.previous.path} does not hash to the sha256 recorded with it`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.next?.catch(() => undefined);
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+/** Pieces smaller than this are copied into the output's blocks; larger ones are written as they are. */
+const SMALL_PIECE = 16 * 1024;
+/** Size of each of the output's two blocks of small pieces. */
+const BLOCK_SIZE = 1024 * 1024;
+/** Bytes gathered before one positioned write starts. */
+const BATCH_SIZE = 4 * 1024 * 1024;
+
+/** Block pairs of finished writers, kept for the next zip of the process (a matrix writes many). */
+const sparePairs: [Buffer, Buffer][] = [];
+const SPARE_PAIRS_KEPT = 2;
+
+/**
+ * The zip's bytes on their way to the file, hashed in order. Small pieces (local headers,
+ * small entries) are copied into one of two reused blocks, so that a run of them is one
+ * hash update and one piece of a gathered write; large pieces are hashed and written as
+ * they are (`push`: the caller keeps them unchanged until written). One gathered write is
+ * in flight while the next batch is assembled, each batch's small pieces in the other
+ * block.
+ */
+class BlockOutput {
   private readonly hash = createHash("sha256");
   private readonly writer: BatchedWriter;
+  private readonly blocks: [Buffer, Buffer];
+  private current = 0;
+  private filled = 0;
+  /** Where in the current block the bytes not yet given to `writer` start. */
+  private segmentStart = 0;
 
   constructor(handle: FileHandle) {
-    this.writer = new BatchedWriter(handle, CHUNK_SIZE);
+    this.writer = new BatchedWriter(handle, BATCH_SIZE);
+    this.blocks = sparePairs.pop() ?? [
+      Buffer.allocUnsafe(BLOCK_SIZE),
+      Buffer.allocUnsafe(BLOCK_SIZE),
+    ];
   }
 
-  /** Bytes written or pushed so far: the offset of the next byte. */
+  /** Bytes given so far: the offset of the next byte. */
   get position(): number {
-    return this.writer.position;
+    return this.writer.position + this.filled - this.segmentStart;
   }
 
-  push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
+  /** Copies `chunk` (which the caller may reuse at once); a promise only when a batch was started. */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.filled + chunk.length <= BLOCK_SIZE) {
+      this.blocks[this.current]!.set(chunk, this.filled);
+      this.filled += chunk.length;
+      return this.batchReady() ? this.submit() : undefined;
+    }
+    return this.writeAcross(chunk);
+  }
+
+  /** `write` for large pieces without copying them: `chunk` must stay unchanged until written. */
+  push(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk.length < SMALL_PIECE) return this.write(chunk);
+    this.closeSegment();
     this.hash.update(chunk);
     this.writer.push(chunk);
+    return this.batchReady() ? this.submit() : undefined;
   }
 
-  isFull(): boolean {
-    return this.writer.full;
+  private async writeAcross(chunk: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.filled === BLOCK_SIZE) await this.submit();
+      const take = Math.min(BLOCK_SIZE - this.filled, chunk.length - offset);
+      this.blocks[this.current]!.set(chunk.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+    }
+    if (this.batchReady()) await this.submit();
   }
 
-  async flushIfFull(): Promise<void> {
-    if (this.writer.full) await this.writer.submit();
+  /** Copies `length` bytes of `source` from `start` through the blocks. */
+  async copyFromFile(source: FileHandle, start: number, length: number): Promise<void> {
+    let copied = 0;
+    while (copied < length) {
+      if (this.filled === BLOCK_SIZE) await this.submit();
+      const block = this.blocks[this.current]!;
+      const want = Math.min(BLOCK_SIZE - this.filled, length - copied);
+      const { bytesRead } = await source.read(block, this.filled, want, start + copied);
+      if (bytesRead === 0) throw new Error("source archive ended early");
+      this.filled += bytesRead;
+      copied += bytesRead;
+    }
   }
 
-  /** Writes everything pushed so far and waits until it is on the file. */
+  private batchReady(): boolean {
+    return this.writer.unsubmitted + this.filled - this.segmentStart >= BATCH_SIZE;
+  }
+
+  /** Gives the block's bytes not yet given to the batch (hashed in order). */
+  private closeSegment(): void {
+    if (this.filled === this.segmentStart) return;
+    const segment = this.blocks[this.current]!.subarray(this.segmentStart, this.filled);
+    this.hash.update(segment);
+    this.writer.push(segment);
+    this.segmentStart = this.filled;
+  }
+
+  /**
+   * Starts writing the batch; `BatchedWriter.submit` first waits for the write in flight,
+   * which held the other block, so that block is free to fill next.
+   */
+  private async submit(): Promise<void> {
+    this.closeSegment();
+    if (this.writer.unsubmitted === 0) return;
+    await this.writer.submit();
+    this.current = 1 - this.current;
+    this.filled = 0;
+    this.segmentStart = 0;
+  }
+
+  /** Writes everything given so far and waits until it is on the file. */
   async flush(): Promise<void> {
+    this.closeSegment();
     await this.writer.finish();
   }
 
@@ -645,25 +1138,12 @@ class HashingOutput {
     await this.writer.settle();
   }
 
-  /** Copies `length` bytes of `source` from `start`, in chunks, without holding them all. */
-  async copyFromFile(source: FileHandle, start: number, length: number): Promise<void> {
-    await this.flush();
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, length));
-    let copied = 0;
-    while (copied < length) {
-      const want = Math.min(chunk.length, length - copied);
-      const { bytesRead } = await source.read(chunk, 0, want, start + copied);
-      if (bytesRead === 0) throw new Error("source archive ended early");
-      const piece = chunk.subarray(0, bytesRead);
-      this.hash.update(piece);
-      // Written before `chunk` is read into again.
-      this.writer.push(piece);
-      await this.writer.finish();
-      copied += bytesRead;
-    }
-  }
-
   digest(): Buffer {
     return this.hash.digest();
+  }
+
+  /** Hands the blocks to the next writer (after `flush` or `settle`). */
+  release(): void {
+    if (sparePairs.length < SPARE_PAIRS_KEPT) sparePairs.push(this.blocks);
   }
 }

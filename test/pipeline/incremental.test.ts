@@ -71,7 +71,7 @@ describe("one requirement added to a built set", () => {
     const first = await build(home, ["app"]);
     expect(first.result.cache).toEqual({
       resolution: "resolved",
-      layers: { reused: 0, built: 1 },
+      layers: { reused: 0, built: 1, fromPrevious: 0 },
       installs: { reused: 0, planned: 2, evicted: 0 },
     });
     expect(await installEntries(home)).toHaveLength(2);
@@ -86,9 +86,10 @@ describe("one requirement added to a built set", () => {
         "/files/extra-1.1-py3-none-any.whl",
       ].sort(),
     );
+    // The records of app and helper are copied from the zip written before.
     expect(changed.result.cache).toEqual({
       resolution: "resolved",
-      layers: { reused: 0, built: 1 },
+      layers: { reused: 0, built: 1, fromPrevious: 1 },
       installs: { reused: 2, planned: 1, evicted: 0 },
     });
     expect(changed.result.checks?.[0]?.ok).toBe(true);
@@ -107,6 +108,49 @@ describe("one requirement added to a built set", () => {
     // A bump (extra 1.1 → ==1.0) plans only the other version of extra.
     const bumped = await build(home, ["app", "extra==1.0"]);
     expect(bumped.result.cache?.installs).toEqual({ reused: 2, planned: 1, evicted: 0 });
+  });
+
+  it("copies records only from a previous zip whose bytes are intact and whose timestamp is the same", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home, ["app"]);
+    const layers = join(home, "cache", "layers-v1");
+    const zipName = (await readdir(layers)).find((name) => name.endsWith(".zip"))!;
+    expect(zipName.slice(0, 64)).toMatch(/^[0-9a-f]{64}$/);
+    // One byte of the cached zip changed (in the name of its first record), same size.
+    const damaged = Buffer.from(first.bytes);
+    expect(damaged.subarray(30, 34).toString()).toBe("bin/");
+    damaged[30] = "B".charCodeAt(0);
+    await writeFile(join(layers, zipName), damaged);
+
+    const changed = await build(home, ["app", "extra"]);
+    expect(changed.result.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 0 });
+    expect(changed.result.warnings.join("\n")).toMatch(
+      new RegExp(
+        `cached layer .*${zipName} was not used \\(.*does not hash to the sha256 recorded with it\\); removed it`,
+      ),
+    );
+    expect(await readdir(layers)).not.toContain(zipName);
+    const clean = await build(await temporaryFolder(), ["app", "extra"]);
+    expect(changed.zip.sha256).toBe(clean.zip.sha256);
+    expect(sha256(changed.bytes)).toBe(clean.zip.sha256);
+
+    // The zip just written is the next one's previous zip, for the same timestamp only.
+    const bumped = await build(home, ["app", "extra==1.0"]);
+    expect(bumped.result.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 1 });
+    const epoch = { env: isolatedEnv(home, { SOURCE_DATE_EPOCH: "1700000000" }) };
+    const retimed = await build(home, ["app", "extra"], epoch);
+    expect(retimed.result.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 0 });
+    const retimedClean = await build(await temporaryFolder(), ["app", "extra"], epoch);
+    expect(retimed.zip.sha256).toBe(retimedClean.zip.sha256);
+    // A damaged record of the latest layer is evicted and read as a miss.
+    const latest = join(layers, "latest");
+    const records = await readdir(latest);
+    expect(records.length).toBeGreaterThan(0);
+    for (const name of records) await writeFile(join(latest, name), "{");
+    const again = await build(home, ["app"], epoch);
+    expect(again.result.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 0 });
+    const cleanAgain = await build(await temporaryFolder(), ["app"], epoch);
+    expect(again.zip.sha256).toBe(cleanAgain.zip.sha256);
   });
 
   it("asks only for the new distribution, and revalidates the pages of the others, when pages are not fresh", async () => {
@@ -151,7 +195,7 @@ describe("one requirement added to a built set", () => {
     const shared = await build(home, ["app"], { runtimes: ["python3.10", "python3.11"] });
     expect(shared.result.cache?.installs).toEqual({ reused: 1, planned: 1, evicted: 0 });
     const again = await build(home, ["app"], { layout: "site-packages", refresh: true });
-    expect(again.result.cache?.layers).toEqual({ reused: 1, built: 0 });
+    expect(again.result.cache?.layers).toEqual({ reused: 1, built: 0, fromPrevious: 0 });
 
     const runtime = RUNTIMES.find((candidate) => candidate.name === "python3.12")!;
     const inputs = {
@@ -211,7 +255,7 @@ describe("one requirement added to a built set", () => {
     // A new timestamp misses the cache of built layers, so the zip is assembled again.
     const epoch = (seconds: string) => ({ env: isolatedEnv(home, { SOURCE_DATE_EPOCH: seconds }) });
     const third = await build(home, ["app"], epoch("1700000000"));
-    expect(third.result.cache?.layers).toEqual({ reused: 0, built: 1 });
+    expect(third.result.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 0 });
     expect(third.result.cache?.installs).toEqual({ reused: 0, planned: 2, evicted: 2 });
     const warnings = third.result.warnings.filter((warning) =>
       /cached install plan .* was corrupt/.test(warning),

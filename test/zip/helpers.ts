@@ -15,3 +15,16 @@ export function useTemporaryFolders(): () => Promise<string> {
     return path;
   };
 }
+
+/** Deterministic pseudo-random bytes (xorshift), so tests do not depend on a random source. */
+export function noise(length: number, seed = 1): Buffer {
+  const buffer = Buffer.alloc(length);
+  let state = seed;
+  for (let index = 0; index < length; index++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    buffer[index] = state & 0xff;
+  }
+  return buffer;
+}

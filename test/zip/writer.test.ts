@@ -13,7 +13,7 @@ import {
   ZipReader,
 } from "../../src/zip/index.js";
 import { buildWheel } from "../helpers/wheels.js";
-import { useTemporaryFolders } from "./helpers.js";
+import { noise, useTemporaryFolders } from "./helpers.js";
 
 const temporaryFolder = useTemporaryFolders();
 
@@ -32,19 +32,6 @@ function bytes(
       ...(compress === undefined ? {} : { compress }),
     },
   };
-}
-
-/** Deterministic pseudo-random bytes (xorshift), so tests do not depend on a random source. */
-function noise(length: number, seed = 1): Buffer {
-  const buffer = Buffer.alloc(length);
-  let state = seed;
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    buffer[index] = state & 0xff;
-  }
-  return buffer;
 }
 
 const sampleEntries: PlannedEntry[] = [
@@ -195,6 +182,26 @@ describe("writeDeterministicZip", () => {
       "\u{1F600}.txt",
     ]);
     await reader.close();
+
+    // Without names above U+FFFF, the same byte order (é is C3 A9, U+E000 EE 80 80).
+    const bmp = join(folder, "bmp.zip");
+    await writeDeterministicZip(bmp, [
+      bytes("\u{E000}.txt", "a"),
+      bytes("\u00e9.txt", "b"),
+      bytes("z.txt", "c"),
+      bytes("a-b.txt", "d"),
+      bytes("a/b.txt", "e"),
+    ]);
+    const bmpReader = await ZipReader.open(bmp);
+    expect(bmpReader.entries.map((entry) => entry.name)).toEqual([
+      "a-b.txt",
+      "a/",
+      "a/b.txt",
+      "z.txt",
+      "\u00e9.txt",
+      "\u{E000}.txt",
+    ]);
+    await bmpReader.close();
   });
 
   it("copies entries of another zip raw, keeping method, CRC and compressed bytes", async () => {
