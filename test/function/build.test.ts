@@ -238,6 +238,12 @@ describe("function packages", () => {
     await writeFile(join(first, "src", "lib", "util.py"), "X = 2\n");
     const changed = await buildFunction({ cwd: first, function: options.function });
     expect(changed.zips[0]!.sha256).not.toBe(cached.zips[0]!.sha256);
+    // The dependencies' entries came from the zip written before; the bytes are a clean build's.
+    expect(changed.cache?.layers).toEqual({ reused: 0, built: 1, fromPrevious: 1 });
+    await writeFile(join(second, "src", "lib", "util.py"), "X = 2\n");
+    const clean = await buildFunction({ cwd: second, ...options });
+    expect(clean.zips[0]!.sha256).toBe(changed.zips[0]!.sha256);
+    expect(await readFile(changed.zips[0]!.path)).toEqual(await readFile(clean.zips[0]!.path));
   });
 
   it("installs scripts under bin/ and names one zip per target that needs other wheels", async () => {
