@@ -40,6 +40,7 @@ import {
 } from "../zip/index.js";
 import { previousZipOf, storeRecords, wheelSourceKey } from "./layer-records.js";
 import type { PlanContext } from "./plan.js";
+import { allOrFirstFailure } from "./settle.js";
 import { findCompilers, type TransformOptions, transformEntries } from "./transform.js";
 import type {
   BuildCacheReport,
@@ -142,7 +143,7 @@ export async function applyPlan(
     onEvent({ type: "phase", phase: "download", message: `Fetching ${needed.size} wheels` });
   }
   let done = 0;
-  await Promise.all(
+  await allOrFirstFailure(
     [...needed].map(async (filename) => {
       const file = context.files.get(filename);
       if (file === undefined) throw new Error(`no index file recorded for ${filename}`);

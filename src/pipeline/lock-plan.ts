@@ -32,6 +32,7 @@ import {
   plannedIndexes,
   planOutputs,
 } from "./plan.js";
+import { allOrFirstFailure } from "./settle.js";
 import { createSourceBuilds, sourcePackage } from "./source-plan.js";
 import { localWheelFile, type SourceBuilds } from "./sources.js";
 import type { BuildOptions, BuildPlan, PlannedPackage, TargetPlan } from "./types.js";
@@ -129,9 +130,9 @@ export async function planFromLock(
     lockedCandidates(item, lock, client, clientFor, clients),
   );
 
-  const targetPlans = await Promise.all(
+  const targetPlans = await allOrFirstFailure(
     selections.map(async ({ target, packages }): Promise<TargetPlan> => {
-      const planned = await Promise.all(
+      const planned = await allOrFirstFailure(
         packages.map(async (item): Promise<PlannedPackage> => {
           if (item.direct !== undefined) {
             const planned = await lockedDirectPackage(

@@ -71,7 +71,7 @@ export interface ZipResult {
   unzippedSize: number;
   /** Entries written, directories included. */
   entryCount: number;
-  /** The local records in file order (a later write's `previous`). */
+  /** Each entry's name and source key, in zip order (what a later write's `previous` needs). */
   records: ZipRecord[];
   /** Entries copied from `previous` (0 when none or when it was rejected). */
   copiedFromPrevious?: number;
