@@ -294,19 +294,26 @@ const CP437_HIGH =
  * Decodes an entry name: UTF-8 when flag bit 11 is set, else code page 437 as APPNOTE
  * appendix D says (the same rule Python's zipfile, and so pip, applies).
  */
-export function decodeEntryName(bytes: Buffer, flags: number): string {
-  if ((flags & FLAG_UTF8) !== 0) return bytes.toString("utf8");
+export function decodeEntryName(
+  bytes: Buffer,
+  flags: number,
+  start = 0,
+  end = bytes.length,
+): string {
+  if ((flags & FLAG_UTF8) !== 0) return bytes.toString("utf8", start, end);
   let ascii = true;
-  for (const byte of bytes) {
-    if (byte >= 0x80) {
+  for (let index = start; index < end; index++) {
+    if (bytes[index]! >= 0x80) {
       ascii = false;
       break;
     }
   }
-  if (ascii) return bytes.toString("latin1");
+  if (ascii) return bytes.toString("latin1", start, end);
   let text = "";
-  for (const byte of bytes)
+  for (let index = start; index < end; index++) {
+    const byte = bytes[index]!;
     text += byte < 0x80 ? String.fromCharCode(byte) : CP437_HIGH[byte - 0x80];
+  }
   return text;
 }
 

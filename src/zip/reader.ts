@@ -248,6 +248,18 @@ export async function readZipComment(path: string): Promise<string> {
   }
 }
 
+/** Little-endian integers at `offset` (the caller has checked the bounds). */
+function uint16(bytes: Buffer, offset: number): number {
+  return bytes[offset]! | (bytes[offset + 1]! << 8);
+}
+
+function uint32(bytes: Buffer, offset: number): number {
+  return (
+    (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16)) +
+    bytes[offset + 3]! * 0x1000000
+  );
+}
+
 function parseCentralDirectory(
   directory: Buffer,
   entryCount: number,
@@ -259,29 +271,31 @@ function parseCentralDirectory(
   for (let index = 0; index < entryCount; index++) {
     if (
       position + CENTRAL_HEADER_LENGTH > directory.length ||
-      directory.readUInt32LE(position) !== CENTRAL_HEADER_SIGNATURE
+      uint32(directory, position) !== CENTRAL_HEADER_SIGNATURE
     ) {
       throw invalidZip(archiveName, `central directory header ${index + 1} is corrupt`);
     }
-    const versionMadeBy = directory.readUInt16LE(position + 4);
-    const flags = directory.readUInt16LE(position + 8);
-    const method = directory.readUInt16LE(position + 10);
-    const crc = directory.readUInt32LE(position + 16);
-    let compressedSize = directory.readUInt32LE(position + 20);
-    let uncompressedSize = directory.readUInt32LE(position + 24);
-    const nameLength = directory.readUInt16LE(position + 28);
-    const extraLength = directory.readUInt16LE(position + 30);
-    const commentLength = directory.readUInt16LE(position + 32);
-    let diskStart = directory.readUInt16LE(position + 34);
-    const externalAttributes = directory.readUInt32LE(position + 38);
-    let localHeaderOffset = directory.readUInt32LE(position + 42);
+    // Plain byte reads: a directory of thousands of entries is parsed once per process,
+    // mostly before the JIT has optimized this loop, where Buffer's checked readers cost.
+    const versionMadeBy = uint16(directory, position + 4);
+    const flags = uint16(directory, position + 8);
+    const method = uint16(directory, position + 10);
+    const crc = uint32(directory, position + 16);
+    let compressedSize = uint32(directory, position + 20);
+    let uncompressedSize = uint32(directory, position + 24);
+    const nameLength = uint16(directory, position + 28);
+    const extraLength = uint16(directory, position + 30);
+    const commentLength = uint16(directory, position + 32);
+    let diskStart = uint16(directory, position + 34);
+    const externalAttributes = uint32(directory, position + 38);
+    let localHeaderOffset = uint32(directory, position + 42);
     const nameStart = position + CENTRAL_HEADER_LENGTH;
     const extraStart = nameStart + nameLength;
     const next = extraStart + extraLength + commentLength;
     if (next > directory.length) {
       throw invalidZip(archiveName, `central directory header ${index + 1} is truncated`);
     }
-    const name = decodeEntryName(directory.subarray(nameStart, extraStart), flags);
+    const name = decodeEntryName(directory, flags, nameStart, extraStart);
 
     if (
       compressedSize === UINT32_SENTINEL ||
@@ -394,8 +408,10 @@ export function localDataOffset(
   const dataStart = LOCAL_HEADER_LENGTH + nameLength + extraLength;
   if (record.length < dataStart) return { needLength: dataStart };
   const localName = decodeEntryName(
-    record.subarray(LOCAL_HEADER_LENGTH, LOCAL_HEADER_LENGTH + nameLength),
+    record,
     entry.flags,
+    LOCAL_HEADER_LENGTH,
+    LOCAL_HEADER_LENGTH + nameLength,
   );
   if (localName !== entry.name) {
     throw corruptEntry(archiveName, entry, `its local header names "${localName}"`);
