@@ -109,7 +109,6 @@ export async function applyPlan(
     transform: { options: transform, pythons },
     wheelSources: new Map(),
     installPlans: new Map(),
-    written: new Map(),
     pending: [],
     counters: {
       layers: { reused: 0, built: 0, fromPrevious: 0 },
@@ -220,8 +219,6 @@ interface OutputWork {
   wheelSources: Map<string, WheelSource[]>;
   /** Install plans read or made by this build, by cache key (outputs share them; plans are never changed). */
   installPlans: Map<string, InstallPlan>;
-  /** Filled by `writeOutput`: zip path → its local records and lineage (stored with the layer). */
-  written: Map<string, { records: ZipRecord[]; lineage: string }>;
   /** Cache writes that need not hold up the next output; awaited before `applyPlan` returns. */
   pending: Promise<void>[];
   counters: ApplyCounters;
@@ -239,7 +236,7 @@ export type ApplyCounters = Omit<BuildCacheReport, "resolution">;
 async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
   const { context, warnings, onEvent } = work;
   const cache = context.cache ?? null;
-  if (cache === null) return writeOutput(output, work);
+  if (cache === null) return (await writeOutput(output, work)).report;
   const key = await layerCacheKey(output, work);
   const cached = await fromLayerCache(output, work, key);
   if (cached !== null) {
@@ -255,7 +252,7 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     }
     onEvent(event);
   };
-  const report = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
+  const { report, written } = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
   // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
   const stored = await cache
     .putLayer(key, report.path, report.size, report.sha256, {
@@ -267,8 +264,7 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
       () => true,
       () => false,
     );
-  const written = work.written.get(report.path);
-  if (stored && written !== undefined) {
+  if (stored) {
     // The next zip of this lineage copies its unchanged records from this one. Stored while
     // the build goes on (`applyPlan` waits for it before it returns).
     work.pending.push(
@@ -405,7 +401,11 @@ function writeFailed(path: string, error: unknown): PylayerError {
   });
 }
 
-async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipReport> {
+/** Writes one output zip; `written` is what the next zip of its lineage copies from it. */
+async function writeOutput(
+  output: OutputPlan,
+  work: OutputWork,
+): Promise<{ report: ZipReport; written: { records: ZipRecord[]; lineage: string } }> {
   const { plan, context, openReader, mtime, warnings, onEvent, transform, source } = work;
   const targetPlans = plan.targets.filter((target) => output.targets.includes(target.id));
   const first = targetPlans[0]!;
@@ -472,9 +472,9 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
     ...(source?.handler === undefined ? {} : { handler: source.handler }),
   });
   const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
-  work.wheelSources.set(output.path, wheelSourcesOf(zipEntries, work));
-  onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   const sha256ByPath = wheelHashesByPath(work);
+  work.wheelSources.set(output.path, wheelSourcesOf(zipEntries, sha256ByPath));
+  onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   const lineage = await layerLineage(layout, targets, work);
   const previous = await previousLayer(lineage, work);
   let result: Awaited<ReturnType<typeof writeDeterministicZip>>;
@@ -504,7 +504,6 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
       `cached layer ${previous.zip.path} was not used (${result.previousRejected}); removed it, wrote ${basename(output.path)} from the wheels`,
     );
   }
-  work.written.set(result.path, { records: result.records, lineage });
   work.counters.layers.built++;
   if ((result.copiedFromPrevious ?? 0) > 0) {
     work.counters.layers.fromPrevious++;
@@ -513,7 +512,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
       message: `${output.path}: ${result.copiedFromPrevious} of ${result.entryCount} entries copied from the previous layer ${previous!.key.slice(0, 16)}`,
     });
   }
-  return {
+  const report: ZipReport = {
     path: result.path,
     size: result.size,
     unzippedSize: result.unzippedSize,
@@ -537,6 +536,7 @@ async function writeOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
           },
         }),
   };
+  return { report, written: { records: result.records, lineage } };
 }
 
 /**
@@ -664,7 +664,8 @@ async function previousLayer(
   if (!cache) return undefined;
   const stored = await cache.getLatestLayer(lineage).catch(() => null);
   const key = (stored as { layer?: unknown } | null)?.layer;
-  if (typeof key !== "string" || !/^[0-9a-f]{64}$/.test(key)) return undefined;
+  if (typeof key !== "string") return undefined;
+  // A key that is not a sha256 is refused by the cache, like a missing layer.
   const layer = await cache.getLayer(key).catch(() => null);
   if (layer === null) return undefined;
   const zip = previousZipOf(stored, layer, lineage);
@@ -672,8 +673,10 @@ async function previousLayer(
 }
 
 /** The entries of a zip copied raw from each planned wheel, by the wheel's sha256. */
-function wheelSourcesOf(entries: readonly PlannedEntry[], work: OutputWork): WheelSource[] {
-  const sha256ByPath = wheelHashesByPath(work);
+function wheelSourcesOf(
+  entries: readonly PlannedEntry[],
+  sha256ByPath: ReadonlyMap<string, string>,
+): WheelSource[] {
   const sources = new Map<string, WheelSource>();
   for (const entry of entries) {
     if (entry.source.kind !== "zip") continue;

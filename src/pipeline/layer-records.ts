@@ -8,7 +8,7 @@
  * that zip instead of reading every wheel again (`PreviousZip` in src/zip/writer.ts).
  */
 import type { CachedLayer } from "../cache/index.js";
-import type { PreviousZip, ZipRecord } from "../zip/index.js";
+import { DIRECTORY_SOURCE, type PreviousZip, type ZipRecord } from "../zip/index.js";
 
 /** Bump when the meaning of stored sources changes. */
 const RECORDS_FORMAT = 2;
@@ -33,8 +33,6 @@ export function wheelSourceKey(wheelSha256: string, entryName: string): string {
   return `${wheelSha256}:${entryName}`;
 }
 
-/** The writer's source key of directories. */
-const DIRECTORY_SOURCE = "/";
 const SHA256_LENGTH = 64;
 
 export function storeRecords(

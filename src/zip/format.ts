@@ -107,7 +107,7 @@ export function encodeLocalHeader(fields: EntryRecordFields): Buffer {
   const zip64 = needsZip64Value(fields.compressedSize) || needsZip64Value(fields.uncompressedSize);
   const extraLength = zip64 ? 4 + 16 : 0;
   // Every byte is written below, so the pooled, uninitialized allocation is safe.
-  const header = Buffer.allocUnsafe(LOCAL_HEADER_LENGTH + fields.nameBytes.length + extraLength);
+  const header = Buffer.allocUnsafe(localHeaderLength(fields));
   putUInt32(header, LOCAL_HEADER_SIGNATURE, 0);
   header.writeUInt16LE(zip64 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED_DEFAULT, 4);
   header.writeUInt16LE(fields.flags, 6);
@@ -128,6 +128,14 @@ export function encodeLocalHeader(fields: EntryRecordFields): Buffer {
     writeUInt64(header, fields.compressedSize, extraStart + 12);
   }
   return header;
+}
+
+/** The length of `encodeLocalHeader(fields)`: its name, and the Zip64 field when a size needs it. */
+export function localHeaderLength(
+  fields: Pick<EntryRecordFields, "nameBytes" | "compressedSize" | "uncompressedSize">,
+): number {
+  const zip64 = needsZip64Value(fields.compressedSize) || needsZip64Value(fields.uncompressedSize);
+  return LOCAL_HEADER_LENGTH + fields.nameBytes.length + (zip64 ? 4 + 16 : 0);
 }
 
 /**

@@ -18,6 +18,7 @@ export {
   ZipReader,
 } from "./reader.js";
 export {
+  DIRECTORY_SOURCE,
   DOS_EPOCH,
   deterministicTimestamp,
   type EntrySource,

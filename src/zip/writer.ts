@@ -30,6 +30,7 @@ import {
   HOST_UNIX,
   isAscii,
   LOCAL_HEADER_LENGTH,
+  localHeaderLength,
   METHOD_DEFLATED,
   METHOD_STORED,
   S_IFDIR,
@@ -205,38 +206,26 @@ export async function writeDeterministicZip(
         : undefined,
   );
   await removeStaleTemporaries(dirname(outputPath));
+  const write = (reuse?: { stream: PreviousStream; copies: PreviousCopies }) =>
+    writeZip(outputPath, outputEntries, keys, dosDateTime, comment, reuse);
   const previous = options.previous;
-  if (previous !== undefined && sameTimestamp(previous, dosDateTime)) {
-    let stream: PreviousStream;
-    try {
-      stream = await PreviousStream.open(previous);
-    } catch (error) {
-      if (!(error instanceof PreviousZipUnusable)) throw error;
-      const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
-      return { ...result, copiedFromPrevious: 0, previousRejected: error.message };
-    }
+  if (previous === undefined || !sameTimestamp(previous, dosDateTime)) return write();
+  try {
+    const stream = await PreviousStream.open(previous);
     const copies = copiesFrom(stream.records, outputEntries, keys);
     if (copies.count === 0) {
       await stream.close();
-    } else {
-      try {
-        const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment, {
-          stream,
-          copies,
-        });
-        return { ...result, copiedFromPrevious: copies.count };
-      } catch (error) {
-        if (!(error instanceof PreviousZipUnusable)) throw error;
-        const result = await writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
-        return { ...result, copiedFromPrevious: 0, previousRejected: error.message };
-      }
+      return await write();
     }
+    return { ...(await write({ stream, copies })), copiedFromPrevious: copies.count };
+  } catch (error) {
+    if (!(error instanceof PreviousZipUnusable)) throw error;
+    return { ...(await write()), copiedFromPrevious: 0, previousRejected: error.message };
   }
-  return writeZip(outputPath, outputEntries, keys, dosDateTime, comment);
 }
 
 /** The source key of every directory entry: its record is a function of its name and the timestamp. */
-const DIRECTORY_SOURCE = "/";
+export const DIRECTORY_SOURCE = "/";
 
 /** Which output entries are copied from `previous`: the record offset of each, or -1. */
 interface PreviousCopies {
@@ -294,12 +283,18 @@ function copiesFrom(
 /** The length of the local record the writer makes for `entry` (zip sources and directories). */
 function localRecordLength(entry: OutputEntry): number {
   if (entry.isDirectory || entry.source === undefined) {
-    return LOCAL_HEADER_LENGTH + entry.nameBytes.length;
+    return localHeaderLength({
+      nameBytes: entry.nameBytes,
+      compressedSize: 0,
+      uncompressedSize: 0,
+    });
   }
   if (entry.source.kind !== "zip") return -1;
   const { compressedSize, uncompressedSize } = entry.source.entry;
-  const zip64 = compressedSize >= 0xffffffff || uncompressedSize >= 0xffffffff;
-  return LOCAL_HEADER_LENGTH + entry.nameBytes.length + (zip64 ? 20 : 0) + compressedSize;
+  return (
+    localHeaderLength({ nameBytes: entry.nameBytes, compressedSize, uncompressedSize }) +
+    compressedSize
+  );
 }
 
 /** The previous zip could not be used (changed or gone): the zip is written without it. */
@@ -817,17 +812,28 @@ async function readAt(
   archivePath: string,
 ): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
+  if (!(await readFully(handle, buffer, length, position))) {
+    throw new PylayerError("corrupt-zip", `${archivePath} is shorter than its directory says`, {
+      hint: "Download the file again.",
+    });
+  }
+  return buffer;
+}
+
+/** Reads `length` bytes at `position` into the start of `buffer`; false when the file ends first. */
+async function readFully(
+  handle: FileHandle,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<boolean> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) {
-      throw new PylayerError("corrupt-zip", `${archivePath} is shorter than its directory says`, {
-        hint: "Download the file again.",
-      });
-    }
+    if (bytesRead === 0) return false;
     filled += bytesRead;
   }
-  return buffer;
+  return true;
 }
 
 /** Size of each of the two blocks through which a previous zip is read. */
@@ -922,20 +928,10 @@ class PreviousStream {
 
   private readBlock(index: number, start: number): Promise<number> {
     const length = Math.min(PREVIOUS_CHUNK_SIZE, this.previous.size - start);
-    const read = (async () => {
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await this.handle.read(
-          this.blocks[index]!,
-          filled,
-          length - filled,
-          start + filled,
-        );
-        if (bytesRead === 0) throw new PreviousZipUnusable(`${this.previous.path} ended early`);
-        filled += bytesRead;
-      }
+    const read = readFully(this.handle, this.blocks[index]!, length, start).then((complete) => {
+      if (!complete) throw new PreviousZipUnusable(`${this.previous.path} ended early`);
       return length;
-    })();
+    });
     read.catch(() => undefined);
     return read;
   }
