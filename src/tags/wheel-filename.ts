@@ -20,15 +20,33 @@ export interface WheelFilename {
   /** The optional build tag, split into its leading number and the rest (`1foo` → 1, "foo"). */
   readonly build?: { readonly number: number; readonly tag: string };
   /** Every tag of the compressed tag set, in the order written. */
-  readonly tags: Tag[];
+  readonly tags: readonly Tag[];
 }
 
 /** Letters, digits, `.` and `_`: a distribution name with `-` escaped, as `packaging` accepts it. */
 const ESCAPED_NAME = /^[A-Za-z0-9._]+$/;
 const BUILD_TAG = /^(\d+)(.*)$/;
 
-/** Either the parsed filename or a sentence saying why it is not a wheel filename. */
+/**
+ * Parse results by filename, shared by every caller of the process: parsing is pure and its
+ * results are frozen, and a build parses each file of a project page once per target (a
+ * 12-target matrix twelve times) and again wherever a file is named. Cleared when full.
+ */
+const parsedFilenames = new Map<string, WheelFilename | string>();
+const PARSED_FILENAMES_KEPT = 20_000;
+
 function tryParseWheelFilename(filename: string): WheelFilename | string {
+  let parsed = parsedFilenames.get(filename);
+  if (parsed === undefined) {
+    parsed = parseUncached(filename);
+    if (parsedFilenames.size >= PARSED_FILENAMES_KEPT) parsedFilenames.clear();
+    parsedFilenames.set(filename, parsed);
+  }
+  return parsed;
+}
+
+/** Either the parsed filename or a sentence saying why it is not a wheel filename. */
+function parseUncached(filename: string): WheelFilename | string {
   if (!filename.endsWith(".whl")) return 'the name does not end in ".whl"';
   const stem = filename.slice(0, -".whl".length);
   const parts = stem.split("-");
@@ -51,13 +69,14 @@ function tryParseWheelFilename(filename: string): WheelFilename | string {
   }
   const tags = expandTagSet(parts.slice(-3).join("-"));
   if (typeof tags === "string") return tags;
-  return {
+  for (const tag of tags) Object.freeze(tag);
+  return Object.freeze({
     filename,
     name: normalizeName(escapedName),
     version,
-    ...(build === undefined ? {} : { build }),
-    tags,
-  };
+    ...(build === undefined ? {} : { build: Object.freeze(build) }),
+    tags: Object.freeze(tags),
+  });
 }
 
 /** Parses a wheel filename; throws `invalid-wheel-filename` naming the file and what is wrong. */

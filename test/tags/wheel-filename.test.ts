@@ -100,6 +100,25 @@ describe("parseWheelFilename", () => {
     expect(caught.message).toMatch(message);
     expect(caught.hint).toMatch(/name-version\(-build\)-python-abi-platform\.whl/);
   });
+
+  it("gives every caller the same frozen result, which no caller can change for the next", () => {
+    const filename = "Frozen_Pkg-2.0-1a-cp312.cp313-abi3-manylinux_2_17_x86_64.whl";
+    const first = parseWheelFilename(filename);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first.tags)).toBe(true);
+    expect(first.tags.every((tag) => Object.isFrozen(tag))).toBe(true);
+    expect(Object.isFrozen(first.build)).toBe(true);
+    expect(() => {
+      (first.tags as unknown as { interpreter: string }[])[0]!.interpreter = "py2";
+    }).toThrow(TypeError);
+    expect(() => (first.tags as unknown[]).pop()).toThrow(TypeError);
+    const again = parseWheelFilename(filename);
+    expect(again.tags.map(tagToString)).toEqual([
+      "cp312-abi3-manylinux_2_17_x86_64",
+      "cp313-abi3-manylinux_2_17_x86_64",
+    ]);
+    expect(again.name).toBe("frozen-pkg");
+  });
 });
 
 describe("parseTag", () => {
