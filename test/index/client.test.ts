@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -435,6 +435,24 @@ describe("downloads", () => {
     expect((error as Error).message).toContain(wrong);
     expect((error as Error).message).toContain(big.sha256);
     expect(await listFiles(join(root, "cache", "wheels-v1"))).toEqual([]);
+  });
+
+  it("checks every announced algorithm besides sha256 (sha512 right, then wrong)", async () => {
+    const server = await serve(WHEELS);
+    const { client } = makeClient({ indexUrl: server.url }, { cache: null });
+    const [file] = await client.getFiles("big");
+    const sha512 = createHash("sha512").update(big.bytes).digest("hex");
+    const right = await client.download({ ...file!, hashes: { ...file!.hashes, sha512 } });
+    expect(right.sha256).toBe(big.sha256);
+    await client.dispose();
+    const wrong = "0".repeat(128);
+    const fresh = makeClient({ indexUrl: server.url }, { cache: null }).client;
+    const error = await fresh
+      .download({ ...file!, hashes: { ...file!.hashes, sha512: wrong } })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "hash-mismatch" });
+    expect((error as Error).message).toContain(`sha512 ${sha512}`);
+    await fresh.dispose();
   });
 
   it("fails with size-mismatch when the announced size differs", async () => {
