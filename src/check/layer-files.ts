@@ -61,6 +61,17 @@ export async function readLayerFiles(
   const directories = new Set<string>();
   for (const entry of files) {
     byName.set(entry.name, entry);
+    if (isPlainRelative(entry.name)) {
+      // The folders above a plain path are its prefixes up to each "/".
+      let slash = entry.name.lastIndexOf("/");
+      while (slash > 0) {
+        const folder = entry.name.slice(0, slash);
+        if (directories.has(folder)) break;
+        directories.add(folder);
+        slash = folder.lastIndexOf("/");
+      }
+      continue;
+    }
     let folder = posix.dirname(entry.name);
     while (folder !== "." && folder !== "" && !directories.has(folder)) {
       directories.add(folder);
@@ -116,7 +127,11 @@ async function readDistribution(
   if (record !== undefined) {
     try {
       for (const row of parseRecord(record, `${distInfo}/RECORD`)) {
-        const resolved = posix.normalize(posix.join(siteDir, row.path));
+        const resolved = isPlainRelative(row.path)
+          ? siteDir === ""
+            ? row.path
+            : `${siteDir}/${row.path}`
+          : posix.normalize(posix.join(siteDir, row.path));
         if (resolved.startsWith("../") || resolved === ".." || posix.isAbsolute(row.path)) continue;
         if (resolved === `${distInfo}/RECORD`) continue;
         distribution.recordPaths.push(resolved);
@@ -135,6 +150,23 @@ async function readDistribution(
   }
   return distribution;
 }
+
+/**
+ * A non-empty relative path with no empty, `.` or `..` segment and no trailing slash: one
+ * that `posix.normalize` and `posix.dirname` leave as written (almost every zip entry and
+ * RECORD row), so that joining and splitting it is plain string work.
+ */
+function isPlainRelative(path: string): boolean {
+  return (
+    path !== "" &&
+    !path.startsWith("/") &&
+    !path.endsWith("/") &&
+    !path.includes("//") &&
+    !DOT_SEGMENT.test(path)
+  );
+}
+
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
 
 /** The module name a file directly in a site folder is imported as, if it is a module. */
 export function moduleNameOfFile(fileName: string): string | undefined {
