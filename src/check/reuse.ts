@@ -175,6 +175,8 @@ export async function wheelFactsFor(
   const facts = new Map<string, EntryFacts>();
   let wheelsReused = 0;
   let wheelsRead = 0;
+  // Facts read are stored while the next wheels are read; all stored before returning.
+  const stores: Promise<unknown>[] = [];
   // Two wheels at once; their entries share the check's read budget.
   await forEachLimited(sources, 2, async (source) => {
     let wheel = memo?.get(source.sha256) ?? null;
@@ -190,7 +192,8 @@ export async function wheelFactsFor(
         wheel = await readWheelFacts(source.path).catch(() => null);
         if (wheel === null) return;
         wheelsRead++;
-        await cache?.putCheck("wheels", key, wheel).catch(() => undefined);
+        if (cache !== null)
+          stores.push(cache.putCheck("wheels", key, wheel).catch(() => undefined));
       }
       memo?.set(source.sha256, wheel);
     }
@@ -201,5 +204,6 @@ export async function wheelFactsFor(
       if (sameRecord(found, entry)) facts.set(zipName, found);
     }
   });
+  await Promise.all(stores);
   return { facts, wheelsReused, wheelsRead };
 }
