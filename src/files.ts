@@ -174,14 +174,9 @@ export class BatchedWriter {
   private submitted = 0;
   private inFlight: Promise<void> = Promise.resolve();
 
-  /**
-   * `onWritten(end)` is told, in file order, that every byte before position `end` is in
-   * the file (after each batch's write completes).
-   */
   constructor(
     private readonly handle: FileHandle,
     private readonly batchBytes = 1024 * 1024,
-    private readonly onWritten?: (end: number) => void,
   ) {}
 
   /** Bytes given so far (written or pending): the file position after them. */
@@ -220,8 +215,7 @@ export class BatchedWriter {
     this.pendingBytes = 0;
     // A failed write surfaces here, at the next batch, or at `finish`.
     await this.inFlight;
-    const end = this.submitted;
-    const write = writeBuffersAt(this.handle, buffers, position).then(() => this.onWritten?.(end));
+    const write = writeBuffersAt(this.handle, buffers, position);
     write.catch(() => undefined);
     this.inFlight = write;
   }

@@ -18,7 +18,6 @@ import {
   shadowingError,
   sourceEntries,
 } from "../function/index.js";
-import { startHashThread } from "../hash-thread.js";
 import { assembleLayer, assertNoEntries, encodeManifest } from "../layer/index.js";
 import type { Architecture } from "../runtime/index.js";
 import { createEntryReader } from "../slim/layer-files.js";
@@ -156,7 +155,6 @@ export async function applyPlan(
       onEvent({ type: "progress", message: `Fetched ${done}/${needed.size} wheels` });
     }),
   );
-  startHashThread();
   try {
     const zips: ZipReport[] = [];
     for (const output of plan.outputs) zips.push(await buildOutput(output, work));

@@ -20,7 +20,6 @@ import { dirname } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { fileSystemError, PylayerError } from "../errors.js";
 import { BatchedWriter, removeStaleTemporaries, temporarySiblingOf } from "../files.js";
-import { WrittenFileHash } from "../hash-thread.js";
 import {
   type CentralRecordFields,
   centralHeaderLength,
@@ -330,7 +329,7 @@ async function writeZip(
         hint: "Check that its folder exists and is writable.",
       });
     }
-    output = new BlockOutput(handle, temporaryPath);
+    output = new BlockOutput(handle);
     const centralRecords: CentralRecordFields[] = [];
     const records: ZipRecord[] = [];
     let unzippedSize = 0;
@@ -448,7 +447,7 @@ async function writeZip(
       }),
     );
     await output.flush();
-    const digest = await output.digest();
+    const digest = output.digest();
     await handle.close();
     handle = undefined;
     await rename(temporaryPath, outputPath);
@@ -464,7 +463,6 @@ async function writeZip(
   } catch (error) {
     // A write still in flight ends (or fails) before the file is closed and removed.
     await output?.settle();
-    await output?.abandon();
     await handle?.close().catch(() => undefined);
     await rm(temporaryPath, { force: true });
     if (error instanceof PylayerError || error instanceof PreviousZipUnusable) throw error;
@@ -1025,16 +1023,15 @@ const sparePairs: [Buffer, Buffer][] = [];
 const SPARE_PAIRS_KEPT = 2;
 
 /**
- * The zip's bytes on their way to the file. Small pieces (local headers, small entries)
- * are copied into one of two reused blocks, so that a run of them is one piece of a
- * gathered write; large pieces are written as they are (`push`: the caller keeps them
- * unchanged until written). One gathered write is in flight while the next batch is
- * assembled, each batch's small pieces in the other block. The file's sha256 is computed on
- * the hashing thread (`hash-thread.ts`) from each batch read back once written: the digest
- * of the bytes on disk, at no cost to the main thread.
+ * The zip's bytes on their way to the file, hashed in order. Small pieces (local headers,
+ * small entries) are copied into one of two reused blocks, so that a run of them is one
+ * hash update and one piece of a gathered write; large pieces are hashed and written as
+ * they are (`push`: the caller keeps them unchanged until written). One gathered write is
+ * in flight while the next batch is assembled, each batch's small pieces in the other
+ * block.
  */
 class BlockOutput {
-  private readonly hash: WrittenFileHash;
+  private readonly hash = createHash("sha256");
   private readonly writer: BatchedWriter;
   private readonly blocks: [Buffer, Buffer];
   private current = 0;
@@ -1042,9 +1039,8 @@ class BlockOutput {
   /** Where in the current block the bytes not yet given to `writer` start. */
   private segmentStart = 0;
 
-  constructor(handle: FileHandle, path: string) {
-    this.hash = new WrittenFileHash(path);
-    this.writer = new BatchedWriter(handle, BATCH_SIZE, (end) => this.hash.written(end));
+  constructor(handle: FileHandle) {
+    this.writer = new BatchedWriter(handle, BATCH_SIZE);
     this.blocks = sparePairs.pop() ?? [
       Buffer.allocUnsafe(BLOCK_SIZE),
       Buffer.allocUnsafe(BLOCK_SIZE),
@@ -1070,6 +1066,7 @@ class BlockOutput {
   push(chunk: Uint8Array): Promise<void> | undefined {
     if (chunk.length < SMALL_PIECE) return this.write(chunk);
     this.closeSegment();
+    this.hash.update(chunk);
     this.writer.push(chunk);
     return this.batchReady() ? this.submit() : undefined;
   }
@@ -1104,10 +1101,11 @@ class BlockOutput {
     return this.writer.unsubmitted + this.filled - this.segmentStart >= BATCH_SIZE;
   }
 
-  /** Gives the block's bytes not yet given to the batch. */
+  /** Gives the block's bytes not yet given to the batch (hashed in order). */
   private closeSegment(): void {
     if (this.filled === this.segmentStart) return;
     const segment = this.blocks[this.current]!.subarray(this.segmentStart, this.filled);
+    this.hash.update(segment);
     this.writer.push(segment);
     this.segmentStart = this.filled;
   }
@@ -1136,14 +1134,8 @@ class BlockOutput {
     await this.writer.settle();
   }
 
-  /** The file's sha256, once `flush` is done. */
-  digest(): Promise<Buffer> {
-    return this.hash.finish(this.position);
-  }
-
-  /** Ends the hashing without a digest (a write that failed). */
-  abandon(): Promise<void> {
-    return this.hash.abandon();
+  digest(): Buffer {
+    return this.hash.digest();
   }
 
   /** Hands the blocks to the next writer (after `flush` or `settle`). */
