@@ -175,35 +175,39 @@ export async function wheelFactsFor(
   const facts = new Map<string, EntryFacts>();
   let wheelsReused = 0;
   let wheelsRead = 0;
-  // Facts read are stored while the next wheels are read; all stored before returning.
+  // Facts read are stored while the next wheels are read; all stored (or failed) before
+  // this returns or throws.
   const stores: Promise<unknown>[] = [];
-  // Two wheels at once; their entries share the check's read budget.
-  await forEachLimited(sources, 2, async (source) => {
-    let wheel = memo?.get(source.sha256) ?? null;
-    if (wheel !== null) {
-      wheelsReused++;
-    } else {
-      const key = await wheelFactsKey(source.sha256);
-      wheel =
-        cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+  try {
+    // Two wheels at once; their entries share the check's read budget.
+    await forEachLimited(sources, 2, async (source) => {
+      let wheel = memo?.get(source.sha256) ?? null;
       if (wheel !== null) {
         wheelsReused++;
       } else {
-        wheel = await readWheelFacts(source.path).catch(() => null);
-        if (wheel === null) return;
-        wheelsRead++;
-        if (cache !== null)
-          stores.push(cache.putCheck("wheels", key, wheel).catch(() => undefined));
+        const key = await wheelFactsKey(source.sha256);
+        wheel =
+          cache === null ? null : asWheelFacts(await cache.getCheck("wheels", key, { onCorrupt }));
+        if (wheel !== null) {
+          wheelsReused++;
+        } else {
+          wheel = await readWheelFacts(source.path).catch(() => null);
+          if (wheel === null) return;
+          wheelsRead++;
+          if (cache !== null)
+            stores.push(cache.putCheck("wheels", key, wheel).catch(() => undefined));
+        }
+        memo?.set(source.sha256, wheel);
       }
-      memo?.set(source.sha256, wheel);
-    }
-    for (const { zipName, wheelName } of source.entries) {
-      const entry = reader.getEntry(zipName);
-      const found = wheel.entries[wheelName];
-      if (entry === undefined || found === undefined || found.corrupt) continue;
-      if (sameRecord(found, entry)) facts.set(zipName, found);
-    }
-  });
-  await Promise.all(stores);
+      for (const { zipName, wheelName } of source.entries) {
+        const entry = reader.getEntry(zipName);
+        const found = wheel.entries[wheelName];
+        if (entry === undefined || found === undefined || found.corrupt) continue;
+        if (sameRecord(found, entry)) facts.set(zipName, found);
+      }
+    });
+  } finally {
+    await Promise.all(stores);
+  }
   return { facts, wheelsReused, wheelsRead };
 }
