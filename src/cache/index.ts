@@ -84,6 +84,8 @@ export const CACHED_PLANS_KEPT = 64;
 
 /** How many built layers the cache keeps; the least recently used ones go first. */
 export const CACHED_LAYERS_KEPT = 8;
+/** Lineages whose latest layer is recorded (`layers-v1/latest/`). */
+export const CACHED_LINEAGES_KEPT = 64;
 
 /** A built layer zip in the cache and what its build reported (opaque to the cache). */
 export interface CachedLayer {
@@ -472,8 +474,9 @@ export class Cache {
 
   /** Records `value` for the layer written last for `lineage`; the least recently written lineages go. */
   async putLatestLayer(lineage: string, value: unknown): Promise<void> {
-    await this.writeChecksummed("layers", this.latestLayerPath(lineage), lineage, value);
-    await pruneByUse(dirname(this.latestLayerPath(lineage)), CACHED_PLANS_KEPT);
+    const path = this.latestLayerPath(lineage);
+    await this.writeChecksummed("layers", path, lineage, value);
+    await pruneByUse(dirname(path), CACHED_LINEAGES_KEPT);
   }
 
   /**

@@ -280,6 +280,28 @@ function copiesFrom(
   return { offsets, count };
 }
 
+/** The record fields of a regular file whose contents are `content` (compressed as it says). */
+function fileRecordFields(
+  entry: OutputEntry,
+  content: { method: number; crc32: number; compressedSize: number; uncompressedSize: number },
+  flags: number,
+  dosDateTime: DosDateTime,
+  localHeaderOffset: number,
+): CentralRecordFields {
+  return {
+    nameBytes: entry.nameBytes,
+    flags,
+    method: content.method,
+    dosDateTime,
+    crc32: content.crc32,
+    compressedSize: content.compressedSize,
+    uncompressedSize: content.uncompressedSize,
+    versionMadeBy: VERSION_MADE_BY,
+    externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
+    localHeaderOffset,
+  };
+}
+
 /** The length of the local record the writer makes for `entry` (zip sources and directories). */
 function localRecordLength(entry: OutputEntry): number {
   if (entry.isDirectory || entry.source === undefined) {
@@ -366,18 +388,7 @@ async function writeZip(
         }
       } else if (copyOffset >= 0 && entry.source.kind === "zip") {
         const { entry: source } = entry.source;
-        fields = {
-          nameBytes: entry.nameBytes,
-          flags,
-          method: source.method,
-          dosDateTime,
-          crc32: source.crc32,
-          compressedSize: source.compressedSize,
-          uncompressedSize: source.uncompressedSize,
-          versionMadeBy: VERSION_MADE_BY,
-          externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
-          localHeaderOffset,
-        };
+        fields = fileRecordFields(entry, source, flags, dosDateTime, localHeaderOffset);
         assertReadableEntry(source, entry.source.archivePath);
         unzippedSize += source.uncompressedSize;
       } else {
@@ -385,18 +396,7 @@ async function writeZip(
         // Most payloads are at hand (bytes, or an archive already read): no await then.
         const ready = resolvePayload(entry.source, archives);
         const payload = ready instanceof Promise ? await ready : ready;
-        fields = {
-          nameBytes: entry.nameBytes,
-          flags,
-          method: payload.method,
-          dosDateTime,
-          crc32: payload.crc32,
-          compressedSize: payload.compressedSize,
-          uncompressedSize: payload.uncompressedSize,
-          versionMadeBy: VERSION_MADE_BY,
-          externalAttributes: ((S_IFREG | entry.mode) << 16) >>> 0,
-          localHeaderOffset,
-        };
+        fields = fileRecordFields(entry, payload, flags, dosDateTime, localHeaderOffset);
         const header = output.write(encodeLocalHeader(fields));
         if (header !== undefined) await header;
         if (payload.data !== undefined) {
