@@ -7,7 +7,7 @@
  * manifest (its comment), the targets default to the ones it was built for.
  */
 import { Cache, sha256File } from "../cache/index.js";
-import { isPylayerError, usageError } from "../errors.js";
+import { usageError } from "../errors.js";
 import { parseHandler } from "../function/index.js";
 import {
   describeMissingInterpreter,
@@ -18,11 +18,10 @@ import {
 import { decodeManifest } from "../layer/index.js";
 import { makeTargets, type Target } from "../runtime/index.js";
 import { readZipComment, ZipReader } from "../zip/index.js";
-import { entryWeight } from "./facts.js";
 import { checkFunction, chooseHandler, handlerFound, type LayerInput } from "./function.js";
 import { defaultImportModules, prepareSandbox, runImportTest } from "./import-test.js";
 import { type LayerFiles, readLayerFiles } from "./layer-files.js";
-import { checkLayout, forEachWeighted } from "./layout.js";
+import { checkLayout } from "./layout.js";
 import { checkNative, FUNCTION_PLACE, LAYER_PLACE, scanNativeFiles } from "./native.js";
 import { checkPython } from "./python.js";
 import {
@@ -301,29 +300,28 @@ async function verifyEntries(
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
   const entries = reader.entries.filter((entry) => !entry.isDirectory && !facts.has(entry.name));
-  let done = 0;
-  await forEachWeighted(
-    entries,
-    (entry) => entryWeight(entry, false),
-    async (entry) => {
-      try {
-        await reader.verify(entry, 0);
-      } catch (error) {
-        if (!isPylayerError(error)) throw error;
-        findings.push({
-          code: FINDING_CODES.corruptEntry,
-          severity: "error",
-          message: error.message,
-          hint: "The zip is damaged: build or download it again. Lambda would refuse to extract it.",
-          file: entry.name,
-        });
-      }
-      if (++done % 500 === 0) progress(`Verifying entries ${done}/${entries.length}`);
-    },
-    4,
-  );
+  for (let start = 0; start < entries.length; start += VERIFY_PROGRESS_STEP) {
+    const slice = entries.slice(start, start + VERIFY_PROGRESS_STEP);
+    const results = await reader.verifyEach(slice, 0);
+    for (const [index, result] of results.entries()) {
+      if (Buffer.isBuffer(result)) continue;
+      findings.push({
+        code: FINDING_CODES.corruptEntry,
+        severity: "error",
+        message: result.message,
+        hint: "The zip is damaged: build or download it again. Lambda would refuse to extract it.",
+        file: slice[index]!.name,
+      });
+    }
+    if (start + slice.length < entries.length) {
+      progress(`Verifying entries ${start + slice.length}/${entries.length}`);
+    }
+  }
   return findings.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
 }
+
+/** Entries verified between two progress messages. */
+const VERIFY_PROGRESS_STEP = 500;
 
 /** Lambda's limit of layers per function. */
 export const MAX_LAYERS = 5;

@@ -106,37 +106,68 @@ function mayBeNativeInWheel(name: string): boolean {
   );
 }
 
+/**
+ * How much memory verifying the plain (not native) entries of one wheel holds at once: a
+ * batch of `ZipReader.verifyEach` (its compressed bytes, their gzip framing and what they
+ * inflate to), or a chunk of each side of one large entry.
+ */
+const PLAIN_VERIFY_WEIGHT = 4 * 1024 * 1024;
+
 /** Reads every entry of the wheel at `path` once and records what the check needs. */
 async function readWheelFacts(path: string): Promise<WheelFacts> {
   const reader = await Reader.open(path, { sequential: true });
   try {
-    const entries: Record<string, EntryFacts> = {};
     const files = reader.entries.filter((entry) => !entry.isDirectory && !entry.isSymlink);
-    const weight = (entry: ZipEntry) => entryWeight(entry, mayBeNativeInWheel(entry.name));
-    await forEachWeighted(files, weight, async (entry) => {
-      const facts: EntryFacts = {
-        method: entry.method,
-        crc32: entry.crc32,
-        compressedSize: entry.compressedSize,
-        uncompressedSize: entry.uncompressedSize,
-      };
-      try {
-        if (mayBeNativeInWheel(entry.name)) {
+    const found = new Map<ZipEntry, EntryFacts>();
+    const recordOf = (entry: ZipEntry): EntryFacts => ({
+      method: entry.method,
+      crc32: entry.crc32,
+      compressedSize: entry.compressedSize,
+      uncompressedSize: entry.uncompressedSize,
+    });
+    const native = files.filter((entry) => mayBeNativeInWheel(entry.name));
+    const plain = files.filter((entry) => !mayBeNativeInWheel(entry.name));
+    // Each pass reads in the order of the directory, which the read-ahead blocks follow; the
+    // native pass inflates its large entries on libuv's pool while the plain one runs here.
+    const nativePass = forEachWeighted(
+      native,
+      (entry) => entryWeight(entry, true),
+      async (entry) => {
+        const facts = recordOf(entry);
+        try {
           const bytes = await reader.read(entry);
           facts.binary = describeBinary(bytes);
           if (entry.name.endsWith(".pyc") && bytes.length >= 16)
             facts.pycFlags = bytes.readUInt32LE(4);
-        } else {
-          const head = await reader.verify(entry, 16);
-          if (entry.name.endsWith(".pyc") && head.length >= 16)
-            facts.pycFlags = head.readUInt32LE(4);
+        } catch (error) {
+          if (!isPylayerError(error)) throw error;
+          facts.corrupt = true;
         }
-      } catch (error) {
-        if (!isPylayerError(error)) throw error;
-        facts.corrupt = true;
-      }
-      entries[entry.name] = facts;
-    });
+        found.set(entry, facts);
+      },
+    );
+    const plainPass = forEachWeighted(
+      [plain],
+      () => PLAIN_VERIFY_WEIGHT,
+      async () => {
+        const heads = await reader.verifyEach(plain, 16);
+        for (const [index, entry] of plain.entries()) {
+          const facts = recordOf(entry);
+          const head = heads[index]!;
+          if (!Buffer.isBuffer(head)) facts.corrupt = true;
+          else if (entry.name.endsWith(".pyc") && head.length >= 16)
+            facts.pycFlags = head.readUInt32LE(4);
+          found.set(entry, facts);
+        }
+      },
+    );
+    // Both passes end before the reader is closed, also when one fails.
+    for (const pass of await Promise.allSettled([nativePass, plainPass])) {
+      if (pass.status === "rejected") throw pass.reason;
+    }
+    // In the order of the directory (a repeated name keeps its last entry, as a reader does).
+    const entries: Record<string, EntryFacts> = {};
+    for (const entry of files) entries[entry.name] = found.get(entry)!;
     return { entries };
   } finally {
     await reader.close();

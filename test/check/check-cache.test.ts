@@ -3,6 +3,7 @@
  * sha256 + targets + options, and the facts of each wheel by its sha256, both keyed by the
  * checker version. What is reused, what is invalidated, and what a damaged entry does.
  */
+import { createHash } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -211,5 +212,48 @@ describe("cached check results", () => {
     const other = await run("--runtime", "python3.12");
     expect(other.cache?.result).toBe("computed");
     expect(other.ok).toBe(true);
+  });
+
+  it("names the one damaged entry of a wheel among entries verified together, and caches that", async () => {
+    // 40 small modules (read in one batch) whose 23rd has a damaged byte in its deflated
+    // data: the wheel's sha256 is the index's, its entry does not inflate to its CRC-32.
+    const files: Record<string, string> = {};
+    for (let index = 0; index < 40; index++) {
+      files[`damaged/m${String(index).padStart(2, "0")}.py`] = `VALUE = ${index}\n`.repeat(50);
+    }
+    const wheel = buildWheel({ name: "damaged", version: "1.0", files });
+    const bytes = Buffer.from(wheel.bytes);
+    const { ZipReader } = await import("../../src/zip/index.js");
+    const entry = ZipReader.fromBuffer(bytes).getEntry("damaged/m22.py")!;
+    expect(entry.method).toBe(8);
+    const data = entry.localHeaderOffset + 30 + entry.name.length;
+    bytes[data + Math.floor(entry.compressedSize / 2)]! ^= 0x55;
+    const damagedServer = await startIndexServer([
+      { ...wheel, bytes, sha256: createHash("sha256").update(bytes).digest("hex") },
+    ]);
+    try {
+      const home = await temporaryFolder();
+      const check = async () => {
+        const { result } = await buildCollecting(damagedServer.url, home, {
+          requirements: ["damaged"],
+          runtimes: ["python3.11"],
+          check: true,
+        });
+        return result.checks?.[0] as CheckResult;
+      };
+      const first = await check();
+      expect(first.cache?.result).toBe("computed");
+      expect(first.ok).toBe(false);
+      const corrupt = first.findings.filter((finding) => finding.code === "corrupt-entry");
+      expect(corrupt.map((finding) => finding.file)).toEqual(["python/damaged/m22.py"]);
+      expect(corrupt[0]!.message).toMatch(
+        /entry "python\/damaged\/m22\.py" of .*: (its CRC-32 does not match|its deflate stream is invalid)/,
+      );
+      const second = await check();
+      expect(second.cache?.result).toBe("reused");
+      expect(second.findings).toEqual(first.findings);
+    } finally {
+      await damagedServer.close();
+    }
   });
 });

@@ -542,3 +542,107 @@ describe("ZipReader.open with sequential read-ahead", () => {
     }
   });
 });
+
+describe("ZipReader.verifyEach (small deflated entries inflated together)", () => {
+  /**
+   * 300 small deflated files (about 2.4 MB in all: several batches), a stored one and a
+   * 3 MiB deflated one (verified alone, in chunks), in that order.
+   */
+  const small = Array.from({ length: 300 }, (_, index) =>
+    Buffer.from(`# module ${index}\n${`VALUE_${index} = ${index * 7}\n`.repeat(400 + index)}`),
+  );
+  const large = Buffer.from("import os\nVALUE = 'layer'\n".repeat(121_000));
+  const archive = () => {
+    const files: Record<string, [Uint8Array, { level: 0 | 6 }]> = {};
+    for (const [index, data] of small.entries()) {
+      files[`pkg/m${String(index).padStart(3, "0")}.py`] = [new Uint8Array(data), { level: 6 }];
+    }
+    files["pkg/stored.txt"] = [new Uint8Array(Buffer.from("stored bytes")), { level: 0 }];
+    files["pkg/large.py"] = [new Uint8Array(large), { level: 6 }];
+    return Buffer.from(zipSync(files));
+  };
+  /** Offset of the central directory record of `name` (APPNOTE 4.3.12). */
+  const centralRecord = (bytes: Buffer, reader: ZipReader, name: string) => {
+    let offset = reader.centralDirectoryOffset;
+    for (;;) {
+      const nameLength = bytes.readUInt16LE(offset + 28);
+      const found = bytes.toString("utf8", offset + 46, offset + 46 + nameLength);
+      if (found === name) return offset;
+      offset += 46 + nameLength + bytes.readUInt16LE(offset + 30) + bytes.readUInt16LE(offset + 32);
+    }
+  };
+  const dataOffset = (entry: ZipEntry) => entry.localHeaderOffset + 30 + entry.name.length;
+
+  it("returns every entry's first bytes, as verify does entry by entry", async () => {
+    const reader = ZipReader.fromBuffer(archive());
+    const entries = reader.entries.filter((entry) => !entry.isDirectory);
+    const results = await reader.verifyEach(entries, 16);
+    expect(results).toHaveLength(entries.length);
+    for (const [index, entry] of entries.entries()) {
+      expect(results[index]).toEqual(await reader.verify(entry, 16));
+    }
+    expect(results[0]!.toString()).toBe("# module 0\nVALUE");
+  });
+
+  type Damage = (bytes: Buffer, reader: ZipReader, entry: ZipEntry) => void;
+  const flipData: Damage = (bytes, _reader, entry) => {
+    bytes[dataOffset(entry) + Math.floor(entry.compressedSize / 2)]! ^= 0xff;
+  };
+  const cases: [string, string, Damage][] = [
+    ["a damaged byte in a batched entry", "pkg/m150.py", flipData],
+    ["a damaged byte in the first entry", "pkg/m000.py", flipData],
+    ["a damaged byte in the last batched entry", "pkg/m299.py", flipData],
+    [
+      "a recorded CRC-32 that does not match",
+      "pkg/m151.py",
+      (bytes, reader, entry) => {
+        const record = centralRecord(bytes, reader, entry.name);
+        bytes.writeUInt32LE((bytes.readUInt32LE(record + 16) ^ 1) >>> 0, record + 16);
+      },
+    ],
+    [
+      "a recorded length one byte short",
+      "pkg/m152.py",
+      (bytes, reader, entry) => {
+        const record = centralRecord(bytes, reader, entry.name);
+        bytes.writeUInt32LE(entry.uncompressedSize - 1, record + 24);
+      },
+    ],
+    ["a damaged stored entry", "pkg/stored.txt", flipData],
+    ["a damaged byte in the large entry", "pkg/large.py", flipData],
+  ];
+  it.each(cases)(
+    "reports %s for that entry alone, as verify does",
+    async (_label, name, damage) => {
+      const bytes = archive();
+      const intact = ZipReader.fromBuffer(Buffer.from(bytes));
+      damage(bytes, intact, intact.getEntry(name)!);
+      const reader = ZipReader.fromBuffer(bytes);
+      const entries = reader.entries.filter((entry) => !entry.isDirectory);
+      const results = await reader.verifyEach(entries, 16);
+      const failed = entries.filter((_, index) => !Buffer.isBuffer(results[index]));
+      expect(failed.map((entry) => entry.name)).toEqual([name]);
+      const error = results[entries.findIndex((entry) => entry.name === name)];
+      expect(error).toMatchObject({ code: "corrupt-zip" });
+      const alone = await reader.verify(reader.getEntry(name)!, 16).catch((caught) => caught);
+      expect((error as Error).message).toBe((alone as Error).message);
+      for (const [index, entry] of entries.entries()) {
+        if (entry.name !== name) expect(results[index]).toEqual(await reader.verify(entry, 16));
+      }
+    },
+  );
+
+  it("reports an encrypted entry as unsupported and verifies the others", async () => {
+    const bytes = archive();
+    const reader = ZipReader.fromBuffer(Buffer.from(bytes));
+    const record = centralRecord(bytes, reader, "pkg/m010.py");
+    bytes.writeUInt16LE(bytes.readUInt16LE(record + 8) | 1, record + 8);
+    const damaged = ZipReader.fromBuffer(bytes);
+    const entries = damaged.entries.filter((entry) => !entry.isDirectory);
+    const results = await damaged.verifyEach(entries, 0);
+    const failed = results.flatMap((result, index) =>
+      Buffer.isBuffer(result) ? [] : [[entries[index]!.name, (result as { code: string }).code]],
+    );
+    expect(failed).toEqual([["pkg/m010.py", "unsupported-zip-feature"]]);
+  });
+});
