@@ -596,13 +596,16 @@ async function installPlanOf(
   }
   const planned = await planInstall(filename, path, layout, work);
   remember(planned);
-  // A cache that cannot be written costs the next build time, not this one.
-  await cache
-    .putInstall(
-      planned.namesInterpreter ? interpreterKey : anyInterpreterKey,
-      cachedInstallPlan(planned),
-    )
-    .catch(() => undefined);
+  // Stored while the build goes on (`applyPlan` waits for it before it returns). A cache
+  // that cannot be written costs the next build time, not this one.
+  work.pending.push(
+    cache
+      .putInstall(
+        planned.namesInterpreter ? interpreterKey : anyInterpreterKey,
+        cachedInstallPlan(planned),
+      )
+      .catch(() => undefined),
+  );
   return planned;
 }
 
