@@ -720,6 +720,7 @@ export class ZipReader {
         results[index] = error;
       }
     };
+    const large = new Set<Promise<void>>();
     let batch: { index: number; raw: Buffer }[] = [];
     let batchOutput = 0;
     const flush = async () => {
@@ -749,7 +750,13 @@ export class ZipReader {
         entry.uncompressedSize <= STREAM_CHUNK &&
         entry.compressedSize <= STREAM_CHUNK;
       if (!batchable) {
-        await alone(index);
+        // Verified in chunks, a few at once (large ones inflate on libuv's pool).
+        while (large.size >= LARGE_IN_FLIGHT) await Promise.race(large);
+        const verifying: Promise<void> = alone(index).finally(() => large.delete(verifying));
+        // Awaited below; marked handled so that a failure while others are awaited is not
+        // reported as unhandled.
+        verifying.catch(() => undefined);
+        large.add(verifying);
         continue;
       }
       if (batch.length > 0 && batchOutput + entry.uncompressedSize > BATCH_OUTPUT) await flush();
@@ -766,6 +773,7 @@ export class ZipReader {
       batchOutput += entry.uncompressedSize;
     }
     await flush();
+    await Promise.all(large);
     return results;
   }
 
@@ -842,6 +850,9 @@ const STREAM_CHUNK = 1024 * 1024;
 
 /** The most bytes one `verifyEach` batch inflates to (larger batches measured slower). */
 const BATCH_OUTPUT = 1024 * 1024;
+
+/** Entries `verifyEach` verifies alone at once (each holds a chunk of each side). */
+const LARGE_IN_FLIGHT = 4;
 
 /** A gzip member header (RFC 1952): deflate, no flags, no time, unknown OS. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);

@@ -545,8 +545,8 @@ describe("ZipReader.open with sequential read-ahead", () => {
 
 describe("ZipReader.verifyEach (small deflated entries inflated together)", () => {
   /**
-   * 300 small deflated files (about 2.4 MB in all: several batches), a stored one and a
-   * 3 MiB deflated one (verified alone, in chunks), in that order.
+   * 300 small deflated files (about 2.4 MB in all: several batches), a stored one and
+   * three large ones (verified alone, in chunks, several at once), in that order.
    */
   const small = Array.from({ length: 300 }, (_, index) =>
     Buffer.from(`# module ${index}\n${`VALUE_${index} = ${index * 7}\n`.repeat(400 + index)}`),
@@ -559,6 +559,8 @@ describe("ZipReader.verifyEach (small deflated entries inflated together)", () =
     }
     files["pkg/stored.txt"] = [new Uint8Array(Buffer.from("stored bytes")), { level: 0 }];
     files["pkg/large.py"] = [new Uint8Array(large), { level: 6 }];
+    files["pkg/large2.py"] = [new Uint8Array(Buffer.concat([large, large])), { level: 6 }];
+    files["pkg/large3.bin"] = [new Uint8Array(large), { level: 0 }];
     return Buffer.from(zipSync(files));
   };
   /** Offset of the central directory record of `name` (APPNOTE 4.3.12). */
@@ -610,6 +612,8 @@ describe("ZipReader.verifyEach (small deflated entries inflated together)", () =
     ],
     ["a damaged stored entry", "pkg/stored.txt", flipData],
     ["a damaged byte in the large entry", "pkg/large.py", flipData],
+    ["a damaged byte in the second of three large entries", "pkg/large2.py", flipData],
+    ["a damaged byte in a large stored entry", "pkg/large3.bin", flipData],
   ];
   it.each(cases)(
     "reports %s for that entry alone, as verify does",
