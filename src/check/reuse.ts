@@ -22,10 +22,11 @@
  */
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { isPylayerError } from "../errors.js";
+import { allOrFirstFailure } from "../pipeline/settle.js";
 import { pylayerVersion } from "../pipeline/version.js";
 import { ZipReader as Reader, type ZipEntry, type ZipReader } from "../zip/index.js";
 import { describeBinary, type EntryFacts, entryWeight } from "./facts.js";
-import { forEachLimited, forEachWeighted } from "./layout.js";
+import { forEachLimited, forEachWeighted, sharedReadBudget } from "./layout.js";
 import type { Finding, SizeReport } from "./types.js";
 import { CHECKER_VERSION } from "./version.js";
 
@@ -146,10 +147,9 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
         found.set(entry, facts);
       },
     );
-    const plainPass = forEachWeighted(
-      [plain],
-      () => PLAIN_VERIFY_WEIGHT,
-      async () => {
+    const plainPass = (async () => {
+      await sharedReadBudget.acquire(PLAIN_VERIFY_WEIGHT);
+      try {
         const heads = await reader.verifyEach(plain, 16);
         for (const [index, entry] of plain.entries()) {
           const facts = recordOf(entry);
@@ -159,12 +159,12 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
             facts.pycFlags = head.readUInt32LE(4);
           found.set(entry, facts);
         }
-      },
-    );
+      } finally {
+        sharedReadBudget.release(PLAIN_VERIFY_WEIGHT);
+      }
+    })();
     // Both passes end before the reader is closed, also when one fails.
-    for (const pass of await Promise.allSettled([nativePass, plainPass])) {
-      if (pass.status === "rejected") throw pass.reason;
-    }
+    await allOrFirstFailure([nativePass, plainPass]);
     // In the order of the directory (a repeated name keeps its last entry, as a reader does).
     const entries: Record<string, EntryFacts> = {};
     for (const entry of files) entries[entry.name] = found.get(entry)!;

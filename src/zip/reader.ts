@@ -23,6 +23,7 @@ import {
   constants as zlibConstants,
 } from "node:zlib";
 import { PylayerError } from "../errors.js";
+import { ReadBudget } from "../files.js";
 import {
   CENTRAL_HEADER_LENGTH,
   CENTRAL_HEADER_SIGNATURE,
@@ -712,15 +713,19 @@ export class ZipReader {
     headLength: number,
   ): Promise<(Buffer | PylayerError)[]> {
     const results: (Buffer | PylayerError)[] = new Array(entries.length);
+    // Any other error (a fault of pylayer, not of the zip) is thrown once every entry in
+    // flight has settled, so that nothing reads the zip after this returns.
+    let failure: { reason: unknown } | undefined;
     const alone = async (index: number) => {
       try {
         results[index] = await this.verify(entries[index]!, headLength);
       } catch (error) {
-        if (!(error instanceof PylayerError)) throw error;
-        results[index] = error;
+        if (error instanceof PylayerError) results[index] = error;
+        else failure ??= { reason: error };
       }
     };
-    const large = new Set<Promise<void>>();
+    const large = new ReadBudget(LARGE_IN_FLIGHT);
+    const verifyingAlone: Promise<void>[] = [];
     let batch: { index: number; raw: Buffer }[] = [];
     let batchOutput = 0;
     const flush = async () => {
@@ -751,12 +756,8 @@ export class ZipReader {
         entry.compressedSize <= STREAM_CHUNK;
       if (!batchable) {
         // Verified in chunks, a few at once (large ones inflate on libuv's pool).
-        while (large.size >= LARGE_IN_FLIGHT) await Promise.race(large);
-        const verifying: Promise<void> = alone(index).finally(() => large.delete(verifying));
-        // Awaited below; marked handled so that a failure while others are awaited is not
-        // reported as unhandled.
-        verifying.catch(() => undefined);
-        large.add(verifying);
+        await large.acquire(1);
+        verifyingAlone.push(alone(index).finally(() => large.release(1)));
         continue;
       }
       if (batch.length > 0 && batchOutput + entry.uncompressedSize > BATCH_OUTPUT) await flush();
@@ -773,7 +774,8 @@ export class ZipReader {
       batchOutput += entry.uncompressedSize;
     }
     await flush();
-    await Promise.all(large);
+    await Promise.all(verifyingAlone);
+    if (failure !== undefined) throw failure.reason;
     return results;
   }
 
