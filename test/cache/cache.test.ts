@@ -222,6 +222,8 @@ for (let index = 0; index < 40; index++) {
     let running = true;
     const reader = (async () => {
       while (running) {
+        // Cache entries are read synchronously: let the writers' exit events in.
+        await new Promise((resolve) => setImmediate(resolve));
         observed.push(await cache.getMetadata({ sha256: "e".repeat(64) }));
         const cachedPage = await cache.getPage("https://example.org/simple/demo/");
         if (cachedPage !== null)
