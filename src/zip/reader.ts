@@ -766,9 +766,12 @@ export class ZipReader {
         // Throws `unsupported-zip-feature` for an encrypted entry, as `verify` does.
         raw = await this.readRaw(entry);
       } catch (error) {
-        if (!(error instanceof PylayerError)) throw error;
-        results[index] = error;
-        continue;
+        if (error instanceof PylayerError) {
+          results[index] = error;
+          continue;
+        }
+        failure ??= { reason: error };
+        break;
       }
       batch.push({ index, raw });
       batchOutput += entry.uncompressedSize;
