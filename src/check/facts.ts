@@ -25,6 +25,19 @@ export interface EntryFacts {
   binary?: StoredBinary;
   /** The flags word of a `.pyc` header (PEP 552). */
   pycFlags?: number;
+  /**
+   * For the wheel's own `METADATA` (its header block: `headerBlock`) and `top_level.txt`,
+   * when not larger than `DIST_INFO_TEXT_LIMIT`: the text the check reads from them.
+   */
+  text?: string;
+}
+
+/** The largest dist-info text kept with a wheel's facts (larger ones are read from the zip). */
+export const DIST_INFO_TEXT_LIMIT = 64 * 1024;
+
+/** The wheel entries whose text the facts keep: its dist-info's METADATA and top_level.txt. */
+export function isDistInfoText(wheelEntryName: string): boolean {
+  return /^[^/]+\.dist-info\/(METADATA|top_level\.txt)$/.test(wheelEntryName);
 }
 
 /** Identifies `bytes` as the native scan does: ELF parsed, other binaries described. */

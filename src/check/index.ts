@@ -65,6 +65,12 @@ export interface KnownZip {
   wheels?: readonly WheelSource[];
   /** Wheel facts this build has read already (shared by the checks of its zips). */
   wheelFacts?: WheelFactsMemo;
+  /**
+   * Bytes the build wrote itself as entries of the zip (dist-info RECORD files), by entry
+   * name: the check takes such a text from here instead of the zip when its CRC-32 and
+   * length are the zip record's (the entry itself is verified like any other).
+   */
+  generated?: ReadonlyMap<string, Uint8Array>;
 }
 
 /**
@@ -176,7 +182,7 @@ export async function checkLayerWith(
           elfFiles: 0,
         };
       } else {
-        files = await readLayerFiles(reader, facts);
+        files = await readLayerFiles(reader, facts, known.generated);
         await readLayers();
         const scanned = await scanNativeFiles(files, (done, total) =>
           progress(`Reading native code ${done}/${total}`),

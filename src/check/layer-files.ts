@@ -6,6 +6,7 @@
  * Zip paths are relative to `/opt`, the folder Lambda extracts layers into.
  */
 import { posix } from "node:path";
+import { crc32 } from "node:zlib";
 import type { LambdaRuntime } from "../runtime/index.js";
 import { parseHeaders, parseRecord } from "../wheel/index.js";
 import type { ZipEntry, ZipReader } from "../zip/index.js";
@@ -51,10 +52,16 @@ export function label(distribution: Distribution): string {
   return `${distribution.name} ${distribution.version}`;
 }
 
-/** Reads the directory and every dist-info's METADATA, RECORD and top_level.txt. */
+/**
+ * Reads the directory and every dist-info's METADATA, RECORD and top_level.txt. Those texts
+ * are taken without reading the zip when they are known: from `facts` (an entry copied raw
+ * from a wheel whose facts kept its text), or from `generated` (bytes the build wrote as
+ * that entry, whose CRC-32 and length must be the zip record's).
+ */
 export async function readLayerFiles(
   reader: ZipReader,
   facts: Map<string, EntryFacts> = new Map(),
+  generated: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<LayerFiles> {
   const files = reader.entries.filter((entry) => !entry.isDirectory);
   const byName = new Map<string, ZipEntry>();
@@ -79,8 +86,21 @@ export async function readLayerFiles(
     }
   }
   const distInfoFolders = [...directories].filter((folder) => folder.endsWith(".dist-info")).sort();
+  const readText = async (entry: ZipEntry): Promise<string> => {
+    const known = facts.get(entry.name)?.text;
+    if (known !== undefined) return known;
+    const bytes = generated.get(entry.name);
+    if (
+      bytes !== undefined &&
+      bytes.length === entry.uncompressedSize &&
+      crc32(bytes) === entry.crc32 >>> 0
+    ) {
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+    }
+    return (await reader.read(entry)).toString("utf8");
+  };
   const distributions = await Promise.all(
-    distInfoFolders.map((folder) => readDistribution(reader, byName, folder)),
+    distInfoFolders.map((folder) => readDistribution(readText, byName, folder)),
   );
   const owners = new Map<string, Distribution[]>();
   for (const distribution of distributions) {
@@ -94,7 +114,7 @@ export async function readLayerFiles(
 }
 
 async function readDistribution(
-  reader: ZipReader,
+  readEntry: (entry: ZipEntry) => Promise<string>,
   byName: Map<string, ZipEntry>,
   distInfo: string,
 ): Promise<Distribution> {
@@ -105,7 +125,7 @@ async function readDistribution(
   let version = dash > 0 ? folderName.slice(dash + 1) : "";
   const readText = async (file: string) => {
     const entry = byName.get(`${distInfo}/${file}`);
-    return entry === undefined ? undefined : (await reader.read(entry)).toString("utf8");
+    return entry === undefined ? undefined : readEntry(entry);
   };
   const metadata = await readText("METADATA");
   if (metadata !== undefined) {

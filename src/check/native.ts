@@ -63,11 +63,12 @@ export function mayBeNative(entry: ZipEntry): boolean {
   if (entry.isDirectory || entry.isSymlink) return false;
   const name = entry.name;
   return (
-    /\.so(\.\d+)*$/.test(name) ||
+    (name.includes(".so") && /\.so(\.\d+)*$/.test(name)) ||
     name.startsWith("bin/") ||
     name.startsWith("lib/") ||
     name.startsWith("lib64/") ||
-    /(^|\/)[^/]+\.libs\//.test(name)
+    // The test of `includes` first: the expression alone costs a scan per "/" of a name.
+    (name.includes(".libs/") && /(^|\/)[^/]+\.libs\//.test(name))
   );
 }
 

@@ -5,9 +5,9 @@
  * - per wheel (`checks-v1/wheels`, key: wheel sha256 + checker version): what reading every
  *   entry of the wheel found (each entry inflates to its recorded CRC-32 and length; the
  *   file type and ELF facts of native code: machine, DT_NEEDED, RPATH/RUNPATH, GLIBC/
- *   GLIBCXX/CXXABI needs; the flags word of `.pyc` files). These facts do not depend on the
- *   target: every target's findings are derived from them, so one wheel read serves a
- *   whole matrix.
+ *   GLIBCXX/CXXABI needs; the flags word of `.pyc` files; the text of its dist-info's
+ *   METADATA headers and top_level.txt). These facts do not depend on the target: every
+ *   target's findings are derived from them, so one wheel read serves a whole matrix.
  * - per zip (`checks-v1/layers`, key: zip sha256 + targets + kind + handler + the layers'
  *   sha256 + checker version): the static findings of each target, the sizes and the
  *   count of ELF files. The import test, which depends on the machine's interpreters, is
@@ -17,15 +17,23 @@
  * wheel (`WheelSource`: the writer copies compressed bytes unchanged) and its central
  * directory record (method, CRC-32, sizes) is the one the facts were read for; anything
  * else (RECORD and INSTALLER written by pylayer, scripts, compiled bytecode, function
- * source) is read from the zip. Entries are verified in the cache like any other: a
+ * source) is read from the zip; the RECORD texts the build wrote are handed to the check
+ * too (`ZipSources.generated`), which takes them when the zip's record is theirs. Entries are verified in the cache like any other: a
  * damaged result is deleted, reported, and computed again.
  */
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { isPylayerError } from "../errors.js";
 import { allOrFirstFailure } from "../pipeline/settle.js";
 import { pylayerVersion } from "../pipeline/version.js";
+import { headerBlock } from "../wheel/index.js";
 import { ZipReader as Reader, type ZipEntry, type ZipReader } from "../zip/index.js";
-import { describeBinary, type EntryFacts, entryWeight } from "./facts.js";
+import {
+  DIST_INFO_TEXT_LIMIT,
+  describeBinary,
+  type EntryFacts,
+  entryWeight,
+  isDistInfoText,
+} from "./facts.js";
 import { forEachLimited, forEachWeighted, sharedReadBudget } from "./layout.js";
 import type { Finding, SizeReport } from "./types.js";
 import { CHECKER_VERSION } from "./version.js";
@@ -38,6 +46,14 @@ export interface WheelSource {
   path: string;
   /** Zip entry name → the wheel entry it was copied from. */
   entries: { zipName: string; wheelName: string }[];
+}
+
+/** What a build knows about the sources of one zip it wrote, for its check. */
+export interface ZipSources {
+  /** The entries copied raw from each wheel. */
+  wheels: WheelSource[];
+  /** The dist-info texts the build wrote itself (RECORD files), by zip entry name. */
+  generated: Map<string, Uint8Array>;
 }
 
 interface WheelFacts {
@@ -103,7 +119,9 @@ function asWheelFacts(value: unknown): WheelFacts | null {
  */
 function mayBeNativeInWheel(name: string): boolean {
   return (
-    /\.so(\.\d+)*$/.test(name) || /(^|\/)[^/]+\.libs\//.test(name) || /\.data\/data\//.test(name)
+    (name.includes(".so") && /\.so(\.\d+)*$/.test(name)) ||
+    (name.includes(".libs/") && /(^|\/)[^/]+\.libs\//.test(name)) ||
+    name.includes(".data/data/")
   );
 }
 
@@ -126,8 +144,12 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
       compressedSize: entry.compressedSize,
       uncompressedSize: entry.uncompressedSize,
     });
-    const native = files.filter((entry) => mayBeNativeInWheel(entry.name));
-    const plain = files.filter((entry) => !mayBeNativeInWheel(entry.name));
+    // Read whole: native code (identified) and the dist-info texts the check reads.
+    const readWhole = (entry: ZipEntry) =>
+      mayBeNativeInWheel(entry.name) ||
+      (isDistInfoText(entry.name) && entry.uncompressedSize <= DIST_INFO_TEXT_LIMIT);
+    const native = files.filter(readWhole);
+    const plain = files.filter((entry) => !readWhole(entry));
     // Each pass reads in the order of the directory, which the read-ahead blocks follow; the
     // native pass inflates its large entries on libuv's pool while the plain one runs here.
     const nativePass = forEachWeighted(
@@ -137,7 +159,11 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
         const facts = recordOf(entry);
         try {
           const bytes = await reader.read(entry);
-          facts.binary = describeBinary(bytes);
+          if (mayBeNativeInWheel(entry.name)) facts.binary = describeBinary(bytes);
+          else {
+            const text = bytes.toString("utf8");
+            facts.text = entry.name.endsWith("/METADATA") ? headerBlock(text) : text;
+          }
           if (entry.name.endsWith(".pyc") && bytes.length >= 16)
             facts.pycFlags = bytes.readUInt32LE(4);
         } catch (error) {

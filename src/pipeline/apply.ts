@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { sha256Hex } from "../cache/index.js";
-import type { WheelSource } from "../check/reuse.js";
+import type { WheelSource, ZipSources } from "../check/reuse.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
 import { copyFileVerified, fileInTheWay, pathExists } from "../files.js";
@@ -60,8 +60,8 @@ export async function applyPlan(
 ): Promise<{
   zips: ZipReport[];
   warnings: string[];
-  /** Zip path → the entries copied raw from each wheel (for the check); absent for cached zips. */
-  wheelSources: Map<string, WheelSource[]>;
+  /** Zip path → what its entries were made from (for the check); absent for cached zips. */
+  zipSources: Map<string, ZipSources>;
   counters: ApplyCounters;
 }> {
   for (const output of plan.outputs) {
@@ -107,7 +107,7 @@ export async function applyPlan(
     warnings: [],
     onEvent,
     transform: { options: transform, pythons },
-    wheelSources: new Map(),
+    zipSources: new Map(),
     installPlans: new Map(),
     pending: [],
     counters: {
@@ -132,7 +132,7 @@ export async function applyPlan(
       return {
         zips,
         warnings: [...work.warnings, ...cachedWarnings],
-        wheelSources: work.wheelSources,
+        zipSources: work.zipSources,
         counters: work.counters,
       };
     }
@@ -161,7 +161,7 @@ export async function applyPlan(
     return {
       zips,
       warnings: work.warnings,
-      wheelSources: work.wheelSources,
+      zipSources: work.zipSources,
       counters: work.counters,
     };
   } finally {
@@ -215,8 +215,8 @@ interface OutputWork {
   warnings: string[];
   onEvent: (event: BuildEvent) => void;
   transform: { options: TransformOptions; pythons: Map<string, LocalPython> };
-  /** Filled by `writeOutput`: zip path → the entries it copied raw from each wheel. */
-  wheelSources: Map<string, WheelSource[]>;
+  /** Filled by `writeOutput`: zip path → what its entries were made from. */
+  zipSources: Map<string, ZipSources>;
   /** Install plans read or made by this build, by cache key (outputs share them; plans are never changed). */
   installPlans: Map<string, InstallPlan>;
   /** Cache writes that need not hold up the next output; awaited before `applyPlan` returns. */
@@ -473,7 +473,10 @@ async function writeOutput(
   });
   const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
   const sha256ByPath = wheelHashesByPath(work);
-  work.wheelSources.set(output.path, wheelSourcesOf(zipEntries, sha256ByPath));
+  work.zipSources.set(output.path, {
+    wheels: wheelSourcesOf(zipEntries, sha256ByPath),
+    generated: distInfoTextsOf(zipEntries),
+  });
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   const lineage = await layerLineage(layout, targets, work);
   const previous = await previousLayer(lineage, work);
@@ -695,6 +698,20 @@ function wheelSourcesOf(
   }
   return [...sources.values()];
 }
+
+/** The dist-info texts among the entries pylayer writes itself (RECORD files), by name. */
+function distInfoTextsOf(entries: readonly PlannedEntry[]): Map<string, Uint8Array> {
+  const texts = new Map<string, Uint8Array>();
+  for (const entry of entries) {
+    if (entry.source.kind === "bytes" && DIST_INFO_TEXT.test(entry.name)) {
+      texts.set(entry.name, entry.source.data);
+    }
+  }
+  return texts;
+}
+
+/** The dist-info files the check reads (src/check/layer-files.ts). */
+const DIST_INFO_TEXT = /\.dist-info\/(METADATA|RECORD|top_level\.txt)$/;
 
 function assertNoShadowing(source: FunctionWork, installs: readonly InstallPlan[]): void {
   const shadowing = findShadowing(

@@ -1,7 +1,7 @@
 /** `buildLayer`: plan (resolve, or read a lock), then apply (download, install, zip). */
 
 import type { Cache } from "../cache/index.js";
-import type { WheelFactsMemo, WheelSource } from "../check/reuse.js";
+import type { WheelFactsMemo, ZipSources } from "../check/reuse.js";
 import type { CheckResult } from "../check/types.js";
 import { PylayerError } from "../errors.js";
 import { applyPlan } from "./apply.js";
@@ -27,7 +27,7 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
     if (options.dryRun) {
       return { plan, zips: [], warnings: plan.warnings, durationMs: performance.now() - started };
     }
-    const { zips, warnings, wheelSources, counters } = await applyPlan(
+    const { zips, warnings, zipSources, counters } = await applyPlan(
       plan,
       context,
       options.onEvent,
@@ -48,7 +48,7 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
           ),
       ),
     );
-    const known = { cache: context.cache ?? null, wheelSources };
+    const known = { cache: context.cache ?? null, zipSources };
     const checks = options.check ? await checkZips(zips, options, known) : undefined;
     const nativeChecks =
       checks ?? (nativeBuilt.length > 0 ? await checkZips(nativeBuilt, options, known) : []);
@@ -97,14 +97,14 @@ export async function buildLayer(options: BuildOptions): Promise<BuildResult> {
 async function checkZips(
   zips: ZipReport[],
   options: BuildOptions,
-  known: { cache: Cache | null; wheelSources: Map<string, WheelSource[]> },
+  known: { cache: Cache | null; zipSources: Map<string, ZipSources> },
 ): Promise<CheckResult[]> {
   const { checkLayerWith } = await import("../check/index.js");
   const results: CheckResult[] = [];
   const wheelFacts: WheelFactsMemo = new Map();
   for (const zip of zips) {
     options.onEvent?.({ type: "phase", phase: "check", message: `Checking ${zip.path}` });
-    const wheels = known.wheelSources.get(zip.path);
+    const sources = known.zipSources.get(zip.path);
     results.push(
       await checkLayerWith(
         zip.path,
@@ -126,7 +126,9 @@ async function checkZips(
           cache: known.cache,
           sha256: zip.sha256,
           wheelFacts,
-          ...(wheels === undefined ? {} : { wheels }),
+          ...(sources === undefined
+            ? {}
+            : { wheels: sources.wheels, generated: sources.generated }),
         },
       ),
     );

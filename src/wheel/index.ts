@@ -11,6 +11,7 @@ export { type Layout, type LayoutKind, layoutFor } from "./layout.js";
 export {
   type CoreMetadata,
   findDistInfo,
+  headerBlock,
   parseCoreMetadata,
   parseHeaders,
   parseWheelInfo,

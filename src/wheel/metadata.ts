@@ -40,9 +40,8 @@ export interface WheelInfo {
  */
 export function parseHeaders(text: string): Map<string, string[]> {
   const headers = new Map<string, string[]>();
-  const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
   let current: { values: string[]; index: number } | undefined;
-  for (const line of lines) {
+  for (const line of headerLines(text)) {
     if (line === "") break;
     if (line.startsWith(" ") || line.startsWith("\t")) {
       if (current === undefined) break;
@@ -61,6 +60,37 @@ export function parseHeaders(text: string): Map<string, string[]> {
     for (let index = 0; index < values.length; index++) values[index] = values[index]!.trim();
   }
   return headers;
+}
+
+/**
+ * The lines of `text` (a leading byte order mark dropped), split at `\r\n`, `\n` or `\r`,
+ * up to and including the first empty one: a METADATA's body (often a whole README) is
+ * never split.
+ */
+function* headerLines(text: string): Generator<string> {
+  const lineBreak = /\r\n|\n|\r/g;
+  let start = text.startsWith("\uFEFF") ? 1 : 0;
+  lineBreak.lastIndex = start;
+  for (;;) {
+    const found = lineBreak.exec(text);
+    const line = text.slice(start, found === null ? text.length : found.index);
+    yield line;
+    if (found === null || line === "") return;
+    start = lineBreak.lastIndex;
+  }
+}
+
+/**
+ * The part of `text` that `parseHeaders` reads: its lines up to the first empty one, joined
+ * by `\n` (`parseHeaders` of the result equals `parseHeaders(text)`).
+ */
+export function headerBlock(text: string): string {
+  const lines: string[] = [];
+  for (const line of headerLines(text)) {
+    if (line === "") break;
+    lines.push(line);
+  }
+  return lines.join("\n");
 }
 
 /**

@@ -29,7 +29,11 @@ beforeAll(async () => {
   server = await startIndexServer([
     buildWheel({ name: "app", version: "1.0", requires: ["helper", "fast"] }),
     buildWheel({ name: "helper", version: "2.0" }),
-    buildWheel({ name: "extra", version: "3.0" }),
+    buildWheel({
+      name: "extra",
+      version: "3.0",
+      files: { "extra/__init__.py": "", "extra-3.0.dist-info/top_level.txt": "extra\n" },
+    }),
     buildWheel({
       name: "fast",
       version: "1.0",
@@ -93,6 +97,42 @@ describe("cached check results", () => {
     expect(full.cache).toBeUndefined();
     expect(changed.check.findings).toEqual(full.findings);
     expect(changed.check.elfFiles).toBe(1);
+  });
+
+  it("takes a changed layer's dist-info texts from the wheels' facts and the build, not the zip", async () => {
+    const home = await temporaryFolder();
+    await build(home);
+    const { ZipReader } = await import("../../src/zip/index.js");
+    const reads = vi.spyOn(ZipReader.prototype, "read");
+    try {
+      const changed = await build(home, { requirements: ["app", "extra"] });
+      const zip = changed.result.zips[0]!.path;
+      const fromZip = reads.mock.calls
+        .filter(
+          (_, index) => (reads.mock.contexts[index] as { name?: string } | undefined)?.name === zip,
+        )
+        .map(([entry]) => entry.name);
+      // What pylayer wrote itself (RECORD, INSTALLER) is verified, each entry read once;
+      // the raw copies of METADATA and top_level.txt are not read at all.
+      const distInfo = fromZip.filter((name) => /\.dist-info\//.test(name));
+      expect(distInfo.filter((name) => /\/(METADATA|top_level\.txt)$/.test(name))).toEqual([]);
+      expect(new Set(distInfo).size).toBe(distInfo.length);
+      expect(changed.check.cache).toEqual({ result: "computed", wheelsReused: 3, wheelsRead: 1 });
+    } finally {
+      reads.mockRestore();
+    }
+    // The facts keep a METADATA's headers (not its body) and top_level.txt as text.
+    const facts = await Promise.all(
+      (await checkEntries(home, "wheels")).map(async (path) => {
+        const stored = JSON.parse(await readFile(path, "utf8")) as { payload: string };
+        return JSON.parse(stored.payload) as { entries: Record<string, { text?: string }> };
+      }),
+    );
+    const extra = facts.find((wheel) => "extra-3.0.dist-info/METADATA" in wheel.entries)!;
+    expect(extra.entries["extra-3.0.dist-info/METADATA"]!.text).toBe(
+      "Metadata-Version: 2.1\nName: extra\nVersion: 3.0",
+    );
+    expect(extra.entries["extra-3.0.dist-info/top_level.txt"]?.text).toBe("extra\n");
   });
 
   it("checks again for another target, from the same wheel facts", async () => {

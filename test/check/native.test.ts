@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type CheckResult, checkLayer, type Finding } from "../../src/check/index.js";
-import { librarySearchDirs } from "../../src/check/native.js";
+import { librarySearchDirs, mayBeNative } from "../../src/check/native.js";
 import { buildElf, buildPe, type ElfSpec } from "./elf-builder.js";
 import { FIXTURE_DIR } from "./fixtures.js";
 import { installedDistribution, type LayerContent, writeLayerZip } from "./layers.js";
@@ -436,3 +436,32 @@ describe.skipIf(!HAS_GCC || !HAS_GXX)(
     });
   },
 );
+
+describe("mayBeNative", () => {
+  const cases: [name: string, expected: boolean][] = [
+    ["python/pkg/_speedups.cpython-311-x86_64-linux-gnu.so", true],
+    ["python/pkg.libs/libgfortran-040039e1.so.5.0.0", true],
+    ["python/numpy.libs/libopenblas", true],
+    ["python/a.libs/b/c", true],
+    ["x.libs/data", true],
+    ["python/.libs/data", false],
+    ["python/pkg/libs/data", false],
+    ["python/pkg/sonar.py", false],
+    ["python/pkg/so/x.py", false],
+    ["python/pkg/x.so.py", false],
+    ["python/pkg/x.so.1", true],
+    ["python/pkg/x.so.1.a", false],
+    ["bin/tool", true],
+    ["lib/libfoo.a", true],
+    ["lib64/x", true],
+    ["python/bin/tool", false],
+  ];
+  for (const [name, expected] of cases) {
+    it(`${name}: ${expected ? "read" : "not read"}`, () => {
+      const entry = { name, isDirectory: false, isSymlink: false } as Parameters<
+        typeof mayBeNative
+      >[0];
+      expect(mayBeNative(entry)).toBe(expected);
+    });
+  }
+});

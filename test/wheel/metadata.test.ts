@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   type CoreMetadata,
   formatRecord,
+  headerBlock,
   parseCoreMetadata,
+  parseHeaders,
   parseRecord,
   parseScriptEntryPoints,
   parseWheelInfo,
@@ -124,6 +126,57 @@ describe("parseCoreMetadata", () => {
           message: expect.stringContaining("demo-1.0.dist-info/METADATA"),
         }),
       );
+    });
+  }
+});
+
+// The email header format: lines end at \r\n, \n or \r; a continuation line (space or tab)
+// is appended to the previous value; the first empty line ends the headers (the body is
+// not headers); a leading byte order mark is not part of the first field's name.
+describe("parseHeaders and headerBlock", () => {
+  const cases: [label: string, text: string, headers: Record<string, string[]>][] = [
+    ["empty text", "", {}],
+    ["no trailing line break", "Name: a\nVersion: 1", { name: ["a"], version: ["1"] }],
+    [
+      "a body after the first empty line",
+      "Name: a\nVersion: 1\n\nName: body\nnot: headers\n",
+      { name: ["a"], version: ["1"] },
+    ],
+    ["\r\n line breaks", "Name: a\r\nVersion: 1\r\n\r\nbody\r\n", { name: ["a"], version: ["1"] }],
+    ["\r line breaks", "Name: a\rVersion: 1\r\rbody", { name: ["a"], version: ["1"] }],
+    [
+      "mixed line breaks",
+      "Name: a\r\nVersion: 1\rSummary: s\n\n",
+      {
+        name: ["a"],
+        version: ["1"],
+        summary: ["s"],
+      },
+    ],
+    ["a byte order mark", "\uFEFFName: a\n", { name: ["a"] }],
+    [
+      "continuation lines",
+      "Name: a\nSummary: one\n two\n\tthree\nVersion: 1\n",
+      { name: ["a"], summary: ["one two\tthree"], version: ["1"] },
+    ],
+    [
+      "repeated fields in order",
+      "Requires-Dist: x\nrequires-dist: y\n",
+      { "requires-dist": ["x", "y"] },
+    ],
+    [
+      "a line that is not a header ends them",
+      "Name: a\nnot a header\nVersion: 1\n",
+      { name: ["a"] },
+    ],
+    ["a blank line first", "\nName: a\n", {}],
+  ];
+  for (const [label, text, headers] of cases) {
+    it(`${label}: headers, and the same headers from headerBlock`, () => {
+      expect(Object.fromEntries(parseHeaders(text))).toEqual(headers);
+      const block = headerBlock(text);
+      expect(Object.fromEntries(parseHeaders(block))).toEqual(headers);
+      expect(block).not.toContain("body");
     });
   }
 });
