@@ -1201,7 +1201,7 @@ function renderMarkdown(data) {
     }
     lines.push(`Targets: ${targets.join("; ")}.`, "");
     lines.push(
-      `A warm build resolves from the cache (index pages still fresh, metadata by hash), finds the check result of the same zip bytes in \`checks-v1\` (so the check costs a lookup), finds the zip built from the same inputs in pylayer's cache of built layers (\`layers-v1\`, keyed by the wheels' sha256, targets, layout, timestamp, slim/compile settings and pylayer's version) and copies it to the output path. The "zip assembled again" row is the cost when that cache cannot answer: every wheel installed into the layout and the zip written (compressed entries copied, not recompressed): ${ratio(comparison.warmAssembled.seconds / (comparison.floor?.seconds ?? Number.NaN))} the copy floor.`,
+      `A warm build resolves from the cache (index pages still fresh, metadata by hash), finds the check result of the same zip bytes in \`checks-v1\` (so the check costs a lookup), finds the zip built from the same inputs in pylayer's cache of built layers (\`layers-v1\`, keyed by the wheels' sha256, targets, layout, timestamp, slim/compile settings and pylayer's version) and links it to the output path (a copy across file systems), hashing it on the way. The "zip assembled again" row is the cost when that cache cannot answer: every wheel installed into the layout and the zip written (compressed entries copied, not recompressed): ${ratio(comparison.warmAssembled.seconds / (comparison.floor?.seconds ?? Number.NaN))} the copy floor.`,
       "",
     );
     if (data.startup) {

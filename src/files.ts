@@ -15,6 +15,7 @@ import {
   access,
   copyFile,
   type FileHandle,
+  link,
   open,
   readdir,
   rename,
@@ -314,23 +315,35 @@ export interface CopiedFile {
  * Copies `source` onto `destination` through a temporary sibling and a rename. The
  * digest is computed from the bytes of the copy (read back), so it describes what the
  * destination holds; when it is not `expectedSha256`, the copy is deleted, the
- * destination is left as it was and the result is null.
+ * destination is left as it was and the result is null. With `link`, the temporary
+ * sibling is a hard link to `source` when the file system allows one (else a copy): for
+ * sources that are only ever replaced, never written in place (the cache's built layers),
+ * so the destination gets the same bytes without writing them again.
  */
 export async function copyFileVerified(
   source: string,
   destination: string,
   expectedSha256: string,
+  options: { link?: boolean } = {},
 ): Promise<CopiedFile | null> {
   await removeStaleTemporaries(dirname(destination));
   const temporary = temporarySiblingOf(destination);
   try {
-    await copyFile(source, temporary, constants.COPYFILE_FICLONE);
+    const linked =
+      options.link === true &&
+      (await link(source, temporary).then(
+        () => true,
+        () => false,
+      ));
+    if (!linked) await copyFile(source, temporary, constants.COPYFILE_FICLONE);
     const { size, digest } = await hashFile(temporary);
     if (digest.toString("hex") !== expectedSha256.toLowerCase()) {
       await rm(temporary, { force: true });
       return null;
     }
     await rename(temporary, destination);
+    // Renaming a link onto another link of the same file does nothing: the name stays.
+    if (linked) await rm(temporary, { force: true });
     return { size, sha256: digest.toString("hex"), sha256Base64: digest.toString("base64") };
   } catch (error) {
     await rm(temporary, { force: true });

@@ -1,9 +1,15 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BatchedWriter, forEachBlock, HASHING_READ_SIZE, hashFile } from "../src/files.js";
+import {
+  BatchedWriter,
+  copyFileVerified,
+  forEachBlock,
+  HASHING_READ_SIZE,
+  hashFile,
+} from "../src/files.js";
 
 const folders: string[] = [];
 afterAll(async () => {
@@ -85,5 +91,54 @@ describe("BatchedWriter (a download's chunks written a batch at a time)", () => 
     await expect(outcome).rejects.toMatchObject({ code: "EBADF" });
     await writer.settle();
     await handle.close();
+  });
+});
+
+describe("copyFileVerified", () => {
+  const setUp = async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pylayer-copy-"));
+    folders.push(folder);
+    const source = join(folder, "source.zip");
+    const bytes = Buffer.from("the bytes of a built layer");
+    await writeFile(source, bytes);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    return { folder, source, bytes, sha256 };
+  };
+  const names = async (folder: string) => (await readdir(folder)).sort();
+
+  for (const link of [false, true]) {
+    it(`${link ? "links" : "copies"} a file whose bytes hash as expected, and reports their digest`, async () => {
+      const { folder, source, bytes, sha256 } = await setUp();
+      const destination = join(folder, "layer.zip");
+      await writeFile(destination, "the previous layer");
+      const copied = await copyFileVerified(source, destination, sha256, { link });
+      expect(copied).toEqual({
+        size: bytes.length,
+        sha256,
+        sha256Base64: createHash("sha256").update(bytes).digest("base64"),
+      });
+      expect(await readFile(destination)).toEqual(bytes);
+      const [sourceInfo, destinationInfo] = await Promise.all([stat(source), stat(destination)]);
+      expect(destinationInfo.ino === sourceInfo.ino).toBe(link);
+      expect(await names(folder)).toEqual(["layer.zip", "source.zip"]);
+    });
+
+    it(`${link ? "links" : "copies"} nothing when the bytes do not hash as expected`, async () => {
+      const { folder, source } = await setUp();
+      const destination = join(folder, "layer.zip");
+      await writeFile(destination, "the previous layer");
+      expect(await copyFileVerified(source, destination, "0".repeat(64), { link })).toBeNull();
+      expect(await readFile(destination, "utf8")).toBe("the previous layer");
+      expect(await names(folder)).toEqual(["layer.zip", "source.zip"]);
+    });
+  }
+
+  it("leaves no temporary name when the destination already is a link to the source", async () => {
+    const { folder, source, sha256 } = await setUp();
+    const destination = join(folder, "layer.zip");
+    expect(await copyFileVerified(source, destination, sha256, { link: true })).not.toBeNull();
+    // Renaming a link onto another link of the same file leaves both names (rename(2)).
+    expect(await copyFileVerified(source, destination, sha256, { link: true })).not.toBeNull();
+    expect(await names(folder)).toEqual(["layer.zip", "source.zip"]);
   });
 });

@@ -304,7 +304,7 @@ async function fromLayerCache(
   });
   let copied: Awaited<ReturnType<typeof copyFileVerified>>;
   try {
-    copied = await copyFileVerified(cached.path, output.path, cached.sha256);
+    copied = await copyFileVerified(cached.path, output.path, cached.sha256, { link: true });
   } catch (error) {
     if (
       (error as { code?: unknown }).code === "ENOENT" &&

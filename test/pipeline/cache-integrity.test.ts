@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BuildOptions } from "../../src/pipeline/index.js";
@@ -112,6 +112,13 @@ describe("cache integrity", () => {
     expect(hit.zip.sha256).toBe(hit.sha256);
     expect(hit.zip.size).toBe(hit.bytes.length);
     expect(hit.zip.sha256Base64).toBe(Buffer.from(hit.sha256, "hex").toString("base64"));
+    // The output is a link to the cached layer (one file system): its bytes are not written
+    // again, only hashed.
+    const [output, cached] = await Promise.all([
+      stat(hit.zip.path),
+      stat(await cachedLayerZip(home)),
+    ]);
+    expect(output.ino).toBe(cached.ino);
   });
 
   for (const [damage, change] of [
