@@ -18,8 +18,9 @@
  * directory record (method, CRC-32, sizes) is the one the facts were read for; anything
  * else (RECORD and INSTALLER written by pylayer, scripts, compiled bytecode, function
  * source) is read from the zip; the RECORD texts the build wrote are handed to the check
- * too (`ZipSources.generated`), which takes them when the zip's record is theirs. Entries are verified in the cache like any other: a
- * damaged result is deleted, reported, and computed again.
+ * too (`ZipSources.generated`), which takes them when the zip's record is theirs. Entries
+ * are verified in the cache like any other: a damaged result is deleted, reported, and
+ * computed again.
  */
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { isPylayerError } from "../errors.js";
