@@ -133,6 +133,21 @@ describe("copyFileVerified", () => {
     });
   }
 
+  it("copies when the destination is on another file system (no link across devices)", async (context) => {
+    const { source, sha256, bytes } = await setUp();
+    const other = await mkdtemp(join("/dev/shm", "pylayer-copy-")).catch(() => null);
+    if (other === null) return context.skip("no /dev/shm on this machine");
+    folders.push(other);
+    if ((await stat(other)).dev === (await stat(source)).dev) {
+      return context.skip("/dev/shm is on the temporary folder's file system here");
+    }
+    const destination = join(other, "layer.zip");
+    expect(await copyFileVerified(source, destination, sha256, { link: true })).not.toBeNull();
+    expect(await readFile(destination)).toEqual(bytes);
+    expect((await stat(destination)).ino).not.toBe((await stat(source)).ino);
+    expect(await names(other)).toEqual(["layer.zip"]);
+  });
+
   it("leaves no temporary name when the destination already is a link to the source", async () => {
     const { folder, source, sha256 } = await setUp();
     const destination = join(folder, "layer.zip");
