@@ -178,17 +178,41 @@ function restoreEntry(item: unknown, wheelPath: string): PlannedEntry | null {
     };
   }
   if (kind !== "zip" || item.length !== 4 + RECORD_FIELDS.length) return null;
-  const [, , , wheelName, ...numbers] = item as unknown[];
-  if (typeof wheelName !== "string" || !numbers.every(isCount)) return null;
-  // Planned entries are files: directories are not planned, symbolic links are refused.
+  const wheelName: unknown = item[3];
+  // In RECORD_FIELDS order.
+  const method: unknown = item[4];
+  const crc32: unknown = item[5];
+  const compressedSize: unknown = item[6];
+  const uncompressedSize: unknown = item[7];
+  const localHeaderOffset: unknown = item[8];
+  const flags: unknown = item[9];
+  if (
+    typeof wheelName !== "string" ||
+    !isCount(method) ||
+    !isCount(crc32) ||
+    !isCount(compressedSize) ||
+    !isCount(uncompressedSize) ||
+    !isCount(localHeaderOffset) ||
+    !isCount(flags)
+  ) {
+    return null;
+  }
+  // One literal with the reader's fields in the reader's order (one object shape for every
+  // entry the writer sees). Planned entries are files: directories are not planned, symbolic
+  // links are refused.
   const entry: ZipEntry = {
     name: wheelName,
+    method,
+    crc32,
+    compressedSize,
+    uncompressedSize,
+    localHeaderOffset,
+    flags,
     versionMadeBy: 0,
     externalAttributes: 0,
     unixMode: undefined,
     isDirectory: false,
     isSymlink: false,
-  } as ZipEntry;
-  for (const [index, field] of RECORD_FIELDS.entries()) entry[field] = numbers[index] as number;
+  };
   return { name, mode, source: { kind: "zip", archivePath: wheelPath, entry } };
 }
