@@ -135,6 +135,40 @@ describe("cached check results", () => {
     expect(extra.entries["extra-3.0.dist-info/top_level.txt"]?.text).toBe("extra\n");
   });
 
+  it("keeps no METADATA text over 64 KiB with a wheel's facts, and reads it from the zip", async () => {
+    const bigServer = await startIndexServer([
+      buildWheel({
+        name: "wordy",
+        version: "1.0",
+        metadataLines: Array.from(
+          { length: 1200 },
+          (_, index) => `Classifier: Topic :: ${"x".repeat(50)} ${index}`,
+        ),
+      }),
+    ]);
+    try {
+      const home = await temporaryFolder();
+      const { result } = await buildCollecting(bigServer.url, home, {
+        requirements: ["wordy"],
+        runtimes: ["python3.11"],
+        check: true,
+      });
+      const check = result.checks?.[0] as CheckResult;
+      expect(check.ok).toBe(true);
+      expect(check.findings.filter((finding) => finding.code === "metadata-missing")).toEqual([]);
+      const [path] = await checkEntries(home, "wheels");
+      const stored = JSON.parse(await readFile(path!, "utf8")) as { payload: string };
+      const facts = JSON.parse(stored.payload) as {
+        entries: Record<string, { text?: string; uncompressedSize: number }>;
+      };
+      const metadata = facts.entries["wordy-1.0.dist-info/METADATA"]!;
+      expect(metadata.uncompressedSize).toBeGreaterThan(64 * 1024);
+      expect(metadata.text).toBeUndefined();
+    } finally {
+      await bigServer.close();
+    }
+  });
+
   it("checks again for another target, from the same wheel facts", async () => {
     const home = await temporaryFolder();
     await build(home);
