@@ -309,6 +309,8 @@ export interface CopiedFile {
   size: number;
   sha256: string;
   sha256Base64: string;
+  /** The destination is a hard link to the source (`link`), not a copy. */
+  linked: boolean;
 }
 
 /**
@@ -344,7 +346,12 @@ export async function copyFileVerified(
     await rename(temporary, destination);
     // Renaming a link onto another link of the same file does nothing: the name stays.
     if (linked) await rm(temporary, { force: true });
-    return { size, sha256: digest.toString("hex"), sha256Base64: digest.toString("base64") };
+    return {
+      size,
+      sha256: digest.toString("hex"),
+      sha256Base64: digest.toString("base64"),
+      linked,
+    };
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;

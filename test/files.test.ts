@@ -116,6 +116,7 @@ describe("copyFileVerified", () => {
         size: bytes.length,
         sha256,
         sha256Base64: createHash("sha256").update(bytes).digest("base64"),
+        linked: link,
       });
       expect(await readFile(destination)).toEqual(bytes);
       const [sourceInfo, destinationInfo] = await Promise.all([stat(source), stat(destination)]);

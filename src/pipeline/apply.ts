@@ -324,7 +324,7 @@ async function fromLayerCache(
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
   onEvent({
     type: "detail",
-    message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, copied`,
+    message: `${output.path}: same inputs as cached layer ${key.slice(0, 16)}, ${copied.linked ? "linked" : "copied"}`,
   });
   return {
     zip: {
