@@ -66,11 +66,11 @@ export interface KnownZip {
   /** Wheel facts this build has read already (shared by the checks of its zips). */
   wheelFacts?: WheelFactsMemo;
   /**
-   * Bytes the build wrote itself as entries of the zip (dist-info RECORD files), by entry
-   * name: the check takes such a text from here instead of the zip when its CRC-32 and
-   * length are the zip record's (the entry itself is verified like any other).
+   * Bytes the build wrote itself as entries of the zip (its dist-info RECORD and INSTALLER
+   * files), by entry name: the check takes such a text from here instead of the zip when
+   * its CRC-32 and length are the zip record's (the entry itself is verified like any other).
    */
-  generated?: ReadonlyMap<string, Uint8Array>;
+  generated?: ReadonlyMap<string, Buffer>;
 }
 
 /**

@@ -61,7 +61,7 @@ export function label(distribution: Distribution): string {
 export async function readLayerFiles(
   reader: ZipReader,
   facts: Map<string, EntryFacts> = new Map(),
-  generated: ReadonlyMap<string, Uint8Array> = new Map(),
+  generated: ReadonlyMap<string, Buffer> = new Map(),
 ): Promise<LayerFiles> {
   const files = reader.entries.filter((entry) => !entry.isDirectory);
   const byName = new Map<string, ZipEntry>();
@@ -95,7 +95,7 @@ export async function readLayerFiles(
       bytes.length === entry.uncompressedSize &&
       crc32(bytes) === entry.crc32 >>> 0
     ) {
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+      return bytes.toString("utf8");
     }
     return (await reader.read(entry)).toString("utf8");
   };

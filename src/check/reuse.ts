@@ -53,8 +53,8 @@ export interface WheelSource {
 export interface ZipSources {
   /** The entries copied raw from each wheel. */
   wheels: WheelSource[];
-  /** The dist-info texts the build wrote itself (RECORD files), by zip entry name. */
-  generated: Map<string, Uint8Array>;
+  /** The dist-info files the build wrote itself (RECORD, INSTALLER), by zip entry name. */
+  generated: Map<string, Buffer>;
 }
 
 interface WheelFacts {
@@ -127,9 +127,9 @@ function mayBeNativeInWheel(name: string): boolean {
 }
 
 /**
- * How much memory verifying the plain (not native) entries of one wheel holds at once: a
- * batch of `ZipReader.verifyEach` (its compressed bytes, their gzip framing and what they
- * inflate to), or a chunk of each side of one large entry.
+ * How much memory verifying the plain entries of one wheel (those not read whole) holds at
+ * once: a batch of `ZipReader.verifyEach` (its compressed bytes, their gzip framing and what
+ * they inflate to), or a chunk of each side of one large entry.
  */
 const PLAIN_VERIFY_WEIGHT = 4 * 1024 * 1024;
 
@@ -145,16 +145,20 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
       compressedSize: entry.compressedSize,
       uncompressedSize: entry.uncompressedSize,
     });
-    // Read whole: native code (identified) and the dist-info texts the check reads.
-    const readWhole = (entry: ZipEntry) =>
-      mayBeNativeInWheel(entry.name) ||
-      (isDistInfoText(entry.name) && entry.uncompressedSize <= DIST_INFO_TEXT_LIMIT);
-    const native = files.filter(readWhole);
-    const plain = files.filter((entry) => !readWhole(entry));
+    // Read whole: native code (identified) and the dist-info texts the check reads; the
+    // plain rest is only verified.
+    const whole: ZipEntry[] = [];
+    const plain: ZipEntry[] = [];
+    for (const entry of files) {
+      const readWhole =
+        mayBeNativeInWheel(entry.name) ||
+        (isDistInfoText(entry.name) && entry.uncompressedSize <= DIST_INFO_TEXT_LIMIT);
+      (readWhole ? whole : plain).push(entry);
+    }
     // Each pass reads in the order of the directory, which the read-ahead blocks follow; the
-    // native pass inflates its large entries on libuv's pool while the plain one runs here.
-    const nativePass = forEachWeighted(
-      native,
+    // whole-read pass inflates its large entries on libuv's pool while the plain one runs here.
+    const wholePass = forEachWeighted(
+      whole,
       (entry) => entryWeight(entry, true),
       async (entry) => {
         const facts = recordOf(entry);
@@ -191,7 +195,7 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
       }
     })();
     // Both passes end before the reader is closed, also when one fails.
-    await allOrFirstFailure([nativePass, plainPass]);
+    await allOrFirstFailure([wholePass, plainPass]);
     // In the order of the directory (a repeated name keeps its last entry, as a reader does).
     const entries: Record<string, EntryFacts> = {};
     for (const entry of files) entries[entry.name] = found.get(entry)!;

@@ -699,19 +699,16 @@ function wheelSourcesOf(
   return [...sources.values()];
 }
 
-/** The dist-info texts among the entries pylayer writes itself (RECORD files), by name. */
-function distInfoTextsOf(entries: readonly PlannedEntry[]): Map<string, Uint8Array> {
-  const texts = new Map<string, Uint8Array>();
+/** The dist-info files among the entries pylayer writes itself (RECORD, INSTALLER), by name. */
+function distInfoTextsOf(entries: readonly PlannedEntry[]): Map<string, Buffer> {
+  const texts = new Map<string, Buffer>();
   for (const entry of entries) {
-    if (entry.source.kind === "bytes" && DIST_INFO_TEXT.test(entry.name)) {
+    if (entry.source.kind === "bytes" && entry.name.includes(".dist-info/")) {
       texts.set(entry.name, entry.source.data);
     }
   }
   return texts;
 }
-
-/** The dist-info files the check reads (src/check/layer-files.ts). */
-const DIST_INFO_TEXT = /\.dist-info\/(METADATA|RECORD|top_level\.txt)$/;
 
 function assertNoShadowing(source: FunctionWork, installs: readonly InstallPlan[]): void {
   const shadowing = findShadowing(
