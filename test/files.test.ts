@@ -9,6 +9,7 @@ import {
   forEachBlock,
   HASHING_READ_SIZE,
   hashFile,
+  openFile,
 } from "../src/files.js";
 
 const folders: string[] = [];
@@ -91,6 +92,62 @@ describe("BatchedWriter (a download's chunks written a batch at a time)", () => 
     await expect(outcome).rejects.toMatchObject({ code: "EBADF" });
     await writer.settle();
     await handle.close();
+  });
+});
+
+describe("openFile (opened and closed synchronously, read and written through the pool)", () => {
+  const scratch = async () => {
+    const folder = await mkdtemp(join(tmpdir(), "pylayer-open-"));
+    folders.push(folder);
+    return folder;
+  };
+
+  it("writes gathered buffers at positions and reads them back", async () => {
+    const path = join(await scratch(), "data.bin");
+    const file = await openFile(path, "wx");
+    expect(await file.writev([Buffer.from("abc"), Buffer.from("def")], 0)).toEqual({
+      bytesWritten: 6,
+    });
+    expect(await file.writev([Buffer.from("XY")], 2)).toEqual({ bytesWritten: 2 });
+    await file.close();
+    expect(await readFile(path, "utf8")).toBe("abXYef");
+    const reading = await openFile(path, "r");
+    expect(await reading.stat()).toMatchObject({ size: 6 });
+    const buffer = Buffer.alloc(8, 0x2e);
+    expect(await reading.read(buffer, 1, 4, 2)).toEqual({ bytesRead: 4 });
+    expect(buffer.toString()).toBe(".XYef...");
+    expect(await reading.read(buffer, 0, 8, 6)).toEqual({ bytesRead: 0 });
+    await reading.close();
+  });
+
+  it("rejects (never throws) when the file cannot be opened, with fs.open's error", async () => {
+    const missing = join(await scratch(), "missing.bin");
+    const opening = openFile(missing, "r");
+    await expect(opening).rejects.toMatchObject({ code: "ENOENT", path: missing });
+    const folder = await scratch();
+    await writeFile(join(folder, "taken"), "x");
+    await expect(openFile(join(folder, "taken"), "wx")).rejects.toMatchObject({ code: "EEXIST" });
+  });
+
+  it("closes only after the reads in flight settle, then refuses reads and stats", async () => {
+    const path = join(await scratch(), "large.bin");
+    const bytes = Buffer.alloc(4 * HASHING_READ_SIZE);
+    for (let at = 0; at < bytes.length; at++) bytes[at] = (at * 13) & 0xff;
+    await writeFile(path, bytes);
+    const file = await openFile(path, "r");
+    const buffers = [0, 1, 2, 3].map(() => Buffer.alloc(HASHING_READ_SIZE));
+    const reads = buffers.map((buffer, index) =>
+      file.read(buffer, 0, HASHING_READ_SIZE, index * HASHING_READ_SIZE),
+    );
+    await file.close();
+    // Every read started before the close completed with its bytes.
+    expect((await Promise.all(reads)).map((result) => result.bytesRead)).toEqual(
+      [0, 1, 2, 3].map(() => HASHING_READ_SIZE),
+    );
+    expect(Buffer.concat(buffers).equals(bytes)).toBe(true);
+    await expect(file.read(Buffer.alloc(1), 0, 1, 0)).rejects.toMatchObject({ code: "EBADF" });
+    await expect(file.stat()).rejects.toMatchObject({ code: "EBADF" });
+    await file.close();
   });
 });
 

@@ -40,22 +40,22 @@
  * processes).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { constants, readFileSync } from "node:fs";
 import {
-  copyFile,
-  link,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from "node:fs/promises";
+  constants,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { copyFile, mkdir, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
-import { hashFile, processIsAlive } from "../files.js";
+import { hashFile, openFile, processIsAlive, writeBuffersAt } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -81,7 +81,10 @@ export type CheckEntryKind = "wheels" | "layers";
 /** How many resolutions the cache keeps; the least recently used ones go first. */
 export const CACHED_PLANS_KEPT = 64;
 
-/** How many built layers the cache keeps; the least recently used ones go first. */
+/**
+ * How many built layers the cache keeps; the least recently used ones go first. A build
+ * with more outputs (a matrix of twelve targets) keeps all of its own (`putLayer`'s `keep`).
+ */
 export const CACHED_LAYERS_KEPT = 8;
 /** Lineages whose latest layer is recorded (`layers-v1/latest/`). */
 export const CACHED_LINEAGES_KEPT = 64;
@@ -188,21 +191,48 @@ function isErrorCode(error: unknown, ...codes: string[]): boolean {
 /**
  * Moves `source` to `destination` atomically. When another writer put the same
  * content-addressed entry in place first and the platform refuses to replace it
- * (Windows), the existing entry is kept and `source` is removed.
+ * (Windows), the existing entry is kept and `source` is removed. Synchronous, like every
+ * small file-system call of the cache (see `readTextOrNull`).
  */
-async function moveIntoPlace(source: string, destination: string): Promise<void> {
+function moveIntoPlace(source: string, destination: string): void {
   try {
-    await rename(source, destination);
+    renameSync(source, destination);
   } catch (error) {
     if (isErrorCode(error, "EPERM", "EEXIST", "EACCES", "EBUSY")) {
-      const existing = await stat(destination).catch(() => null);
+      const existing = statOrNull(destination);
       if (existing !== null) {
-        await rm(source, { force: true });
+        rmSync(source, { force: true });
         return;
       }
     }
-    await rm(source, { force: true });
+    rmSync(source, { force: true });
     throw error;
+  }
+}
+
+/** Marks a cache entry as used now (its modification time); a failure is ignored. */
+function touch(path: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    // An entry another build removed meanwhile is simply not marked.
+  }
+}
+
+function readdirOrEmpty(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
   }
 }
 
@@ -298,17 +328,21 @@ export class Cache {
     );
   }
 
-  /** Writes `data` to `path` (inside `bucket`) through the bucket's `.tmp` folder and a rename. */
-  private async writeEntry(bucket: CacheBucket, path: string, data: string): Promise<void> {
-    const temporary = await this.temporaryPath(bucket, "entry");
+  /**
+   * Writes `data` to `path` (inside `bucket`) through the bucket's `.tmp` folder and a
+   * rename, with synchronous calls: entries are small, and a build writes hundreds of them
+   * (through libuv's pool, each of the five calls cost a round trip between threads).
+   */
+  private writeEntry(bucket: CacheBucket, path: string, data: string): void {
+    const temporary = this.temporaryPathSync(bucket, "entry");
     try {
-      await writeFile(temporary, data);
-      await mkdir(dirname(path), { recursive: true });
+      writeFileSync(temporary, data);
+      mkdirSync(dirname(path), { recursive: true });
     } catch (error) {
-      await rm(temporary, { force: true });
+      rmSync(temporary, { force: true });
       throw error;
     }
-    await moveIntoPlace(temporary, path);
+    moveIntoPlace(temporary, path);
   }
 
   /** Where the wheel with this sha256 and filename lives (whether or not it exists). */
@@ -330,7 +364,7 @@ export class Cache {
   ): Promise<string | null> {
     const path = this.wheelPath(sha256.toLowerCase(), filename);
     try {
-      const info = await stat(path);
+      const info = statSync(path);
       if (!info.isFile()) return null;
       if (options.verify ?? true) {
         const actual = await sha256File(path);
@@ -352,8 +386,12 @@ export class Cache {
    * `putWheel` to rename into place afterwards. The caller deletes it on failure.
    */
   async temporaryPath(bucket: CacheBucket, hint = "download"): Promise<string> {
+    return this.temporaryPathSync(bucket, hint);
+  }
+
+  private temporaryPathSync(bucket: CacheBucket, hint: string): string {
     const folder = join(this.bucketPath(bucket), ".tmp");
-    await mkdir(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true });
     return join(folder, temporaryName(hint));
   }
 
@@ -363,8 +401,8 @@ export class Cache {
    */
   async putWheel(sourcePath: string, sha256: string, filename: string): Promise<string> {
     const destination = this.wheelPath(sha256.toLowerCase(), filename);
-    await mkdir(dirname(destination), { recursive: true });
-    await moveIntoPlace(sourcePath, destination);
+    mkdirSync(dirname(destination), { recursive: true });
+    moveIntoPlace(sourcePath, destination);
     return destination;
   }
 
@@ -392,11 +430,13 @@ export class Cache {
     const temporary = await this.temporaryPath("wheels", filename);
     try {
       const hash = createHash("sha256");
-      const handle = await open(temporary, "w");
+      const handle = await openFile(temporary, "w");
       try {
+        let position = 0;
         for await (const chunk of chunks) {
           hash.update(chunk);
-          await handle.write(chunk);
+          await writeBuffersAt(handle, [chunk], position);
+          position += chunk.length;
         }
       } finally {
         await handle.close();
@@ -502,15 +542,14 @@ export class Cache {
       const value = JSON.parse(text) as Record<string, unknown>;
       if (value.key !== key || typeof value.size !== "number") return null;
       if (typeof value.sha256 !== "string" || !SHA256_HEX.test(value.sha256)) return null;
-      const info = await stat(paths.zip);
+      const info = statSync(paths.zip);
       if (!info.isFile()) return null;
       if (info.size !== value.size) {
         await this.evictLayer(key);
         options.onCorrupt?.(paths.zip, `${info.size} bytes, not the ${value.size} recorded`);
         return null;
       }
-      const now = new Date();
-      await utimes(paths.info, now, now).catch(() => undefined);
+      touch(paths.info);
       return { path: paths.zip, size: value.size, sha256: value.sha256, report: value.report };
     } catch (error) {
       if (error instanceof SyntaxError || isErrorCode(error, "ENOENT", "ENOTDIR")) return null;
@@ -528,7 +567,8 @@ export class Cache {
   /**
    * Stores the finished zip at `sourcePath` (whose bytes hash to `sha256`) in the cache
    * under `key` with the report to hand back on a hit, then drops the least recently used
-   * layers beyond CACHED_LAYERS_KEPT. The zip is hard-linked when the cache is on the same
+   * layers beyond `keep` (CACHED_LAYERS_KEPT; a build passes at least its own number of
+   * outputs, whose layers are the most recently used, so that none of them goes). The zip is hard-linked when the cache is on the same
    * file system (the caller wrote it through a temporary file and a rename, so no later
    * build rewrites those bytes in place), else copied, and a copy is hashed before it is
    * renamed into place. The record is written after the zip, so a record always has its
@@ -541,15 +581,18 @@ export class Cache {
     size: number,
     sha256: string,
     report: unknown,
+    keep = CACHED_LAYERS_KEPT,
   ): Promise<void> {
     const paths = this.layerPaths(key);
-    await mkdir(dirname(paths.zip), { recursive: true });
-    const temporary = await this.temporaryPath("layers", `${key}.zip`);
+    mkdirSync(dirname(paths.zip), { recursive: true });
+    const temporary = this.temporaryPathSync("layers", `${key}.zip`);
     try {
-      const linked = await link(sourcePath, temporary).then(
-        () => true,
-        () => false,
-      );
+      let linked = true;
+      try {
+        linkSync(sourcePath, temporary);
+      } catch {
+        linked = false;
+      }
       if (!linked) {
         await copyFile(sourcePath, temporary, constants.COPYFILE_FICLONE);
         const actual = await sha256File(temporary);
@@ -558,26 +601,23 @@ export class Cache {
         }
       }
     } catch (error) {
-      await rm(temporary, { force: true });
+      rmSync(temporary, { force: true });
       throw error;
     }
-    await moveIntoPlace(temporary, paths.zip);
-    await this.writeEntry("layers", paths.info, JSON.stringify({ key, size, sha256, report }));
-    await this.pruneLayers(CACHED_LAYERS_KEPT);
+    moveIntoPlace(temporary, paths.zip);
+    this.writeEntry("layers", paths.info, JSON.stringify({ key, size, sha256, report }));
+    await this.pruneLayers(keep);
   }
 
   /** Keeps the `keep` most recently used layers and deletes the others. */
   async pruneLayers(keep: number): Promise<void> {
     const folder = this.bucketPath("layers");
-    const names = await readdir(folder).catch(() => [] as string[]);
-    const records = await Promise.all(
-      names
-        .filter((name) => /^[0-9a-f]{64}\.json$/.test(name))
-        .map(async (name) => ({
-          key: name.slice(0, 64),
-          used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
-        })),
-    );
+    const records = readdirOrEmpty(folder)
+      .filter((name) => /^[0-9a-f]{64}\.json$/.test(name))
+      .map((name) => ({
+        key: name.slice(0, 64),
+        used: statOrNull(join(folder, name))?.mtimeMs ?? 0,
+      }));
     records.sort((a, b) => b.used - a.used || a.key.localeCompare(b.key));
     for (const { key } of records.slice(keep)) await this.evictLayer(key);
   }
@@ -595,8 +635,7 @@ export class Cache {
     try {
       const value = JSON.parse(text) as { key?: unknown; plan?: unknown };
       if (value.key !== key || value.plan === undefined) return null;
-      const now = new Date();
-      await utimes(path, now, now).catch(() => undefined);
+      touch(path);
       return value.plan;
     } catch {
       return null;
@@ -698,10 +737,7 @@ export class Cache {
       options.onCorrupt?.(path, reason);
       return null;
     }
-    if (options.touch) {
-      const now = new Date();
-      await utimes(path, now, now).catch(() => undefined);
-    }
+    if (options.touch) touch(path);
     return value;
   }
 
@@ -761,16 +797,12 @@ export class Cache {
 
 /** Keeps the `keep` most recently used `<64 hex>.json` entries of `folder` and deletes the others. */
 async function pruneByUse(folder: string, keep: number): Promise<void> {
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((name) =>
-    /^[0-9a-f]{64}\.json$/.test(name),
-  );
+  const names = readdirOrEmpty(folder).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
   if (names.length <= keep) return;
-  const used = await Promise.all(
-    names.map(async (name) => ({
-      name,
-      used: (await stat(join(folder, name)).catch(() => null))?.mtimeMs ?? 0,
-    })),
-  );
+  const used = names.map((name) => ({
+    name,
+    used: statOrNull(join(folder, name))?.mtimeMs ?? 0,
+  }));
   used.sort((a, b) => b.used - a.used || a.name.localeCompare(b.name));
   for (const { name } of used.slice(keep)) await rm(join(folder, name), { force: true });
 }

@@ -6,12 +6,13 @@
  * fails its size or hash check is kept.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
+import { rmSync, type Stats, statSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
-import { BatchedWriter, forEachBlock } from "../files.js";
+import { BatchedWriter, forEachBlock, openFile } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -64,7 +65,7 @@ export class WheelDownloader {
             message: `cached wheel ${corrupt} does not match its sha256 (damaged or truncated); removed it, downloading ${file.filename} again`,
           }),
       });
-      const size = path === null ? 0 : (await stat(path)).size;
+      const size = path === null ? 0 : statSync(path).size;
       if (path !== null && (file.size === undefined || file.size === size)) {
         emit({ type: "cache-hit", kind: "wheel", url: label });
         emit({
@@ -96,7 +97,7 @@ export class WheelDownloader {
           // A local write failure (full disk, read-only cache) is said as such: the
           // request's error handling would otherwise report it as a network failure.
           const local = (error: unknown) => fileSystemError(error, temporary) ?? error;
-          const handle = await open(temporary, "w").catch((error: unknown) => {
+          const handle = await openFile(temporary, "w").catch((error: unknown) => {
             throw local(error);
           });
           const writer = new BatchedWriter(handle);
@@ -160,7 +161,7 @@ export class WheelDownloader {
       });
       return { path, sha256 };
     } finally {
-      await rm(temporary, { force: true });
+      rmSync(temporary, { force: true });
     }
   }
 
@@ -197,7 +198,7 @@ export class WheelDownloader {
     verifyDigests(file, digests);
     const sha256 = digests.get("sha256")!;
     if (cache !== null) {
-      const info = await stat(path).catch(() => null);
+      const info = statOrNull(path);
       if (info !== null && info.size === bytes) await cache.putLocalHash(path, info, sha256);
     }
     emit({
@@ -221,7 +222,7 @@ export class WheelDownloader {
   ): Promise<{ path: string; sha256: string } | null> {
     const { cache } = this.context;
     if (cache === null) return null;
-    const info = await stat(path).catch(() => null);
+    const info = statOrNull(path);
     if (info === null) return null;
     const sha256 = await cache.getLocalHash(path, info);
     if (sha256 === null) return null;
@@ -258,5 +259,13 @@ export class WheelDownloader {
     const destination = join(folder, filename);
     await rename(source, destination);
     return destination;
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
   }
 }

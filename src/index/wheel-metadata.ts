@@ -3,9 +3,9 @@
  * the zip tail, the central directory and one entry are fetched. The zip work is
  * src/zip's `ZipReader` over a `RangeReader`; this module adds the byte sources.
  */
-import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { PylayerError } from "../errors.js";
+import { openFile } from "../files.js";
 import { readWheelMetadata as readMetadataFromZip } from "../wheel/index.js";
 import { ZipReader } from "../zip/index.js";
 
@@ -36,7 +36,7 @@ export function withKnownTail(reader: RangeReader, tail: Uint8Array): RangeReade
 export async function openFileRangeReader(
   path: string,
 ): Promise<RangeReader & { close(): Promise<void> }> {
-  const handle = await open(path, "r");
+  const handle = await openFile(path, "r");
   const { size } = await handle.stat();
   return {
     size,

@@ -10,7 +10,6 @@
  */
 
 import { constants as bufferConstants } from "node:buffer";
-import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
@@ -23,7 +22,7 @@ import {
   constants as zlibConstants,
 } from "node:zlib";
 import { PylayerError } from "../errors.js";
-import { ReadBudget } from "../files.js";
+import { openFile, type RandomAccessFile, ReadBudget } from "../files.js";
 import {
   CENTRAL_HEADER_LENGTH,
   CENTRAL_HEADER_SIGNATURE,
@@ -236,7 +235,7 @@ function commentAt(tail: Buffer, position: number): string {
  * directory is not read). Throws `invalid-zip` when there is no end record.
  */
 export async function readZipComment(path: string): Promise<string> {
-  const handle = await open(path, "r");
+  const handle = await openFile(path, "r");
   try {
     const { size } = await handle.stat();
     const length = Math.min(size, MAX_END_OF_CENTRAL_DIRECTORY_SEARCH);
@@ -561,9 +560,9 @@ export class ZipReader {
    * thousands of entries costs a read per block rather than one per entry.
    */
   static async open(path: string, options: { sequential?: boolean } = {}): Promise<ZipReader> {
-    let handle: Awaited<ReturnType<typeof open>>;
+    let handle: RandomAccessFile;
     try {
-      handle = await open(path, "r");
+      handle = await openFile(path, "r");
     } catch (error) {
       throw new PylayerError("invalid-zip", `cannot open zip archive ${path}`, {
         cause: error,

@@ -15,11 +15,17 @@
  * small generated files (RECORD, scripts) go through zlib.
  */
 import { createHash } from "node:crypto";
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { fileSystemError, PylayerError } from "../errors.js";
-import { BatchedWriter, removeStaleTemporaries, temporarySiblingOf } from "../files.js";
+import {
+  BatchedWriter,
+  openFile,
+  type RandomAccessFile,
+  removeStaleTemporaries,
+  temporarySiblingOf,
+} from "../files.js";
 import {
   type CentralRecordFields,
   centralHeaderLength,
@@ -337,12 +343,12 @@ async function writeZip(
     if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
   }
   const archives = new SourceArchives([...archiveOrder]);
-  let handle: FileHandle | undefined;
+  let handle: RandomAccessFile | undefined;
   let output: BlockOutput | undefined;
   const previousStream = reuse?.stream;
   try {
     try {
-      handle = await open(temporaryPath, "wx");
+      handle = await openFile(temporaryPath, "wx");
     } catch (error) {
       const known = fileSystemError(error, outputPath);
       if (known !== undefined) throw known;
@@ -450,7 +456,7 @@ async function writeZip(
     const digest = output.digest();
     await handle.close();
     handle = undefined;
-    await rename(temporaryPath, outputPath);
+    renameSync(temporaryPath, outputPath);
     return {
       path: outputPath,
       size: output.position,
@@ -464,7 +470,7 @@ async function writeZip(
     // A write still in flight ends (or fails) before the file is closed and removed.
     await output?.settle();
     await handle?.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
+    rmSync(temporaryPath, { force: true });
     if (error instanceof PylayerError || error instanceof PreviousZipUnusable) throw error;
     const known = fileSystemError(error, outputPath);
     if (known !== undefined) throw known;
@@ -586,7 +592,7 @@ type Payload = {
   uncompressedSize: number;
 } & (
   | { data: Buffer; file?: undefined }
-  | { data?: undefined; file: { handle: FileHandle; start: number } }
+  | { data?: undefined; file: { handle: RandomAccessFile; start: number } }
 );
 
 /** The payload of a source: at once when its bytes are at hand, else once its archive is read. */
@@ -615,7 +621,9 @@ function resolvePayload(source: EntrySource, archives: SourceArchives): Payload 
   }
   const { archivePath, entry } = source;
   assertReadableEntry(entry, archivePath);
-  const payload = (located: { data: Buffer } | { file: { handle: FileHandle; start: number } }) =>
+  const payload = (
+    located: { data: Buffer } | { file: { handle: RandomAccessFile; start: number } },
+  ) =>
     ({
       method: entry.method,
       crc32: entry.crc32,
@@ -641,7 +649,7 @@ class SourceArchives {
   /** Whole archives held, least recently used first (for the memory budget). */
   private readonly buffers = new Map<string, Buffer>();
   private bufferedBytes = 0;
-  private readonly handles: { handle: FileHandle }[] = [];
+  private readonly handles: { handle: RandomAccessFile }[] = [];
   private readonly position = new Map<string, number>();
   private nextToLoad = 0;
 
@@ -663,7 +671,7 @@ class SourceArchives {
   async locate(
     archivePath: string,
     entry: ZipEntry,
-  ): Promise<{ data: Buffer } | { file: { handle: FileHandle; start: number } }> {
+  ): Promise<{ data: Buffer } | { file: { handle: RandomAccessFile; start: number } }> {
     const archive = await this.load(archivePath);
     if (archive.kind === "buffer") {
       const data = entryDataFromRecord(
@@ -739,9 +747,9 @@ class SourceArchives {
   }
 
   private async read(archivePath: string): Promise<LoadedArchive> {
-    let handle: FileHandle;
+    let handle: RandomAccessFile;
     try {
-      handle = await open(archivePath, "r");
+      handle = await openFile(archivePath, "r");
     } catch (error) {
       throw new PylayerError("invalid-zip", `cannot open zip archive ${archivePath}`, {
         cause: error,
@@ -792,7 +800,7 @@ class SourceArchives {
 
 type LoadedArchive =
   | { kind: "buffer"; data: Buffer }
-  | { kind: "handle"; handle: FileHandle; size: number };
+  | { kind: "handle"; handle: RandomAccessFile; size: number };
 
 /** How many archives are loaded ahead of the one in use. */
 const READ_AHEAD = 4;
@@ -806,7 +814,7 @@ function truncatedSource(archivePath: string, entry: ZipEntry): PylayerError {
 }
 
 async function readAt(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   position: number,
   length: number,
   archivePath: string,
@@ -822,7 +830,7 @@ async function readAt(
 
 /** Reads `length` bytes at `position` into the start of `buffer`; false when the file ends first. */
 async function readFully(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   buffer: Buffer,
   length: number,
   position: number,
@@ -861,14 +869,14 @@ class PreviousStream {
   private tail: { offset: number; bytes: Buffer } = { offset: 0, bytes: Buffer.alloc(0) };
 
   private constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: RandomAccessFile,
     private readonly previous: PreviousZip,
   ) {}
 
   static async open(previous: PreviousZip): Promise<PreviousStream> {
-    let handle: FileHandle;
+    let handle: RandomAccessFile;
     try {
-      handle = await open(previous.path, "r");
+      handle = await openFile(previous.path, "r");
     } catch (error) {
       throw new PreviousZipUnusable(`${previous.path} cannot be opened: ${String(error)}`);
     }
@@ -1039,7 +1047,7 @@ class BlockOutput {
   /** Where in the current block the bytes not yet given to `writer` start. */
   private segmentStart = 0;
 
-  constructor(handle: FileHandle) {
+  constructor(handle: RandomAccessFile) {
     this.writer = new BatchedWriter(handle, BATCH_SIZE);
     this.blocks = sparePairs.pop() ?? [
       Buffer.allocUnsafe(BLOCK_SIZE),
@@ -1084,7 +1092,7 @@ class BlockOutput {
   }
 
   /** Copies `length` bytes of `source` from `start` through the blocks. */
-  async copyFromFile(source: FileHandle, start: number, length: number): Promise<void> {
+  async copyFromFile(source: RandomAccessFile, start: number, length: number): Promise<void> {
     let copied = 0;
     while (copied < length) {
       if (this.filled === BLOCK_SIZE) await this.submit();
