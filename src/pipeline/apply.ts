@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { sha256Hex } from "../cache/index.js";
+import { CACHED_LAYERS_KEPT, sha256Hex } from "../cache/index.js";
 import type { WheelSource, ZipSources } from "../check/reuse.js";
 import type { LocalPython } from "../compile/index.js";
 import { fileSystemError, PylayerError, usageError } from "../errors.js";
@@ -255,11 +255,15 @@ async function buildOutput(output: OutputPlan, work: OutputWork): Promise<ZipRep
   const { report, written } = await writeOutput(output, { ...work, onEvent: recordingOnEvent });
   // A cache that cannot be written (full disk, read-only) costs the next build time, not this one.
   const stored = await cache
-    .putLayer(key, report.path, report.size, report.sha256, {
-      zip: report,
-      warnings: warnings.slice(before),
-      events,
-    })
+    .putLayer(
+      key,
+      report.path,
+      report.size,
+      report.sha256,
+      { zip: report, warnings: warnings.slice(before), events },
+      // Every zip of this build stays (a warm matrix of twelve targets is twelve hits).
+      Math.max(CACHED_LAYERS_KEPT, work.plan.outputs.length),
+    )
     .then(
       () => true,
       () => false,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CACHED_LAYERS_KEPT } from "../../src/cache/index.js";
 import type { BuildEvent, BuildOptions } from "../../src/pipeline/index.js";
+import { ARCHITECTURES, RUNTIMES } from "../../src/runtime/index.js";
 import { buildCollecting } from "../helpers/build.js";
 import { indexForFile } from "../helpers/index-server.js";
 import { temporaryFolder } from "../helpers/sandbox.js";
@@ -109,6 +110,31 @@ describe("layer cache", () => {
     expect(copiedFromCache(newest.events)).toBe(true);
     const oldest = await build(home, {}, { SOURCE_DATE_EPOCH: "1600000000" });
     expect(copiedFromCache(oldest.events)).toBe(false);
+  });
+
+  it(`keeps every zip of a build with more than ${CACHED_LAYERS_KEPT} outputs: a second matrix build is all hits`, async () => {
+    const home = await temporaryFolder();
+    // The site-packages layout names the Python version, so every target gets its own zip.
+    const matrix = {
+      runtimes: RUNTIMES.map((runtime) => runtime.name),
+      architectures: [...ARCHITECTURES],
+      layout: "site-packages" as const,
+    };
+    expect(matrix.runtimes.length * matrix.architectures.length).toBeGreaterThan(
+      CACHED_LAYERS_KEPT,
+    );
+    const first = await buildCollecting(server.url, home, { requirements: ["app"], ...matrix });
+    const outputs = first.result.zips.length;
+    expect(outputs).toBe(matrix.runtimes.length * matrix.architectures.length);
+    expect(await layersIn(home)).toHaveLength(outputs);
+    const second = await buildCollecting(server.url, home, { requirements: ["app"], ...matrix });
+    expect(second.result.cache?.layers).toEqual({ reused: outputs, built: 0, fromPrevious: 0 });
+    expect(second.result.zips.map((zip) => zip.sha256)).toEqual(
+      first.result.zips.map((zip) => zip.sha256),
+    );
+    // A later one-target build prunes back to CACHED_LAYERS_KEPT.
+    await build(home, {}, { SOURCE_DATE_EPOCH: "1700000000" });
+    expect(await layersIn(home)).toHaveLength(CACHED_LAYERS_KEPT);
   });
 
   it("writes no layer cache with --no-cache", async () => {
