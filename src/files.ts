@@ -40,7 +40,7 @@ export interface RandomAccessFile {
  * Opens `path` (`flags` as `fs.open` takes them) with a synchronous call; reads and writes
  * still go through libuv's thread pool, so the copy to or from the page cache runs beside
  * the main thread. On a 2-vCPU VM each hand-off to the pool and back costs the main thread
- * 60–130 µs of CPU, where a synchronous `open`, `fstat` or `close` costs 2–10 µs: a build
+ * 40–130 µs of CPU, where a synchronous `open`, `fstat` or `close` costs 2–10 µs: a build
  * opens hundreds of files (wheels, zips, downloads). Errors are those of `fs.open`, thrown
  * as a rejection. `close` waits for the transfers in flight (a descriptor closed under a
  * pending read could be reused by the next `open`).

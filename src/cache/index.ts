@@ -568,12 +568,13 @@ export class Cache {
    * Stores the finished zip at `sourcePath` (whose bytes hash to `sha256`) in the cache
    * under `key` with the report to hand back on a hit, then drops the least recently used
    * layers beyond `keep` (CACHED_LAYERS_KEPT; a build passes at least its own number of
-   * outputs, whose layers are the most recently used, so that none of them goes). The zip is hard-linked when the cache is on the same
-   * file system (the caller wrote it through a temporary file and a rename, so no later
-   * build rewrites those bytes in place), else copied, and a copy is hashed before it is
-   * renamed into place. The record is written after the zip, so a record always has its
-   * zip; a hit is hashed again by whoever copies it out (see `getLayer`), so a linked zip
-   * changed through its other name is evicted then, never used.
+   * outputs, whose layers are the most recently used, so that none of them goes). The zip
+   * is hard-linked when the cache is on the same file system (the caller wrote it through
+   * a temporary file and a rename, so no later build rewrites those bytes in place), else
+   * copied, and a copy is hashed before it is renamed into place. The record is written
+   * after the zip, so a record always has its zip; a hit is hashed again by whoever copies
+   * it out (see `getLayer`), so a linked zip changed through its other name is evicted
+   * then, never used.
    */
   async putLayer(
     key: string,
