@@ -16,6 +16,8 @@ import {
   fstatSync,
   openSync,
   read as readCallback,
+  type Stats,
+  statSync,
   writev as writevCallback,
 } from "node:fs";
 import { access, copyFile, link, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -314,6 +316,15 @@ export class BatchedWriter {
   /** Waits for the write in flight, whether it succeeds or not (before closing the file). */
   async settle(): Promise<void> {
     await this.inFlight.catch(() => undefined);
+  }
+}
+
+/** The file's status, or null when it cannot be read (missing, or any other error). */
+export function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
   }
 }
 

@@ -48,14 +48,13 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  type Stats,
   statSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
 import { copyFile, mkdir, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
-import { hashFile, openFile, processIsAlive, writeBuffersAt } from "../files.js";
+import { hashFile, openFile, processIsAlive, statOrNull, writeBuffersAt } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -225,14 +224,6 @@ function readdirOrEmpty(folder: string): string[] {
     return readdirSync(folder);
   } catch {
     return [];
-  }
-}
-
-function statOrNull(path: string): Stats | null {
-  try {
-    return statSync(path);
-  } catch {
-    return null;
   }
 }
 
@@ -612,15 +603,9 @@ export class Cache {
 
   /** Keeps the `keep` most recently used layers and deletes the others. */
   async pruneLayers(keep: number): Promise<void> {
-    const folder = this.bucketPath("layers");
-    const records = readdirOrEmpty(folder)
-      .filter((name) => /^[0-9a-f]{64}\.json$/.test(name))
-      .map((name) => ({
-        key: name.slice(0, 64),
-        used: statOrNull(join(folder, name))?.mtimeMs ?? 0,
-      }));
-    records.sort((a, b) => b.used - a.used || a.key.localeCompare(b.key));
-    for (const { key } of records.slice(keep)) await this.evictLayer(key);
+    for (const name of leastRecentlyUsed(this.bucketPath("layers"), keep)) {
+      await this.evictLayer(name.slice(0, 64));
+    }
   }
 
   private planPath(key: string): string {
@@ -798,14 +783,22 @@ export class Cache {
 
 /** Keeps the `keep` most recently used `<64 hex>.json` entries of `folder` and deletes the others. */
 async function pruneByUse(folder: string, keep: number): Promise<void> {
+  for (const name of leastRecentlyUsed(folder, keep)) await rm(join(folder, name), { force: true });
+}
+
+/**
+ * The `<64 hex>.json` entries of `folder` beyond the `keep` most recently used (by
+ * modification time, which a hit sets; ties by name, so that pruning is deterministic).
+ * Nothing is stat'ed while there are no more than `keep`.
+ */
+function leastRecentlyUsed(folder: string, keep: number): string[] {
   const names = readdirOrEmpty(folder).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
-  if (names.length <= keep) return;
-  const used = names.map((name) => ({
-    name,
-    used: statOrNull(join(folder, name))?.mtimeMs ?? 0,
-  }));
-  used.sort((a, b) => b.used - a.used || a.name.localeCompare(b.name));
-  for (const { name } of used.slice(keep)) await rm(join(folder, name), { force: true });
+  if (names.length <= keep) return [];
+  return names
+    .map((name) => ({ name, used: statOrNull(join(folder, name))?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.used - a.used || a.name.localeCompare(b.name))
+    .slice(keep)
+    .map(({ name }) => name);
 }
 
 function assertSha256(sha256: string): void {

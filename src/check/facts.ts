@@ -32,6 +32,18 @@ export interface EntryFacts {
   text?: string;
 }
 
+/**
+ * Whether a path names a shared library: a `.so` file (`.so.1.2` included) or a file in an
+ * auditwheel `<name>.libs/` folder. The `includes` tests come first: the expressions alone
+ * cost a scan per "/" of a name, and most names have neither.
+ */
+export function namesSharedLibrary(name: string): boolean {
+  return (
+    (name.includes(".so") && /\.so(\.\d+)*$/.test(name)) ||
+    (name.includes(".libs/") && /(^|\/)[^/]+\.libs\//.test(name))
+  );
+}
+
 /** The largest dist-info text kept with a wheel's facts (larger ones are read from the zip). */
 export const DIST_INFO_TEXT_LIMIT = 64 * 1024;
 

@@ -13,7 +13,7 @@ import { posix } from "node:path";
 import type { Architecture, Target } from "../runtime/index.js";
 import type { ZipEntry } from "../zip/index.js";
 import { type ElfInfo, EM_AARCH64, EM_X86_64 } from "./elf.js";
-import { describeBinary, entryWeight, type StoredBinary } from "./facts.js";
+import { describeBinary, entryWeight, namesSharedLibrary, type StoredBinary } from "./facts.js";
 import type { LayerFiles } from "./layer-files.js";
 import { packageOf } from "./layer-files.js";
 import { forEachWeighted } from "./layout.js";
@@ -63,12 +63,10 @@ export function mayBeNative(entry: ZipEntry): boolean {
   if (entry.isDirectory || entry.isSymlink) return false;
   const name = entry.name;
   return (
-    (name.includes(".so") && /\.so(\.\d+)*$/.test(name)) ||
+    namesSharedLibrary(name) ||
     name.startsWith("bin/") ||
     name.startsWith("lib/") ||
-    name.startsWith("lib64/") ||
-    // The test of `includes` first: the expression alone costs a scan per "/" of a name.
-    (name.includes(".libs/") && /(^|\/)[^/]+\.libs\//.test(name))
+    name.startsWith("lib64/")
   );
 }
 

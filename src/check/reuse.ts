@@ -34,6 +34,7 @@ import {
   type EntryFacts,
   entryWeight,
   isDistInfoText,
+  namesSharedLibrary,
 } from "./facts.js";
 import { forEachLimited, forEachWeighted, sharedReadBudget } from "./layout.js";
 import type { Finding, SizeReport } from "./types.js";
@@ -119,11 +120,7 @@ function asWheelFacts(value: unknown): WheelFacts | null {
  * `bin/` or `lib/` in some layouts). They are read whole and identified.
  */
 function mayBeNativeInWheel(name: string): boolean {
-  return (
-    (name.includes(".so") && /\.so(\.\d+)*$/.test(name)) ||
-    (name.includes(".libs/") && /(^|\/)[^/]+\.libs\//.test(name)) ||
-    name.includes(".data/data/")
-  );
+  return namesSharedLibrary(name) || name.includes(".data/data/");
 }
 
 /**
@@ -148,12 +145,17 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
     // Read whole: native code (identified) and the dist-info texts the check reads; the
     // plain rest is only verified.
     const whole: ZipEntry[] = [];
+    const native = new Set<ZipEntry>();
     const plain: ZipEntry[] = [];
     for (const entry of files) {
-      const readWhole =
-        mayBeNativeInWheel(entry.name) ||
-        (isDistInfoText(entry.name) && entry.uncompressedSize <= DIST_INFO_TEXT_LIMIT);
-      (readWhole ? whole : plain).push(entry);
+      if (mayBeNativeInWheel(entry.name)) {
+        native.add(entry);
+        whole.push(entry);
+      } else if (isDistInfoText(entry.name) && entry.uncompressedSize <= DIST_INFO_TEXT_LIMIT) {
+        whole.push(entry);
+      } else {
+        plain.push(entry);
+      }
     }
     // Each pass reads in the order of the directory, which the read-ahead blocks follow; the
     // whole-read pass inflates its large entries on libuv's pool while the plain one runs here.
@@ -164,7 +166,7 @@ async function readWheelFacts(path: string): Promise<WheelFacts> {
         const facts = recordOf(entry);
         try {
           const bytes = await reader.read(entry);
-          if (mayBeNativeInWheel(entry.name)) facts.binary = describeBinary(bytes);
+          if (native.has(entry)) facts.binary = describeBinary(bytes);
           else {
             const text = bytes.toString("utf8");
             facts.text = entry.name.endsWith("/METADATA") ? headerBlock(text) : text;

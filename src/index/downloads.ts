@@ -6,13 +6,13 @@
  * fails its size or hash check is kept.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync, type Stats, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
-import { BatchedWriter, forEachBlock, openFile } from "../files.js";
+import { BatchedWriter, forEachBlock, openFile, statOrNull } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -259,13 +259,5 @@ export class WheelDownloader {
     const destination = join(folder, filename);
     await rename(source, destination);
     return destination;
-  }
-}
-
-function statOrNull(path: string): Stats | null {
-  try {
-    return statSync(path);
-  } catch {
-    return null;
   }
 }
