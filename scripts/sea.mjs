@@ -20,7 +20,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { rolldown } from "rolldown";
-import { pythonSourcesDefine } from "../rolldown.config.mjs";
+import { pythonSourcesDefine, startupOutputOptions } from "../rolldown.config.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const folder = join(root, "dist", "sea");
@@ -88,6 +88,7 @@ export async function buildSea() {
       file: script,
       format: "cjs",
       codeSplitting: false,
+      ...startupOutputOptions,
     });
   } finally {
     await build.close();

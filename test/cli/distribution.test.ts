@@ -85,6 +85,19 @@ describe("the npm tarball", () => {
     expect(unexpected).toEqual([]);
   });
 
+  it("ships a bundle of ASCII text: one byte per character in V8, however the sources are written", async () => {
+    // The precondition that makes this test mean something: the sources hold non-ASCII text.
+    const source = await readFile(join(root, "src", "cli", "commands", "build.ts"));
+    expect(source.some((byte) => byte > 0x7f)).toBe(true);
+    const names = files.filter((path) => path.startsWith("dist/bundle/") && path.endsWith(".js"));
+    expect(names.length).toBeGreaterThan(1);
+    for (const name of names) {
+      const bytes = await readFile(join(root, name));
+      const offset = bytes.findIndex((byte) => byte > 0x7f);
+      expect(offset, `${name}: a non-ASCII byte at offset ${offset}`).toBe(-1);
+    }
+  });
+
   it("runs with production dependencies only: --version and a build from a local index", async () => {
     const folder = await temporaryFolder();
     await run("tar", ["-xzf", tarball, "-C", folder]);
