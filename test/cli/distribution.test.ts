@@ -98,6 +98,30 @@ describe("the npm tarball", () => {
     }
   });
 
+  it("loads no dependency statically from the chunks every build loads (rolldown.config.mjs groups)", async () => {
+    const names = files
+      .filter((path) =>
+        /^dist\/bundle\/(pylayer|(build|standards|zip|options)-[\w-]+)\.js$/.test(path),
+      )
+      .map((path) => path.slice("dist/bundle/".length));
+    expect(
+      names.map((name) => name.replace(/-[\w-]+\.js$/, "").replace(/\.js$/, "")).sort(),
+    ).toEqual(["build", "options", "pylayer", "standards", "zip"]);
+    for (const name of names) {
+      const code = await readFile(join(root, "dist", "bundle", name), "utf8");
+      const specifiers = [...code.matchAll(/^import\s[^;]*?from\s*"([^"]+)"/gm)].map(
+        (match) => match[1]!,
+      );
+      expect(specifiers.length, name).toBeGreaterThan(0);
+      expect(
+        specifiers.filter(
+          (specifier) => !specifier.startsWith("node:") && !specifier.startsWith("./"),
+        ),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it("runs with production dependencies only: --version and a build from a local index", async () => {
     const folder = await temporaryFolder();
     await run("tar", ["-xzf", tarball, "-C", folder]);
