@@ -45,11 +45,12 @@ export default {
     ...startupOutputOptions,
     // Node.js reads, decodes and links each chunk file on its own (four hand-offs to libuv's
     // pool per file), so a build loads a few large chunks instead of about thirty small
-    // ones: the build command with the pipeline, resolution and the check (and their
-    // static imports) in one; the modules the lighter commands share with it in three
-    // smaller ones, so that `targets`, `publish` or `layers` do not load the pipeline; and
-    // `--help`/`--version` only the entry. Lazy imports of dependencies (zod, smol-toml, the
-    // AWS SDK) stay lazy: none of these modules imports one statically.
+    // ones: the pipeline, resolution and the check (and their static imports) in one; the
+    // modules the lighter commands share with it in three smaller ones, so that `targets`,
+    // `publish` or `layers` do not load the pipeline; the build command's own module apart,
+    // so that `build --help` does not either; and `--help`/`--version` only the entry. Lazy
+    // imports of dependencies (zod, smol-toml, the AWS SDK) stay lazy: none of these modules
+    // imports one statically.
     codeSplitting: {
       groups: [
         { name: "cli", tags: ["$initial"], priority: 3 },
@@ -62,7 +63,7 @@ export default {
         },
         {
           name: "build",
-          test: /dist[\\/](cli[\\/]commands[\\/]build|pipeline[\\/]build|check[\\/]index)\.js$/,
+          test: /dist[\\/](pipeline[\\/]build|check[\\/]index)\.js$/,
           priority: 1,
         },
       ],

@@ -104,9 +104,12 @@ describe("the npm tarball", () => {
         /^dist\/bundle\/(pylayer|(build|standards|zip|options)-[\w-]+)\.js$/.test(path),
       )
       .map((path) => path.slice("dist/bundle/".length));
-    expect(
-      names.map((name) => name.replace(/-[\w-]+\.js$/, "").replace(/\.js$/, "")).sort(),
-    ).toEqual(["build", "options", "pylayer", "standards", "zip"]);
+    // The build command's own chunk and the pipeline's group are both named "build".
+    const chunkNames = names.map((name) => name.replace(/-[\w-]+\.js$/, "").replace(/\.js$/, ""));
+    expect(new Set(chunkNames)).toEqual(
+      new Set(["build", "options", "pylayer", "standards", "zip"]),
+    );
+    expect(chunkNames.filter((name) => name === "build")).toHaveLength(2);
     for (const name of names) {
       const code = await readFile(join(root, "dist", "bundle", name), "utf8");
       const specifiers = [...code.matchAll(/^import\s[^;]*?from\s*"([^"]+)"/gm)].map(
