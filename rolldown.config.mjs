@@ -53,6 +53,8 @@ export default {
     // imports one statically.
     codeSplitting: {
       groups: [
+        // The entry's static imports stay with it: the other groups take their members'
+        // dependencies too, and would otherwise draw errors.js or args.js into their chunks.
         { name: "cli", tags: ["$initial"], priority: 3 },
         { name: "standards", test: /dist[\\/](runtime|tags|pep440|pep508)[\\/]/, priority: 2 },
         { name: "zip", test: /dist[\\/](zip[\\/]|layer[\\/]|files\.js)/, priority: 2 },
