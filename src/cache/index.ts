@@ -54,7 +54,7 @@ import {
 } from "node:fs";
 import { copyFile, mkdir, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, posix, win32 } from "node:path";
-import { hashFile, openFile, processIsAlive, statOrNull, writeBuffersAt } from "../files.js";
+import { BatchedWriter, hashFile, openFile, processIsAlive, statOrNull } from "../files.js";
 
 export const CACHE_BUCKETS = {
   wheels: "wheels-v1",
@@ -411,6 +411,8 @@ export class Cache {
   /**
    * Stores a wheel that arrives as a stream, hashing it while it is written to a
    * temporary file: the final path, or null (nothing kept) when its sha256 is not `sha256`.
+   * Chunks are written about 1 MiB at a time (`BatchedWriter`), so each must stay unchanged
+   * until the call returns (a stream's chunks, or a body's, are fresh buffers).
    */
   async putWheelStream(
     chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -422,14 +424,15 @@ export class Cache {
     try {
       const hash = createHash("sha256");
       const handle = await openFile(temporary, "w");
+      const writer = new BatchedWriter(handle);
       try {
-        let position = 0;
         for await (const chunk of chunks) {
           hash.update(chunk);
-          await writeBuffersAt(handle, [chunk], position);
-          position += chunk.length;
+          await writer.add(chunk);
         }
+        await writer.finish();
       } finally {
+        await writer.settle();
         await handle.close();
       }
       if (hash.digest("hex") !== expected) return null;
