@@ -46,6 +46,8 @@ export interface WheelSource {
   sha256: string;
   /** Where the wheel is (read when its facts are not cached). */
   path: string;
+  /** Awaited before the wheel is read (a build verifies a cached wheel's hash then). */
+  verified?: () => Promise<void>;
   /** Zip entry name → the wheel entry it was copied from. */
   entries: { zipName: string; wheelName: string }[];
 }
@@ -255,7 +257,10 @@ export async function wheelFactsFor(
         if (wheel !== null) {
           wheelsReused++;
         } else {
-          wheel = await readWheelFacts(source.path).catch(() => null);
+          // A wheel that cannot be verified or read is read through the zip instead.
+          wheel = await (source.verified?.() ?? Promise.resolve())
+            .then(() => readWheelFacts(source.path))
+            .catch(() => null);
           if (wheel === null) return;
           wheelsRead++;
           if (cache !== null)

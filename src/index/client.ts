@@ -26,7 +26,7 @@ import { type Cache, sha256Hex } from "../cache/index.js";
 import { PylayerError, redactUrl } from "../errors.js";
 import { editDistance } from "../strings.js";
 import { type IndexContext, isHttpUrl, isMissing, shared } from "./context.js";
-import { WheelDownloader } from "./downloads.js";
+import { type DeferredWheel, WheelDownloader } from "./downloads.js";
 import { CredentialStore, HttpClient, stripCredentials, type TokenCredential } from "./http.js";
 import { DEFAULT_RESPONSE_LIMITS, type ResponseLimits } from "./limits.js";
 import { MetadataLoader } from "./metadata.js";
@@ -193,6 +193,15 @@ export class IndexClient {
    */
   download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
     return this.downloader.download(file);
+  }
+
+  /**
+   * `download`, except that a cached copy is hashed only when `verified()` is called:
+   * for a build that may not read every wheel (a changed set copies unchanged entries
+   * from the zip it wrote before, which it verifies as it reads).
+   */
+  downloadDeferred(file: DistributionFile): Promise<DeferredWheel> {
+    return this.downloader.downloadDeferred(file);
   }
 
   /** Removes the temporary folder used for downloads when there is no cache. */

@@ -1,9 +1,9 @@
 /**
- * Wheels as verified local files: a cached copy trusted by its content address, a
- * download streamed to a temporary file while it is hashed and then renamed into the
- * cache (or a scratch folder when there is no cache), or a `file://` wheel used in place
- * after its hashes are checked (remembered by file identity in the cache). Nothing that
- * fails its size or hash check is kept.
+ * Wheels as verified local files: a cached copy, hashed again before its bytes are read
+ * (`DeferredWheel`); a download streamed to a temporary file while it is hashed and then
+ * renamed into the cache (or a scratch folder when there is no cache); or a `file://`
+ * wheel used in place after its hashes are checked (remembered by file identity in the
+ * cache). Nothing that fails its size or hash check is kept.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync, statSync } from "node:fs";
@@ -27,8 +27,23 @@ import type { DistributionFile } from "./types.js";
 
 const PROGRESS_STEP_BYTES = 256 * 1024;
 
+/**
+ * A wheel on disk whose bytes may not have been hashed yet: `verified()` resolves once the
+ * file at `path` is known to hash to `sha256` (at once for a download or a `file://` wheel,
+ * which were hashed as they were read; by hashing a cached copy on the first call, which
+ * evicts a damaged copy, says so and downloads it again to the same path). Whoever reads
+ * the file's bytes awaits it first; a caller that never reads them does not pay for it.
+ */
+export interface DeferredWheel {
+  path: string;
+  sha256: string;
+  verified: () => Promise<void>;
+}
+
+const ALREADY_VERIFIED = () => Promise.resolve();
+
 export class WheelDownloader {
-  private readonly downloads = new Map<string, Promise<{ path: string; sha256: string }>>();
+  private readonly downloads = new Map<string, Promise<DeferredWheel>>();
   private temporaryDirectory: Promise<string> | undefined;
 
   constructor(private readonly context: IndexContext) {}
@@ -37,7 +52,14 @@ export class WheelDownloader {
    * A local path to the wheel with its hashes verified: a cached copy, or the file
    * itself for `file://` locations. Concurrent calls for one URL share one download.
    */
-  download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+  async download(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+    const { path, sha256, verified } = await this.downloadDeferred(file);
+    await verified();
+    return { path, sha256 };
+  }
+
+  /** `download`, leaving a cached copy's hash to be checked when its bytes are read. */
+  downloadDeferred(file: DistributionFile): Promise<DeferredWheel> {
     return shared(this.downloads, stripCredentials(file.url), () => this.fetchWheel(file));
   }
 
@@ -50,24 +72,22 @@ export class WheelDownloader {
     }
   }
 
-  private async fetchWheel(file: DistributionFile): Promise<{ path: string; sha256: string }> {
-    const { cache, emit, limits } = this.context;
-    const label = redactUrl(file.url);
-    if (!isHttpUrl(file.url)) return this.useLocalWheel(file);
+  private async fetchWheel(file: DistributionFile): Promise<DeferredWheel> {
+    const { cache, emit } = this.context;
+    if (!isHttpUrl(file.url)) {
+      return { ...(await this.useLocalWheel(file)), verified: ALREADY_VERIFIED };
+    }
     const expected = file.hashes.sha256?.toLowerCase();
     if (cache !== null && expected !== undefined) {
-      // A cached wheel is hashed again before it is used: a file damaged or truncated on
-      // disk is removed, said, and downloaded again.
-      const path = await cache.getWheel(expected, file.filename, {
-        onCorrupt: (corrupt) =>
-          emit({
-            type: "warning",
-            message: `cached wheel ${corrupt} does not match its sha256 (damaged or truncated); removed it, downloading ${file.filename} again`,
-          }),
-      });
+      // A cached wheel of the wrong size is removed and downloaded again at once; one of
+      // the right size is hashed before its bytes are read (`verified`).
+      const path = await cache.getWheel(expected, file.filename, { verify: false });
       const size = path === null ? 0 : statSync(path).size;
-      if (path !== null && (file.size === undefined || file.size === size)) {
-        emit({ type: "cache-hit", kind: "wheel", url: label });
+      if (path !== null && file.size !== undefined && file.size !== size) {
+        rmSync(path, { force: true });
+        this.sayDamaged(path, file.filename);
+      } else if (path !== null) {
+        emit({ type: "cache-hit", kind: "wheel", url: redactUrl(file.url) });
         emit({
           type: "download-done",
           filename: file.filename,
@@ -76,9 +96,42 @@ export class WheelDownloader {
           path,
           fromCache: true,
         });
-        return { path, sha256: expected };
+        let verification: Promise<void> | undefined;
+        const verified = () => {
+          verification ??= this.verifyCached(file, path, expected);
+          return verification;
+        };
+        return { path, sha256: expected, verified };
       }
     }
+    return { ...(await this.downloadFresh(file)), verified: ALREADY_VERIFIED };
+  }
+
+  /**
+   * Hashes a cached wheel; a copy damaged on disk is removed, said, and downloaded again
+   * (to the same content-addressed path).
+   */
+  private async verifyCached(file: DistributionFile, path: string, sha256: string): Promise<void> {
+    const intact = await this.context.cache!.getWheel(sha256, file.filename, {
+      onCorrupt: (corrupt) => this.sayDamaged(corrupt, file.filename),
+    });
+    if (intact !== null) return;
+    const fresh = await this.downloadFresh(file);
+    if (fresh.path !== path) {
+      throw new Error(`the download of ${file.filename} landed at ${fresh.path}, not ${path}`);
+    }
+  }
+
+  private sayDamaged(path: string, filename: string): void {
+    this.context.emit({
+      type: "warning",
+      message: `cached wheel ${path} does not match its sha256 (damaged or truncated); removed it, downloading ${filename} again`,
+    });
+  }
+
+  private async downloadFresh(file: DistributionFile): Promise<{ path: string; sha256: string }> {
+    const { cache, emit, limits } = this.context;
+    const label = redactUrl(file.url);
     if (this.context.offline) throw offlineMiss(`The wheel ${file.filename}`);
 
     const temporary =

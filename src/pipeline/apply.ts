@@ -95,10 +95,12 @@ export async function applyPlan(
     context,
     paths: new Map(),
     hashes,
+    verifiers: new Map(),
+    verified: (path) => work.verifiers.get(path)?.() ?? Promise.resolve(),
     openReader: (path) => {
       let reader = readers.get(path);
       if (reader === undefined) {
-        reader = ZipReader.open(path);
+        reader = work.verified(path).then(() => ZipReader.open(path));
         readers.set(path, reader);
       }
       return reader;
@@ -146,10 +148,11 @@ export async function applyPlan(
     [...needed].map(async (filename) => {
       const file = context.files.get(filename);
       if (file === undefined) throw new Error(`no index file recorded for ${filename}`);
-      const { path, sha256 } = await (context.clients?.get(filename) ?? context.client).download(
-        file,
-      );
+      const { path, sha256, verified } = await (
+        context.clients?.get(filename) ?? context.client
+      ).downloadDeferred(file);
       work.paths.set(filename, path);
+      work.verifiers.set(path, verified);
       hashes.set(filename, sha256);
       done++;
       onEvent({ type: "progress", message: `Fetched ${done}/${needed.size} wheels` });
@@ -209,6 +212,11 @@ interface OutputWork {
   paths: Map<string, string>;
   /** Wheel file name → sha256. */
   hashes: Map<string, string>;
+  /** Local wheel path → its `DeferredWheel.verified` (a cached wheel is hashed when first read). */
+  verifiers: Map<string, () => Promise<void>>;
+  /** Resolves once the wheel at `path` may be read: every read of a wheel's bytes awaits it. */
+  verified: (path: string) => Promise<void>;
+  /** A reader of the wheel at `path` (after `verified`), shared by the outputs. */
   openReader: (path: string) => Promise<ZipReader>;
   mtime: Date;
   /** Collects the warnings of every output. */
@@ -478,7 +486,7 @@ async function writeOutput(
   const zipEntries = source === undefined ? entries : [...entries, ...source.entries];
   const sha256ByPath = wheelHashesByPath(work);
   work.zipSources.set(output.path, {
-    wheels: wheelSourcesOf(zipEntries, sha256ByPath),
+    wheels: wheelSourcesOf(zipEntries, sha256ByPath, work.verified),
     generated: distInfoTextsOf(zipEntries),
   });
   onEvent({ type: "phase", phase: "write", message: `Writing ${output.path}` });
@@ -491,6 +499,7 @@ async function writeOutput(
       mtime,
       comment,
       previous: previous?.zip,
+      prepareSource: work.verified,
       sourceKey: (entrySource) => {
         const sha256 = sha256ByPath.get(entrySource.archivePath);
         return sha256 === undefined ? undefined : wheelSourceKey(sha256, entrySource.entry.name);
@@ -686,6 +695,7 @@ async function previousLayer(
 function wheelSourcesOf(
   entries: readonly PlannedEntry[],
   sha256ByPath: ReadonlyMap<string, string>,
+  verified: (path: string) => Promise<void>,
 ): WheelSource[] {
   const sources = new Map<string, WheelSource>();
   for (const entry of entries) {
@@ -695,7 +705,7 @@ function wheelSourcesOf(
     if (sha256 === undefined) continue;
     let source = sources.get(archivePath);
     if (source === undefined) {
-      source = { sha256, path: archivePath, entries: [] };
+      source = { sha256, path: archivePath, verified: () => verified(archivePath), entries: [] };
       sources.set(archivePath, source);
     }
     source.entries.push({ zipName: entry.name, wheelName: entry.source.entry.name });

@@ -177,6 +177,11 @@ export interface ZipWriteOptions {
    */
   sourceKey?: (source: Extract<EntrySource, { kind: "zip" }>) => string | undefined;
   previous?: PreviousZip;
+  /**
+   * Awaited before a source archive is opened (e.g. to verify its hash first); entries
+   * copied from `previous` do not open theirs.
+   */
+  prepareSource?: (archivePath: string) => Promise<void>;
 }
 
 /**
@@ -213,7 +218,7 @@ export async function writeDeterministicZip(
   );
   await removeStaleTemporaries(dirname(outputPath));
   const write = (reuse?: { stream: PreviousStream; copies: PreviousCopies }) =>
-    writeZip(outputPath, outputEntries, keys, dosDateTime, comment, reuse);
+    writeZip(outputPath, outputEntries, keys, dosDateTime, comment, options.prepareSource, reuse);
   const previous = options.previous;
   if (previous === undefined || !sameTimestamp(previous, dosDateTime)) return write();
   try {
@@ -334,6 +339,7 @@ async function writeZip(
   keys: readonly (string | undefined)[],
   dosDateTime: DosDateTime,
   comment: Buffer,
+  prepareSource: ((archivePath: string) => Promise<void>) | undefined,
   reuse?: { stream: PreviousStream; copies: PreviousCopies },
 ): Promise<ZipResult> {
   const temporaryPath = temporarySiblingOf(outputPath);
@@ -342,7 +348,7 @@ async function writeZip(
     if (reuse !== undefined && reuse.copies.offsets[index]! >= 0) continue;
     if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
   }
-  const archives = new SourceArchives([...archiveOrder]);
+  const archives = new SourceArchives([...archiveOrder], prepareSource);
   let handle: RandomAccessFile | undefined;
   let output: BlockOutput | undefined;
   const previousStream = reuse?.stream;
@@ -653,8 +659,11 @@ class SourceArchives {
   private readonly position = new Map<string, number>();
   private nextToLoad = 0;
 
-  /** `order`: every source archive in the order of first use. */
-  constructor(private readonly order: readonly string[]) {
+  /** `order`: every source archive in the order of first use; `prepare` is awaited before one is opened. */
+  constructor(
+    private readonly order: readonly string[],
+    private readonly prepare: ((archivePath: string) => Promise<void>) | undefined,
+  ) {
     for (const [index, path] of order.entries()) this.position.set(path, index);
   }
 
@@ -747,6 +756,7 @@ class SourceArchives {
   }
 
   private async read(archivePath: string): Promise<LoadedArchive> {
+    await this.prepare?.(archivePath);
     let handle: RandomAccessFile;
     try {
       handle = await openFile(archivePath, "r");

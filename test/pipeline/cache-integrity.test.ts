@@ -23,6 +23,7 @@ const server = await indexForFile([
     version: "2.0",
     files: { "helper/__init__.py": `VALUE = ${JSON.stringify("x".repeat(5000))}\n` },
   }),
+  buildWheel({ name: "extra", version: "1.0" }),
 ]);
 
 async function build(home: string, options: Partial<BuildOptions> = {}) {
@@ -150,6 +151,64 @@ describe("cache integrity", () => {
         false,
       );
       expect(wheelDownloads(filename)).toBe(downloadsBefore + 1);
+    });
+  }
+});
+
+describe("a cached wheel is verified when its bytes are read, and only then", () => {
+  const flipHelper = async (home: string, zip: { packages: { name: string; wheel: string }[] }) => {
+    const filename = zip.packages.find((item) => item.name === "helper")!.wheel;
+    await flipByte(await findWheel(home, filename), (size) => Math.floor(size / 2));
+    return filename;
+  };
+  const damaged = (events: { message?: string }[], filename: string) =>
+    events.some((event) =>
+      new RegExp(`cached wheel .*${filename} does not match its sha256`).test(event.message ?? ""),
+    );
+
+  it("a changed set copies an unchanged wheel's entries from its previous zip without reading the wheel", async () => {
+    const home = await temporaryFolder();
+    const first = await build(home, { check: true });
+    const filename = await flipHelper(home, first.zip);
+    const downloadsBefore = wheelDownloads(filename);
+
+    const changed = await build(home, { requirements: ["app", "extra"], check: true });
+    expect(changed.result.cache?.layers.fromPrevious).toBe(1);
+    expect(damaged(changed.events, filename)).toBe(false);
+    expect(wheelDownloads(filename)).toBe(downloadsBefore);
+    expect(changed.result.checks?.[0]?.ok).toBe(true);
+    await readsCleanly(changed.zip.path);
+    const fresh = await build(await temporaryFolder(), { requirements: ["app", "extra"] });
+    expect(changed.sha256).toBe(fresh.sha256);
+
+    // A build that reads the wheel (no layer to copy from) finds the damage.
+    await rm(join(home, "cache", "layers-v1"), { recursive: true });
+    const downloadsBeforeRebuild = wheelDownloads(filename);
+    const rebuilt = await build(home, { requirements: ["app", "extra"] });
+    expect(damaged(rebuilt.events, filename)).toBe(true);
+    expect(wheelDownloads(filename)).toBe(downloadsBeforeRebuild + 1);
+    expect(rebuilt.sha256).toBe(fresh.sha256);
+  });
+
+  for (const [reader, cleared, requirements] of [
+    ["the zip writer", ["layers-v1"], ["app"]],
+    ["install planning", ["layers-v1", "installs-v1"], ["app"]],
+    ["the check, reading its facts", ["checks-v1"], ["app", "extra"]],
+  ] as const) {
+    it(`${reader} verifies a damaged cached wheel before reading it`, async () => {
+      const home = await temporaryFolder();
+      const first = await build(home, { check: true });
+      const filename = await flipHelper(home, first.zip);
+      for (const folder of cleared) await rm(join(home, "cache", folder), { recursive: true });
+      const downloadsBefore = wheelDownloads(filename);
+
+      const second = await build(home, { requirements: [...requirements], check: true });
+      expect(damaged(second.events, filename)).toBe(true);
+      expect(wheelDownloads(filename)).toBe(downloadsBefore + 1);
+      expect(second.result.checks?.[0]?.ok).toBe(true);
+      await readsCleanly(second.zip.path);
+      const fresh = await build(await temporaryFolder(), { requirements: [...requirements] });
+      expect(second.sha256).toBe(fresh.sha256);
     });
   }
 });
