@@ -18,6 +18,7 @@ import {
   read as readCallback,
   type Stats,
   statSync,
+  writeSync,
   writev as writevCallback,
 } from "node:fs";
 import { access, copyFile, link, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -316,6 +317,42 @@ export class BatchedWriter {
   /** Waits for the write in flight, whether it succeeds or not (before closing the file). */
   async settle(): Promise<void> {
     await this.inFlight.catch(() => undefined);
+  }
+}
+
+/**
+ * A new file written in order with synchronous writes, for lent chunks (views into a buffer
+ * their owner reuses once it gets control back, as a download's socket does): a chunk is
+ * in the page cache when `add` returns, so nothing holds it and no memory is set aside for
+ * it. An asynchronous write would need each chunk copied first, into memory of its own,
+ * and a thread-pool round trip per write. Errors are those of `fs.openSync`/`writeSync`.
+ */
+export class ImmediateWriter {
+  private readonly descriptor: number;
+  private position = 0;
+
+  constructor(path: string) {
+    this.descriptor = openSync(path, "w");
+  }
+
+  add(chunk: Uint8Array): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const written = writeSync(
+        this.descriptor,
+        chunk,
+        offset,
+        chunk.length - offset,
+        this.position,
+      );
+      if (written === 0) throw new Error("the file accepted no more bytes");
+      offset += written;
+      this.position += written;
+    }
+  }
+
+  close(): void {
+    closeSync(this.descriptor);
   }
 }
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, PylayerError, redactUrl } from "../errors.js";
-import { BatchedWriter, forEachBlock, openFile, statOrNull } from "../files.js";
+import { forEachBlock, ImmediateWriter, statOrNull } from "../files.js";
 import {
   type IndexContext,
   isHttpUrl,
@@ -141,7 +141,13 @@ export class WheelDownloader {
     try {
       const http = await this.context.http();
       const { bytes, digests } = await http.request(
-        { url: file.url, headers: { "Accept-Encoding": "identity" }, acceptStatuses: [200] },
+        {
+          url: file.url,
+          headers: { "Accept-Encoding": "identity" },
+          acceptStatuses: [200],
+          // Each chunk is hashed and copied into the writer's blocks at once.
+          lentChunks: true,
+        },
         async (response, context) => {
           const declared = Number(response.headers.get("content-length") ?? Number.NaN);
           const totalBytes = Number.isFinite(declared) ? declared : file.size;
@@ -150,14 +156,17 @@ export class WheelDownloader {
           // A local write failure (full disk, read-only cache) is said as such: the
           // request's error handling would otherwise report it as a network failure.
           const local = (error: unknown) => fileSystemError(error, temporary) ?? error;
-          const handle = await openFile(temporary, "w").catch((error: unknown) => {
+          let writer: ImmediateWriter;
+          try {
+            writer = new ImmediateWriter(temporary);
+          } catch (error) {
             throw local(error);
-          });
-          const writer = new BatchedWriter(handle);
+          }
           let bytesDone = 0;
           let reported = 0;
           try {
-            const onChunk = async (chunk: Uint8Array) => {
+            // Each chunk is lent (`lentChunks`): hashed and written before this returns.
+            const onChunk = (chunk: Uint8Array) => {
               bytesDone += chunk.length;
               // More than the index announced is refused as it arrives, not after.
               if (file.size !== undefined && bytesDone > file.size) {
@@ -165,9 +174,11 @@ export class WheelDownloader {
                 throw sizeMismatch(file, file.size, bytesDone, true);
               }
               for (const hasher of hashers.values()) hasher.update(chunk);
-              await writer.add(chunk).catch((error: unknown) => {
+              try {
+                writer.add(chunk);
+              } catch (error) {
                 throw local(error);
-              });
+              }
               if (bytesDone - reported >= PROGRESS_STEP_BYTES) {
                 reported = bytesDone;
                 emit({
@@ -182,12 +193,8 @@ export class WheelDownloader {
               limit: { bytes: limits.fileBytes, kind: "fileBytes" },
               onChunk,
             });
-            await writer.finish().catch((error: unknown) => {
-              throw local(error);
-            });
           } finally {
-            await writer.settle();
-            await handle.close();
+            writer.close();
           }
           emit({ type: "download-progress", filename: file.filename, bytesDone, totalBytes });
           const digests = new Map(

@@ -212,6 +212,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Statuses handed to `consume`; other non-retryable statuses become errors. */
   acceptStatuses: number[];
+  /** `consume` uses each body chunk before it asks for the next (see `TransportRequest`). */
+  lentChunks?: boolean;
 }
 
 /**
@@ -331,7 +333,13 @@ export class HttpClient {
     if (headers.Range !== undefined) event.range = headers.Range;
     options.onEvent(event);
     try {
-      let response = await send(prepared.url, { method, headers, signal: controller.signal });
+      const lentChunks = request.lentChunks === true;
+      let response = await send(prepared.url, {
+        method,
+        headers,
+        signal: controller.signal,
+        lentChunks,
+      });
       touch();
       // An expiring token refused (it expired during a long build, or was revoked): fetch a
       // new one and ask once more; a second refusal is reported like any other.
@@ -344,7 +352,12 @@ export class HttpClient {
         await response.body?.cancel().catch(() => undefined);
         authorization = await token.renew(authorization);
         headers.Authorization = authorization;
-        response = await send(prepared.url, { method, headers, signal: controller.signal });
+        response = await send(prepared.url, {
+          method,
+          headers,
+          signal: controller.signal,
+          lentChunks,
+        });
         touch();
       }
       if (options.minimumBytesPerSecond > 0) {

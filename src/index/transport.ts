@@ -10,6 +10,7 @@
 import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import type { Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { exchangeLent } from "./lent-transport.js";
 
 /** What `HttpClient` reads of a response. */
 export interface TransportResponse {
@@ -25,6 +26,12 @@ export interface TransportRequest {
   method: "GET" | "HEAD";
   headers: Record<string, string>;
   signal: AbortSignal;
+  /**
+   * The caller uses each body chunk before it asks for the next one or awaits anything
+   * not already settled (it hashes and copies it): a GET may then lend chunks of a reused
+   * buffer (lent-transport.ts) instead of handing out fresh memory for each.
+   */
+  lentChunks?: boolean;
 }
 
 const MAX_REDIRECTS = 20;
@@ -66,26 +73,43 @@ function protocolFor(name: "http:" | "https:"): Promise<Protocol> {
 export async function send(url: string, request: TransportRequest): Promise<TransportResponse> {
   let current = new URL(url);
   let headers = { ...request.headers };
+  let lent = request.lentChunks === true && request.method === "GET";
   for (let redirects = 0; ; redirects++) {
-    const message = await exchange(current, request.method, headers, request.signal);
-    const status = message.statusCode ?? 0;
-    const location = message.headers.location;
-    if (REDIRECT_STATUSES.has(status) && location !== undefined) {
-      message.resume();
-      if (redirects >= MAX_REDIRECTS) {
-        throw Object.assign(new Error(`more than ${MAX_REDIRECTS} redirects`), {
-          code: "ERR_TOO_MANY_REDIRECTS",
-        });
+    let status: number;
+    let location: string | undefined;
+    let response: TransportResponse | undefined;
+    if (lent && (current.protocol === "http:" || current.protocol === "https:")) {
+      response = await exchangeLent(current, headers, request.signal);
+      if (response === undefined) {
+        // A content-coded answer: node:http decodes it.
+        lent = false;
+        redirects--;
+        continue;
       }
-      const next = new URL(location, current);
-      if (next.origin !== current.origin) {
-        const { Authorization: _dropped, ...rest } = headers;
-        headers = rest;
+      status = response.status;
+      location = response.headers.get("location") ?? undefined;
+      if (REDIRECT_STATUSES.has(status) && location !== undefined) {
+        await response.body?.cancel();
       }
-      current = next;
-      continue;
+    } else {
+      const message = await exchange(current, request.method, headers, request.signal);
+      status = message.statusCode ?? 0;
+      location = message.headers.location;
+      if (REDIRECT_STATUSES.has(status) && location !== undefined) message.resume();
+      else response = toResponse(current.href, status, message, request.method);
     }
-    return toResponse(current.href, status, message, request.method);
+    if (!REDIRECT_STATUSES.has(status) || location === undefined) return response!;
+    if (redirects >= MAX_REDIRECTS) {
+      throw Object.assign(new Error(`more than ${MAX_REDIRECTS} redirects`), {
+        code: "ERR_TOO_MANY_REDIRECTS",
+      });
+    }
+    const next = new URL(location, current);
+    if (next.origin !== current.origin) {
+      const { Authorization: _dropped, ...rest } = headers;
+      headers = rest;
+    }
+    current = next;
   }
 }
 
