@@ -18,7 +18,14 @@
  */
 import { isIP, connect as netConnect, type OnReadOpts, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import type { TransportResponse } from "./transport.js";
+
+/** An answer as transport.ts's `TransportResponse` has it, with the body's chunks lent. */
+export interface LentResponse {
+  status: number;
+  url: string;
+  headers: { get(name: string): string | null };
+  body: (AsyncIterable<Uint8Array> & { cancel(): Promise<void> }) | null;
+}
 
 /** Bytes one read of a connection can bring (the socket's buffer, reused). */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -508,7 +515,7 @@ export async function exchangeLent(
   url: URL,
   headers: Record<string, string>,
   signal: AbortSignal,
-): Promise<TransportResponse | undefined> {
+): Promise<LentResponse | undefined> {
   signal.throwIfAborted();
   const origin = url.origin;
   const head = requestHead(url, "GET", { ...headers, "Accept-Encoding": "identity" });
