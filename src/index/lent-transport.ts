@@ -17,7 +17,7 @@
  * returns undefined and the caller asks node:http, which decodes it.
  */
 import { isIP, connect as netConnect, type OnReadOpts, type Socket } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { ConnectionOptions, connect as tlsConnect } from "node:tls";
 
 /** An answer as transport.ts's `TransportResponse` has it, with the body's chunks lent. */
 export interface LentResponse {
@@ -66,9 +66,11 @@ class Connection {
   /** Exchanges completed on this connection. */
   uses = 0;
 
+  /** `connectTls`: node:tls's `connect`, for https URLs (loaded by the caller when needed). */
   constructor(
     readonly origin: string,
     url: URL,
+    connectTls: typeof tlsConnect | undefined,
   ) {
     const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
@@ -94,7 +96,10 @@ class Connection {
       ...(isIP(host) === 0 ? { servername: host } : {}),
       onread,
     };
-    this.socket = secure ? tlsConnect(tlsOptions) : netConnect({ host, port, onread });
+    this.socket =
+      secure && connectTls !== undefined
+        ? connectTls(tlsOptions)
+        : netConnect({ host, port, onread });
     this.socket.setNoDelay(true);
     this.socket.on("end", () => {
       this.closed = true;
@@ -505,6 +510,13 @@ function requestHead(url: URL, method: string, headers: Record<string, string>):
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
+// node:tls is loaded on first use (a build from an http or file:// index never needs it).
+let tls: Promise<typeof tlsConnect> | undefined;
+function loadTls(): Promise<typeof tlsConnect> {
+  tls ??= import("node:tls").then((module) => module.connect);
+  return tls;
+}
+
 /**
  * One GET of `url` (no redirects followed): the answer with its body lent chunk by chunk,
  * or undefined when the answer has a content coding (then nothing of it was read and the
@@ -518,10 +530,11 @@ export async function exchangeLent(
 ): Promise<LentResponse | undefined> {
   signal.throwIfAborted();
   const origin = url.origin;
+  const connectTls = url.protocol === "https:" ? await loadTls() : undefined;
   const head = requestHead(url, "GET", { ...headers, "Accept-Encoding": "identity" });
   for (let attempt = 0; ; attempt++) {
     const reused = attempt === 0 ? takeIdle(origin) : undefined;
-    const connection = reused ?? new Connection(origin, url);
+    const connection = reused ?? new Connection(origin, url, connectTls);
     const exchange = new Exchange(connection, "GET");
     connection.attach(exchange);
     const onAbort = () => exchange.error(signal.reason as Error);

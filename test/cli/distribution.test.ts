@@ -98,7 +98,7 @@ describe("the npm tarball", () => {
     }
   });
 
-  it("loads no dependency statically from the chunks every build loads (rolldown.config.mjs groups)", async () => {
+  it("loads no dependency (nor node:tls) statically from the chunks every build loads (rolldown.config.mjs groups)", async () => {
     const names = files
       .filter((path) =>
         /^dist\/bundle\/(pylayer|(build|standards|zip|options)-[\w-]+)\.js$/.test(path),
@@ -124,6 +124,11 @@ describe("the npm tarball", () => {
         specifiers.filter(
           (specifier) => !specifier.startsWith("node:") && !specifier.startsWith("./"),
         ),
+        name,
+      ).toEqual([]);
+      // TLS loads for https URLs only (a build from an http or file:// index never needs it).
+      expect(
+        specifiers.filter((specifier) => specifier === "node:tls" || specifier === "node:https"),
         name,
       ).toEqual([]);
     }
