@@ -63,8 +63,6 @@ class Connection {
   private receiver: Receiver | undefined;
   /** Set once anything failed or the peer closed: never reused. */
   closed = false;
-  /** Exchanges completed on this connection. */
-  uses = 0;
 
   /** `connectTls`: node:tls's `connect`, for https URLs (loaded by the caller when needed). */
   constructor(
@@ -128,10 +126,6 @@ class Connection {
     this.receiver = undefined;
   }
 
-  pause(): void {
-    this.socket.pause();
-  }
-
   resume(): void {
     if (!this.closed) this.socket.resume();
   }
@@ -145,7 +139,6 @@ class Connection {
   /** Kept for the next exchange with the same origin, or closed. */
   release(): void {
     this.detach();
-    this.uses++;
     const list = idle.get(this.origin) ?? [];
     if (this.closed || list.length >= IDLE_PER_ORIGIN) {
       this.destroy();
