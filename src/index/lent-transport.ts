@@ -212,8 +212,9 @@ type Framing =
   | { kind: "chunked" }
   | { kind: "close" };
 
-function framingOf(head: Head, method: string): Framing {
-  if (method === "HEAD" || head.status === 204 || head.status === 304) return { kind: "none" };
+function framingOf(head: Head): Framing {
+  // Only GET is sent: an answer has no body when its status says so.
+  if (head.status === 204 || head.status === 304) return { kind: "none" };
   const coding = head.headers.get("transfer-encoding");
   if (coding !== undefined) {
     const codings = coding.split(",").map((part) => part.trim().toLowerCase());
@@ -262,10 +263,7 @@ class Exchange implements Receiver {
   private resolveHead!: (head: Head) => void;
   private rejectHead!: (error: Error) => void;
 
-  constructor(
-    private readonly connection: Connection,
-    private readonly method: string,
-  ) {
+  constructor(private readonly connection: Connection) {
     this.headReady = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -336,7 +334,7 @@ class Exchange implements Receiver {
       return rest.length > 0 ? this.takeHead(rest) : undefined;
     }
     this.head = head;
-    this.framing = framingOf(head, this.method);
+    this.framing = framingOf(head);
     this.resolveHead(head);
     if (
       this.framing.kind === "none" ||
@@ -434,7 +432,7 @@ class Exchange implements Receiver {
     this.queue.push(chunk === null ? END : Buffer.from(chunk));
   }
 
-  /** The answer has no body (HEAD, 204, 304). */
+  /** The answer has no body (204, 304). */
   get bodyless(): boolean {
     return this.framing.kind === "none";
   }
@@ -490,8 +488,8 @@ class Exchange implements Receiver {
 /** The end of a body, in an exchange's queue. */
 const END = Buffer.alloc(0);
 
-function requestHead(url: URL, method: string, headers: Record<string, string>): string {
-  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+function requestHead(url: URL, headers: Record<string, string>): string {
+  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
     if (/[\r\n\0]/.test(name) || /[\r\n\0]/.test(value)) {
       throw Object.assign(new TypeError(`invalid character in header ${JSON.stringify(name)}`), {
@@ -524,30 +522,30 @@ export async function exchangeLent(
   signal.throwIfAborted();
   const origin = url.origin;
   const connectTls = url.protocol === "https:" ? await loadTls() : undefined;
-  const head = requestHead(url, "GET", { ...headers, "Accept-Encoding": "identity" });
+  const head = requestHead(url, { ...headers, "Accept-Encoding": "identity" });
   for (let attempt = 0; ; attempt++) {
     const reused = attempt === 0 ? takeIdle(origin) : undefined;
     const connection = reused ?? new Connection(origin, url, connectTls);
-    const exchange = new Exchange(connection, "GET");
+    const exchange = new Exchange(connection);
     connection.attach(exchange);
     const onAbort = () => exchange.error(signal.reason as Error);
     signal.addEventListener("abort", onAbort, { once: true });
+    const release = () => signal.removeEventListener("abort", onAbort);
     connection.socket.write(head);
     let answer: Head;
     try {
       answer = await exchange.headReady;
     } catch (error) {
-      signal.removeEventListener("abort", onAbort);
+      release();
       if (reused !== undefined && !exchange.received && !signal.aborted) continue;
       throw error;
     }
     const coding = (answer.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
     if (coding !== "identity" && coding !== "") {
-      signal.removeEventListener("abort", onAbort);
+      release();
       exchange.cancel();
       return undefined;
     }
-    const release = () => signal.removeEventListener("abort", onAbort);
     if (exchange.bodyless) {
       await exchange.next();
       release();

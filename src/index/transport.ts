@@ -73,44 +73,45 @@ function protocolFor(name: "http:" | "https:"): Promise<Protocol> {
 export async function send(url: string, request: TransportRequest): Promise<TransportResponse> {
   let current = new URL(url);
   let headers = { ...request.headers };
+  // Set aside for good once an answer comes content-coded: node:http decodes it.
   let lent = request.lentChunks === true && request.method === "GET";
   for (let redirects = 0; ; redirects++) {
-    let status: number;
     let location: string | undefined;
-    let response: TransportResponse | undefined;
-    if (lent && (current.protocol === "http:" || current.protocol === "https:")) {
-      response = await exchangeLent(current, headers, request.signal);
-      if (response === undefined) {
-        // A content-coded answer: node:http decodes it.
-        lent = false;
-        redirects--;
-        continue;
-      }
-      status = response.status;
-      location = response.headers.get("location") ?? undefined;
-      if (REDIRECT_STATUSES.has(status) && location !== undefined) {
-        await response.body?.cancel();
-      }
+    const lentResponse =
+      lent && (current.protocol === "http:" || current.protocol === "https:")
+        ? await exchangeLent(current, headers, request.signal)
+        : undefined;
+    lent = lentResponse !== undefined;
+    if (lentResponse !== undefined) {
+      location = lentResponse.headers.get("location") ?? undefined;
+      if (!isRedirect(lentResponse.status, location)) return lentResponse;
+      await lentResponse.body?.cancel();
     } else {
       const message = await exchange(current, request.method, headers, request.signal);
-      status = message.statusCode ?? 0;
+      const status = message.statusCode ?? 0;
       location = message.headers.location;
-      if (REDIRECT_STATUSES.has(status) && location !== undefined) message.resume();
-      else response = toResponse(current.href, status, message, request.method);
+      if (!isRedirect(status, location)) {
+        return toResponse(current.href, status, message, request.method);
+      }
+      // Drained, so that the kept-alive connection serves the next request.
+      message.resume();
     }
-    if (!REDIRECT_STATUSES.has(status) || location === undefined) return response!;
     if (redirects >= MAX_REDIRECTS) {
       throw Object.assign(new Error(`more than ${MAX_REDIRECTS} redirects`), {
         code: "ERR_TOO_MANY_REDIRECTS",
       });
     }
-    const next = new URL(location, current);
+    const next = new URL(location!, current);
     if (next.origin !== current.origin) {
       const { Authorization: _dropped, ...rest } = headers;
       headers = rest;
     }
     current = next;
   }
+}
+
+function isRedirect(status: number, location: string | undefined): boolean {
+  return REDIRECT_STATUSES.has(status) && location !== undefined;
 }
 
 async function exchange(
