@@ -16,7 +16,6 @@ import { promisify } from "node:util";
 import {
   crc32,
   createInflateRaw,
-  gunzipSync,
   inflateRaw,
   inflateRawSync,
   constants as zlibConstants,
@@ -50,6 +49,7 @@ import {
   ZIP64_LOCATOR_LENGTH,
   ZIP64_LOCATOR_SIGNATURE,
 } from "./format.js";
+import { gunzipMembers } from "./gunzip-members.js";
 
 export interface ZipEntry {
   name: string;
@@ -741,7 +741,7 @@ export class ZipReader {
       let offset = 0;
       for (const { index } of members) {
         const length = entries[index]!.uncompressedSize;
-        // A copy: a head must not keep the whole batch in memory.
+        // A copy: the batch's contents are overwritten by the next batch.
         results[index] = Buffer.from(
           inflated.subarray(offset, offset + Math.min(length, headLength)),
         );
@@ -863,9 +863,10 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /**
  * Inflates the raw deflate streams of `members` as one multi-member gzip stream whose
- * trailers carry each entry's CRC-32 and length; the concatenated contents, or null when
- * any member does not inflate to what its entry records (zlib checks each trailer; the
- * total length catches a stream that ends early or late).
+ * trailers carry each entry's CRC-32 and length; the concatenated contents (valid until the
+ * next batch is inflated: see gunzip-members.ts), or null when any member does not inflate
+ * to what its entry records (zlib checks each trailer; the total length catches a stream
+ * that ends early or late).
  */
 function inflateMembers(
   members: readonly { index: number; raw: Buffer }[],
@@ -880,15 +881,7 @@ function inflateMembers(
     trailer.writeUInt32LE(entry.uncompressedSize >>> 0, 4);
     parts.push(GZIP_HEADER, raw, trailer);
   }
-  try {
-    const inflated = gunzipSync(Buffer.concat(parts), {
-      maxOutputLength: output + 1,
-      chunkSize: Math.max(zlibConstants.Z_MIN_CHUNK, output + 1),
-    });
-    return inflated.length === output ? inflated : null;
-  } catch {
-    return null;
-  }
+  return gunzipMembers(parts, output);
 }
 
 /** Read-ahead block size of `ZipReader.open(path, { sequential: true })`. */

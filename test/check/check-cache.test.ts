@@ -3,11 +3,12 @@
  * sha256 + targets + options, and the facts of each wheel by its sha256, both keyed by the
  * checker version. What is reused, what is invalidated, and what a damaged entry does.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CheckResult } from "../../src/check/index.js";
+import { WHOLE_WHEEL_LIMIT } from "../../src/check/reuse.js";
 import type { BuildOptions } from "../../src/pipeline/index.js";
 import { buildCollecting } from "../helpers/build.js";
 import { runCli } from "../helpers/cli.js";
@@ -288,46 +289,91 @@ describe("cached check results", () => {
     expect(other.ok).toBe(true);
   });
 
-  it("names the one damaged entry of a wheel among entries verified together, and caches that", async () => {
-    // 40 small modules (read in one batch) whose 23rd has a damaged byte in its deflated
-    // data: the wheel's sha256 is the index's, its entry does not inflate to its CRC-32.
-    const files: Record<string, string> = {};
-    for (let index = 0; index < 40; index++) {
-      files[`damaged/m${String(index).padStart(2, "0")}.py`] = `VALUE = ${index}\n`.repeat(50);
-    }
-    const wheel = buildWheel({ name: "damaged", version: "1.0", files });
-    const bytes = Buffer.from(wheel.bytes);
-    const { ZipReader } = await import("../../src/zip/index.js");
-    const entry = ZipReader.fromBuffer(bytes).getEntry("damaged/m22.py")!;
-    expect(entry.method).toBe(8);
-    const data = entry.localHeaderOffset + 30 + entry.name.length;
-    bytes[data + Math.floor(entry.compressedSize / 2)]! ^= 0x55;
-    const damagedServer = await startIndexServer([
-      { ...wheel, bytes, sha256: createHash("sha256").update(bytes).digest("hex") },
-    ]);
+  // Wheels up to WHOLE_WHEEL_LIMIT are read whole into a reused buffer, larger ones through
+  // the reader's read-ahead blocks: the facts are the same either way.
+  it.each([
+    ["read whole", 0],
+    ["larger than the whole-read limit", WHOLE_WHEEL_LIMIT + 1],
+  ])(
+    "names the one damaged entry of a wheel among entries verified together, and caches that (%s)",
+    async (_label, padding) => {
+      // 40 small modules (read in one batch) whose 23rd has a damaged byte in its deflated
+      // data: the wheel's sha256 is the index's, its entry does not inflate to its CRC-32.
+      const files: Record<string, string | Uint8Array> = {};
+      for (let index = 0; index < 40; index++) {
+        files[`damaged/m${String(index).padStart(2, "0")}.py`] = `VALUE = ${index}\n`.repeat(50);
+      }
+      // Incompressible data that makes the wheel large.
+      if (padding > 0) files["damaged/data.bin"] = randomBytes(padding);
+      const wheel = buildWheel({ name: "damaged", version: "1.0", files });
+      expect(wheel.bytes.length > WHOLE_WHEEL_LIMIT).toBe(padding > 0);
+      const bytes = Buffer.from(wheel.bytes);
+      const { ZipReader } = await import("../../src/zip/index.js");
+      const entry = ZipReader.fromBuffer(bytes).getEntry("damaged/m22.py")!;
+      expect(entry.method).toBe(8);
+      const data = entry.localHeaderOffset + 30 + entry.name.length;
+      bytes[data + Math.floor(entry.compressedSize / 2)]! ^= 0x55;
+      const damagedServer = await startIndexServer([
+        { ...wheel, bytes, sha256: createHash("sha256").update(bytes).digest("hex") },
+      ]);
+      try {
+        const home = await temporaryFolder();
+        const check = async () => {
+          const { result } = await buildCollecting(damagedServer.url, home, {
+            requirements: ["damaged"],
+            runtimes: ["python3.11"],
+            check: true,
+          });
+          return result.checks?.[0] as CheckResult;
+        };
+        const first = await check();
+        expect(first.cache?.result).toBe("computed");
+        expect(first.ok).toBe(false);
+        const corrupt = first.findings.filter((finding) => finding.code === "corrupt-entry");
+        expect(corrupt.map((finding) => finding.file)).toEqual(["python/damaged/m22.py"]);
+        expect(corrupt[0]!.message).toMatch(
+          /entry "python\/damaged\/m22\.py" of .*: (its CRC-32 does not match|its deflate stream is invalid)/,
+        );
+        const second = await check();
+        expect(second.cache?.result).toBe("reused");
+        expect(second.findings).toEqual(first.findings);
+      } finally {
+        await damagedServer.close();
+      }
+    },
+  );
+  it("reads the facts of a wheel larger than the whole-read limit through read-ahead blocks", async () => {
+    const wheel = buildWheel({
+      name: "large",
+      version: "1.0",
+      tag: "py3-none-manylinux_2_17_x86_64",
+      files: {
+        "large/__init__.py": "",
+        "large/_speedups.abi3.so": extension,
+        "large/data.bin": randomBytes(WHOLE_WHEEL_LIMIT + 1),
+      },
+    });
+    expect(wheel.bytes.length).toBeGreaterThan(WHOLE_WHEEL_LIMIT);
+    const largeServer = await startIndexServer([wheel]);
     try {
       const home = await temporaryFolder();
-      const check = async () => {
-        const { result } = await buildCollecting(damagedServer.url, home, {
-          requirements: ["damaged"],
-          runtimes: ["python3.11"],
+      const check = async (runtime: string) => {
+        const { result } = await buildCollecting(largeServer.url, home, {
+          requirements: ["large"],
+          runtimes: [runtime],
           check: true,
         });
         return result.checks?.[0] as CheckResult;
       };
-      const first = await check();
-      expect(first.cache?.result).toBe("computed");
-      expect(first.ok).toBe(false);
-      const corrupt = first.findings.filter((finding) => finding.code === "corrupt-entry");
-      expect(corrupt.map((finding) => finding.file)).toEqual(["python/damaged/m22.py"]);
-      expect(corrupt[0]!.message).toMatch(
-        /entry "python\/damaged\/m22\.py" of .*: (its CRC-32 does not match|its deflate stream is invalid)/,
-      );
-      const second = await check();
-      expect(second.cache?.result).toBe("reused");
-      expect(second.findings).toEqual(first.findings);
+      const old = await check("python3.11");
+      expect(old.cache).toMatchObject({ result: "computed", wheelsRead: 1 });
+      const glibc = old.findings.filter((finding) => finding.code === "glibc-too-new");
+      expect(glibc.map((finding) => finding.file)).toEqual(["python/large/_speedups.abi3.so"]);
+      const recent = await check("python3.12");
+      expect(recent.cache).toMatchObject({ result: "computed", wheelsRead: 0, wheelsReused: 1 });
+      expect(codes(recent)).not.toContain("glibc-too-new");
     } finally {
-      await damagedServer.close();
+      await largeServer.close();
     }
   });
 });
