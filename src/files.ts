@@ -185,6 +185,13 @@ export class ReadBudget {
     this.inFlight += cost;
   }
 
+  /** `acquire` when the cost fits now (never beyond the limit); false instead of waiting. */
+  tryAcquire(cost: number): boolean {
+    if (this.inFlight + cost > this.limit) return false;
+    this.inFlight += cost;
+    return true;
+  }
+
   release(cost: number): void {
     this.inFlight -= cost;
     const waiting = this.waiting;
@@ -215,6 +222,45 @@ function takeBlock(): Buffer {
 
 function returnBlock(buffer: Buffer): void {
   if (spareBlocks.length < SPARE_BLOCKS) spareBlocks.push(buffer);
+}
+
+/**
+ * Buffers of files read whole (the zip writer's source wheels, the check's wheels), kept
+ * for the next file read whole, process-wide: the check of a zip reads the wheels its
+ * writer has just released, and each zip of a matrix the buffers of the one before. At
+ * most SPARE_WHOLE_FILES are kept, the largest, each of at most SPARE_WHOLE_FILE_LIMIT
+ * bytes; files under 1 MiB are not worth keeping memory for.
+ */
+const spareWholeFiles: Buffer[] = [];
+const SPARE_WHOLE_FILES = 2;
+export const SPARE_WHOLE_FILE_LIMIT = 10 * 1024 * 1024;
+const WHOLE_FILE_GRAIN = 1024 * 1024;
+
+/**
+ * A buffer of at least `size` bytes for a file read whole; give it back with
+ * `returnWholeFileBuffer` once nothing refers to its bytes.
+ */
+export function takeWholeFileBuffer(size: number): Buffer {
+  if (size < WHOLE_FILE_GRAIN) return Buffer.allocUnsafe(size);
+  let best = -1;
+  for (const [index, spare] of spareWholeFiles.entries()) {
+    if (spare.length >= size && (best === -1 || spare.length < spareWholeFiles[best]!.length)) {
+      best = index;
+    }
+  }
+  if (best !== -1) return spareWholeFiles.splice(best, 1)[0]!;
+  // Whole MiBs, so that the same wheel of another target (a few bytes larger) fits too; the
+  // pages past the file are never touched.
+  return Buffer.allocUnsafeSlow(Math.ceil(size / WHOLE_FILE_GRAIN) * WHOLE_FILE_GRAIN);
+}
+
+/** Keeps `buffer` for a later `takeWholeFileBuffer` when it is among the largest worth keeping. */
+export function returnWholeFileBuffer(buffer: Buffer): void {
+  if (buffer.length < WHOLE_FILE_GRAIN || buffer.length > SPARE_WHOLE_FILE_LIMIT) return;
+  if (spareWholeFiles.includes(buffer)) return;
+  spareWholeFiles.push(buffer);
+  spareWholeFiles.sort((left, right) => right.length - left.length);
+  spareWholeFiles.length = Math.min(spareWholeFiles.length, SPARE_WHOLE_FILES);
 }
 
 /** The sha256 and size of the file at `path` (read by `forEachBlock`). */

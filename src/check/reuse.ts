@@ -26,7 +26,12 @@
 import { statSync } from "node:fs";
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { isPylayerError } from "../errors.js";
-import { openFile } from "../files.js";
+import {
+  openFile,
+  returnWholeFileBuffer,
+  SPARE_WHOLE_FILE_LIMIT,
+  takeWholeFileBuffer,
+} from "../files.js";
 import { allOrFirstFailure } from "../pipeline/settle.js";
 import { pylayerVersion } from "../pipeline/version.js";
 import { headerBlock } from "../wheel/index.js";
@@ -136,45 +141,25 @@ function mayBeNativeInWheel(name: string): boolean {
 const PLAIN_VERIFY_WEIGHT = 4 * 1024 * 1024;
 
 /**
- * Wheels up to this size are read whole, in one read, into a buffer that the next wheel of
- * the same check reuses (`WheelBuffers`); larger ones through the reader's read-ahead
- * blocks, which are fresh memory each. Reading a cold build's 36 wheels (32 MB) through
- * fresh blocks cost more in pages touched for the first time than in reading.
+ * Wheels up to this size are read whole, in one read, into a buffer that a later whole
+ * read reuses (`takeWholeFileBuffer`: the zip writer's released buffers, then the check's
+ * own) when the check's read budget has room for it; larger ones, and any while the budget
+ * is full, through the reader's read-ahead blocks, which are fresh memory each.
+ * Reading a cold build's 36 wheels (32 MB) through fresh blocks cost more in pages touched
+ * for the first time than in reading. Two wheels are read at once.
  */
-export const WHOLE_WHEEL_LIMIT = 16 * 1024 * 1024;
+export const WHOLE_WHEEL_LIMIT = SPARE_WHOLE_FILE_LIMIT;
 
-/**
- * Buffers for wheels read whole, kept for the next wheel: at most two (two wheels are read
- * at once), so at most 2 × WHOLE_WHEEL_LIMIT beyond the check's read budget. One set per
- * `wheelFactsFor` call: nothing is kept once its wheels are read.
- */
-class WheelBuffers {
-  private readonly spare: Buffer[] = [];
-
-  take(size: number): Buffer {
-    const fitting = this.spare.findIndex((buffer) => buffer.length >= size);
-    if (fitting !== -1) return this.spare.splice(fitting, 1)[0]!;
-    // Too small for this wheel: dropped rather than kept beside a larger one.
-    this.spare.pop();
-    return Buffer.allocUnsafeSlow(size);
-  }
-
-  give(buffer: Buffer): void {
-    if (this.spare.length < 2) this.spare.push(buffer);
-  }
-}
-
-/** Opens the wheel at `path`, whole into one of `buffers` when it is small enough. */
-async function openWheel(
-  path: string,
-  buffers: WheelBuffers,
-): Promise<{ reader: ZipReader; close: () => Promise<void> }> {
+/** Opens the wheel at `path`, read whole into a reused buffer when it is small enough. */
+async function openWheel(path: string): Promise<{ reader: ZipReader; close: () => Promise<void> }> {
   const { size } = statSync(path);
-  if (size > WHOLE_WHEEL_LIMIT) {
+  // Held within the check's read budget, and only when it has room now: waiting for room
+  // while this wheel's own entries wait for theirs could wait forever.
+  if (size > WHOLE_WHEEL_LIMIT || !sharedReadBudget.tryAcquire(size)) {
     const reader = await Reader.open(path, { sequential: true });
     return { reader, close: () => reader.close() };
   }
-  const buffer = buffers.take(size);
+  const buffer = takeWholeFileBuffer(size);
   try {
     const handle = await openFile(path, "r");
     try {
@@ -188,9 +173,16 @@ async function openWheel(
       await handle.close();
     }
     const reader = Reader.fromBuffer(buffer.subarray(0, size), path);
-    return { reader, close: async () => buffers.give(buffer) };
+    return {
+      reader,
+      close: async () => {
+        returnWholeFileBuffer(buffer);
+        sharedReadBudget.release(size);
+      },
+    };
   } catch (error) {
-    buffers.give(buffer);
+    returnWholeFileBuffer(buffer);
+    sharedReadBudget.release(size);
     throw error;
   }
 }
@@ -200,8 +192,8 @@ async function openWheel(
  * in the facts refers to the wheel's bytes (texts are strings, binaries parsed), so its
  * buffer is reused once this returns.
  */
-async function readWheelFacts(path: string, buffers: WheelBuffers): Promise<WheelFacts> {
-  const { reader, close } = await openWheel(path, buffers);
+async function readWheelFacts(path: string): Promise<WheelFacts> {
+  const { reader, close } = await openWheel(path);
   try {
     const files = reader.entries.filter((entry) => !entry.isDirectory && !entry.isSymlink);
     const found = new Map<ZipEntry, EntryFacts>();
@@ -311,7 +303,6 @@ export async function wheelFactsFor(
   // Facts read are stored while the next wheels are read; all stored (or failed) before
   // this returns or throws.
   const stores: Promise<unknown>[] = [];
-  const buffers = new WheelBuffers();
   try {
     // Two wheels at once; their entries share the check's read budget.
     await forEachLimited(sources, 2, async (source) => {
@@ -327,7 +318,7 @@ export async function wheelFactsFor(
         } else {
           // A wheel that cannot be verified or read is read through the zip instead.
           wheel = await (source.verified?.() ?? Promise.resolve())
-            .then(() => readWheelFacts(source.path, buffers))
+            .then(() => readWheelFacts(source.path))
             .catch(() => null);
           if (wheel === null) return;
           wheelsRead++;

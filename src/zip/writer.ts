@@ -24,6 +24,8 @@ import {
   openFile,
   type RandomAccessFile,
   removeStaleTemporaries,
+  returnWholeFileBuffer,
+  takeWholeFileBuffer,
   temporarySiblingOf,
 } from "../files.js";
 import {
@@ -656,6 +658,8 @@ class SourceArchives {
   private readonly buffers = new Map<string, Buffer>();
   private bufferedBytes = 0;
   private readonly handles: { handle: RandomAccessFile }[] = [];
+  /** Every buffer an archive was read whole into, also those dropped from `buffers`. */
+  private readonly wholeBuffers: Buffer[] = [];
   private readonly position = new Map<string, number>();
   private nextToLoad = 0;
 
@@ -777,9 +781,18 @@ class SourceArchives {
       this.handles.push({ handle });
       return { kind: "handle", handle, size };
     }
+    // Into memory an earlier whole read touched when there is some (returned at `close`,
+    // when no write refers to it any more).
+    const whole = takeWholeFileBuffer(size);
+    this.wholeBuffers.push(whole);
     let data: Buffer;
     try {
-      data = await readAt(handle, 0, size, archivePath);
+      if (!(await readFully(handle, whole, size, 0))) {
+        throw new PylayerError("corrupt-zip", `${archivePath} is shorter than its directory says`, {
+          hint: "Download the file again.",
+        });
+      }
+      data = whole.subarray(0, size);
     } finally {
       await handle.close();
     }
@@ -803,6 +816,8 @@ class SourceArchives {
     this.loaded.clear();
     this.ready.clear();
     this.bufferedBytes = 0;
+    // The writer calls this once its writes are on the file (or have failed).
+    for (const buffer of this.wholeBuffers.splice(0)) returnWholeFileBuffer(buffer);
     const handles = this.handles.splice(0);
     await Promise.all(handles.map(({ handle }) => handle.close().catch(() => undefined)));
   }

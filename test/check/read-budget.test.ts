@@ -56,3 +56,25 @@ describe("forEachWeighted with a shared ReadBudget", () => {
     expect(budget.held).toBe(0);
   });
 });
+
+describe("ReadBudget.tryAcquire", () => {
+  it("takes only what fits now, never beyond the limit even when nothing is held", async () => {
+    const budget = new ReadBudget(100);
+    expect(budget.tryAcquire(150)).toBe(false);
+    expect(budget.held).toBe(0);
+    expect(budget.tryAcquire(60)).toBe(true);
+    expect(budget.tryAcquire(50)).toBe(false);
+    expect(budget.tryAcquire(40)).toBe(true);
+    expect(budget.held).toBe(100);
+    // A waiting `acquire` goes on once a tried share is released.
+    let acquired = false;
+    const waiting = budget.acquire(30).then(() => {
+      acquired = true;
+    });
+    await pause();
+    expect(acquired).toBe(false);
+    budget.release(40);
+    await waiting;
+    expect(budget.held).toBe(90);
+  });
+});

@@ -2,9 +2,10 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { expect, it } from "vitest";
+import { returnWholeFileBuffer, takeWholeFileBuffer } from "../../src/files.js";
 import { type PlannedEntry, writeDeterministicZip, ZipReader } from "../../src/zip/index.js";
 import { buildWheel } from "../helpers/wheels.js";
-import { useTemporaryFolders } from "./helpers.js";
+import { noise, useTemporaryFolders } from "./helpers.js";
 
 const temporaryFolder = useTemporaryFolders();
 
@@ -110,4 +111,46 @@ it("refuses a source archive cut short, naming it, and leaves no file behind", a
     message: expect.stringContaining(wheel.filename),
   });
   expect(await readdir(outputFolder)).toEqual([]);
+});
+
+it("reads a source archive into memory an earlier zip's larger archive used, and writes the same bytes", async () => {
+  // Source archives read whole go back to a process-wide spare set when their zip is
+  // written (files.ts); the next archive read whole may land in one, over older bytes.
+  const folder = await temporaryFolder();
+  const plan = async (name: string, seed: number, size: number) => {
+    const archivePath = join(folder, `${name}.zip`);
+    await writeFile(
+      archivePath,
+      zipSync({ [`${name}/blob.bin`]: new Uint8Array(noise(size, seed)) }, { level: 0 }),
+    );
+    const reader = await ZipReader.open(archivePath);
+    const planned: PlannedEntry[] = reader.entries.map((entry) => ({
+      name: `python/${entry.name}`,
+      mode: 0o644,
+      source: { kind: "zip", archivePath, entry },
+    }));
+    await reader.close();
+    return planned;
+  };
+  // Empty the spare set (at most two), so that it holds only this test's buffers.
+  takeWholeFileBuffer(1024 * 1024);
+  takeWholeFileBuffer(1024 * 1024);
+  const small = await plan("small", 3, 1024 * 1024 + 17);
+  const large = await plan("large", 5, 3 * 1024 * 1024 + 5);
+  const first = await writeDeterministicZip(join(folder, "first.zip"), small);
+  await writeDeterministicZip(join(folder, "large.zip"), large);
+  // Both buffers are kept; with the small archive's own held here, the large archive's is
+  // what the small archive is read into next.
+  const held = takeWholeFileBuffer(1024 * 1024 + 17);
+  expect(held.length).toBeLessThan(3 * 1024 * 1024 + 5);
+  const spare = takeWholeFileBuffer(1024 * 1024 + 17);
+  expect(spare.length).toBeGreaterThanOrEqual(3 * 1024 * 1024 + 5);
+  returnWholeFileBuffer(spare);
+  const again = await writeDeterministicZip(join(folder, "again.zip"), small);
+  returnWholeFileBuffer(held);
+  expect(again.sha256).toBe(first.sha256);
+  const unzipped = unzipSync(new Uint8Array(await readFile(join(folder, "again.zip"))));
+  expect(Buffer.from(unzipped["python/small/blob.bin"]!).equals(noise(1024 * 1024 + 17, 3))).toBe(
+    true,
+  );
 });
