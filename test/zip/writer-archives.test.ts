@@ -9,6 +9,18 @@ import { noise, useTemporaryFolders } from "./helpers.js";
 
 const temporaryFolder = useTemporaryFolders();
 
+/** Every entry of the archive, planned under `python/`. */
+async function plannedUnderPython(archivePath: string): Promise<PlannedEntry[]> {
+  const reader = await ZipReader.open(archivePath);
+  const planned: PlannedEntry[] = reader.entries.map((entry) => ({
+    name: `python/${entry.name}`,
+    mode: 0o644,
+    source: { kind: "zip", archivePath, entry },
+  }));
+  await reader.close();
+  return planned;
+}
+
 it("copies from many source archives, read ahead of use, one of them needed again at the end", async () => {
   // Twelve wheels (more than the writer reads ahead) whose entries interleave in the
   // output order: wheel 0 also owns the last name, so it is used first and last.
@@ -65,13 +77,7 @@ it("copies entries stored in the reverse of the output order, and one larger tha
   files["pkg/_native.so"] = new Uint8Array(noise);
   const archivePath = join(folder, "reversed.zip");
   await writeFile(archivePath, zipSync(files, { level: 6 }));
-  const reader = await ZipReader.open(archivePath);
-  const planned: PlannedEntry[] = reader.entries.map((entry) => ({
-    name: `python/${entry.name}`,
-    mode: 0o644,
-    source: { kind: "zip", archivePath, entry },
-  }));
-  await reader.close();
+  const planned = await plannedUnderPython(archivePath);
   const outputPath = join(folder, "layer.zip");
   await writeDeterministicZip(outputPath, planned);
   const unzipped = unzipSync(new Uint8Array(await readFile(outputPath)));
@@ -123,14 +129,7 @@ it("reads a source archive into memory an earlier zip's larger archive used, and
       archivePath,
       zipSync({ [`${name}/blob.bin`]: new Uint8Array(noise(size, seed)) }, { level: 0 }),
     );
-    const reader = await ZipReader.open(archivePath);
-    const planned: PlannedEntry[] = reader.entries.map((entry) => ({
-      name: `python/${entry.name}`,
-      mode: 0o644,
-      source: { kind: "zip", archivePath, entry },
-    }));
-    await reader.close();
-    return planned;
+    return plannedUnderPython(archivePath);
   };
   // Empty the spare set (at most two), so that it holds only this test's buffers.
   takeWholeFileBuffer(1024 * 1024);
