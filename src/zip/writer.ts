@@ -351,6 +351,12 @@ async function writeZip(
     if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
   }
   const archives = new SourceArchives([...archiveOrder], prepareSource);
+  // The output index after which no entry reads each archive: its memory is reused then.
+  const lastUse = new Map<string, number>();
+  for (const [index, entry] of outputEntries.entries()) {
+    if (reuse !== undefined && reuse.copies.offsets[index]! >= 0) continue;
+    if (entry.source?.kind === "zip") lastUse.set(entry.source.archivePath, index);
+  }
   let handle: RandomAccessFile | undefined;
   let output: BlockOutput | undefined;
   const previousStream = reuse?.stream;
@@ -414,7 +420,10 @@ async function writeZip(
         const header = output.write(encodeLocalHeader(fields));
         if (header !== undefined) await header;
         if (payload.data !== undefined) {
-          const data = output.push(payload.data);
+          // An archive's bytes are copied (its buffer is reused once its last entry is
+          // written); bytes made here are handed on as they are.
+          const data =
+            entry.source.kind === "zip" ? output.write(payload.data) : output.push(payload.data);
           if (data !== undefined) await data;
         } else {
           await output.copyFromFile(
@@ -424,6 +433,9 @@ async function writeZip(
           );
         }
         unzippedSize += payload.uncompressedSize;
+        if (entry.source.kind === "zip" && lastUse.get(entry.source.archivePath) === index) {
+          archives.release(entry.source.archivePath);
+        }
       }
       if (copyOffset >= 0) {
         const length = localRecordLength(entry);
@@ -658,8 +670,10 @@ class SourceArchives {
   private readonly buffers = new Map<string, Buffer>();
   private bufferedBytes = 0;
   private readonly handles: { handle: RandomAccessFile }[] = [];
-  /** Every buffer an archive was read whole into, also those dropped from `buffers`. */
-  private readonly wholeBuffers: Buffer[] = [];
+  /** Every buffer an archive was read whole into and not yet released, also those dropped from `buffers`. */
+  private readonly wholeBuffers = new Map<string, Buffer>();
+  /** Buffers of released archives, for the next archives read whole. */
+  private readonly free: Buffer[] = [];
   private readonly position = new Map<string, number>();
   private nextToLoad = 0;
 
@@ -783,8 +797,8 @@ class SourceArchives {
     }
     // Into memory an earlier whole read touched when there is some (returned at `close`,
     // when no write refers to it any more).
-    const whole = takeWholeFileBuffer(size);
-    this.wholeBuffers.push(whole);
+    const whole = this.takeBuffer(size);
+    this.wholeBuffers.set(archivePath, whole);
     let data: Buffer;
     try {
       if (!(await readFully(handle, whole, size, 0))) {
@@ -809,6 +823,32 @@ class SourceArchives {
     return { kind: "buffer", data };
   }
 
+  /** The smallest released buffer that holds `size` bytes, else one from files.ts. */
+  private takeBuffer(size: number): Buffer {
+    let best = -1;
+    for (const [index, buffer] of this.free.entries()) {
+      if (buffer.length >= size && (best === -1 || buffer.length < this.free[best]!.length)) {
+        best = index;
+      }
+    }
+    return best === -1 ? takeWholeFileBuffer(size) : this.free.splice(best, 1)[0]!;
+  }
+
+  /**
+   * The writer is done with `archivePath`: its bytes were copied into the output (never
+   * handed on), so its buffer serves the next archive read whole.
+   */
+  release(archivePath: string): void {
+    const whole = this.wholeBuffers.get(archivePath);
+    const held = this.ready.get(archivePath);
+    if (whole === undefined || held === undefined) return;
+    this.wholeBuffers.delete(archivePath);
+    this.ready.delete(archivePath);
+    this.loaded.delete(archivePath);
+    if (this.buffers.delete(archivePath)) this.bufferedBytes -= held.length;
+    this.free.push(whole);
+  }
+
   async close(): Promise<void> {
     // Let reads in flight finish so that no handle is left open.
     await Promise.all([...this.loaded.values()].map((archive) => archive.catch(() => undefined)));
@@ -817,7 +857,10 @@ class SourceArchives {
     this.ready.clear();
     this.bufferedBytes = 0;
     // The writer calls this once its writes are on the file (or have failed).
-    for (const buffer of this.wholeBuffers.splice(0)) returnWholeFileBuffer(buffer);
+    for (const buffer of [...this.wholeBuffers.values(), ...this.free.splice(0)]) {
+      returnWholeFileBuffer(buffer);
+    }
+    this.wholeBuffers.clear();
     const handles = this.handles.splice(0);
     await Promise.all(handles.map(({ handle }) => handle.close().catch(() => undefined)));
   }
