@@ -263,6 +263,22 @@ export function returnWholeFileBuffer(buffer: Buffer): void {
   spareWholeFiles.length = Math.min(spareWholeFiles.length, SPARE_WHOLE_FILES);
 }
 
+/** Reads `length` bytes at `position` into the start of `buffer`; false when the file ends first. */
+export async function readFully(
+  handle: RandomAccessFile,
+  buffer: Uint8Array,
+  length: number,
+  position: number,
+): Promise<boolean> {
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) return false;
+    filled += bytesRead;
+  }
+  return true;
+}
+
 /** The sha256 and size of the file at `path` (read by `forEachBlock`). */
 export async function hashFile(path: string): Promise<{ size: number; digest: Buffer }> {
   const hash = createHash("sha256");

@@ -22,12 +22,12 @@
  * are verified in the cache like any other: a damaged result is deleted, reported, and
  * computed again.
  */
-
 import { statSync } from "node:fs";
 import { type Cache, sha256Hex } from "../cache/index.js";
 import { isPylayerError } from "../errors.js";
 import {
   openFile,
+  readFully,
   returnWholeFileBuffer,
   SPARE_WHOLE_FILE_LIMIT,
   takeWholeFileBuffer,
@@ -163,12 +163,7 @@ async function openWheel(path: string): Promise<{ reader: ZipReader; close: () =
   try {
     const handle = await openFile(path, "r");
     try {
-      let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
-        if (bytesRead === 0) throw new Error(`${path} was truncated while being read`);
-        filled += bytesRead;
-      }
+      if (!(await readFully(handle, buffer, size, 0))) throw new Error(`${path} was truncated`);
     } finally {
       await handle.close();
     }

@@ -23,6 +23,7 @@ import {
   BatchedWriter,
   openFile,
   type RandomAccessFile,
+  readFully,
   removeStaleTemporaries,
   returnWholeFileBuffer,
   takeWholeFileBuffer,
@@ -795,18 +796,13 @@ class SourceArchives {
       this.handles.push({ handle });
       return { kind: "handle", handle, size };
     }
-    // Into memory an earlier whole read touched when there is some (returned at `close`,
-    // when no write refers to it any more).
+    // Into memory an earlier whole read touched when there is some: a released archive's
+    // (`release`), else one from files.ts (all given back there at `close`).
     const whole = this.takeBuffer(size);
     this.wholeBuffers.set(archivePath, whole);
     let data: Buffer;
     try {
-      if (!(await readFully(handle, whole, size, 0))) {
-        throw new PylayerError("corrupt-zip", `${archivePath} is shorter than its directory says`, {
-          hint: "Download the file again.",
-        });
-      }
-      data = whole.subarray(0, size);
+      data = await readAt(handle, 0, size, archivePath, whole);
     } finally {
       await handle.close();
     }
@@ -881,35 +877,20 @@ function truncatedSource(archivePath: string, entry: ZipEntry): PylayerError {
   );
 }
 
+/** `length` bytes at `position`, read into the start of `buffer` (default: fresh memory). */
 async function readAt(
   handle: RandomAccessFile,
   position: number,
   length: number,
   archivePath: string,
+  buffer: Buffer = Buffer.allocUnsafe(length),
 ): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
   if (!(await readFully(handle, buffer, length, position))) {
     throw new PylayerError("corrupt-zip", `${archivePath} is shorter than its directory says`, {
       hint: "Download the file again.",
     });
   }
-  return buffer;
-}
-
-/** Reads `length` bytes at `position` into the start of `buffer`; false when the file ends first. */
-async function readFully(
-  handle: RandomAccessFile,
-  buffer: Buffer,
-  length: number,
-  position: number,
-): Promise<boolean> {
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) return false;
-    filled += bytesRead;
-  }
-  return true;
+  return buffer.subarray(0, length);
 }
 
 /** Size of each of the two blocks through which a previous zip is read. */
