@@ -242,16 +242,22 @@ const WHOLE_FILE_GRAIN = 1024 * 1024;
  */
 export function takeWholeFileBuffer(size: number): Buffer {
   if (size < WHOLE_FILE_GRAIN) return Buffer.allocUnsafe(size);
-  let best = -1;
-  for (const [index, spare] of spareWholeFiles.entries()) {
-    if (spare.length >= size && (best === -1 || spare.length < spareWholeFiles[best]!.length)) {
-      best = index;
-    }
-  }
-  if (best !== -1) return spareWholeFiles.splice(best, 1)[0]!;
+  const spare = takeSmallestFitting(spareWholeFiles, size);
+  if (spare !== undefined) return spare;
   // Whole MiBs, so that the same wheel of another target (a few bytes larger) fits too; the
   // pages past the file are never touched.
   return Buffer.allocUnsafeSlow(Math.ceil(size / WHOLE_FILE_GRAIN) * WHOLE_FILE_GRAIN);
+}
+
+/** Removes from `buffers` and returns the smallest that holds `size` bytes, if any does. */
+export function takeSmallestFitting(buffers: Buffer[], size: number): Buffer | undefined {
+  let best = -1;
+  for (const [index, buffer] of buffers.entries()) {
+    if (buffer.length >= size && (best === -1 || buffer.length < buffers[best]!.length)) {
+      best = index;
+    }
+  }
+  return best === -1 ? undefined : buffers.splice(best, 1)[0];
 }
 
 /** Keeps `buffer` for a later `takeWholeFileBuffer` when it is among the largest worth keeping. */

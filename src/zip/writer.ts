@@ -26,6 +26,7 @@ import {
   readFully,
   removeStaleTemporaries,
   returnWholeFileBuffer,
+  takeSmallestFitting,
   takeWholeFileBuffer,
   temporarySiblingOf,
 } from "../files.js";
@@ -346,18 +347,14 @@ async function writeZip(
   reuse?: { stream: PreviousStream; copies: PreviousCopies },
 ): Promise<ZipResult> {
   const temporaryPath = temporarySiblingOf(outputPath);
-  const archiveOrder = new Set<string>();
-  for (const [index, entry] of outputEntries.entries()) {
-    if (reuse !== undefined && reuse.copies.offsets[index]! >= 0) continue;
-    if (entry.source?.kind === "zip") archiveOrder.add(entry.source.archivePath);
-  }
-  const archives = new SourceArchives([...archiveOrder], prepareSource);
-  // The output index after which no entry reads each archive: its memory is reused then.
+  // Each source archive in the order of first use (its keys), with the output index after
+  // which no entry reads it: its memory is reused then.
   const lastUse = new Map<string, number>();
   for (const [index, entry] of outputEntries.entries()) {
     if (reuse !== undefined && reuse.copies.offsets[index]! >= 0) continue;
     if (entry.source?.kind === "zip") lastUse.set(entry.source.archivePath, index);
   }
+  const archives = new SourceArchives([...lastUse.keys()], prepareSource);
   let handle: RandomAccessFile | undefined;
   let output: BlockOutput | undefined;
   const previousStream = reuse?.stream;
@@ -821,13 +818,7 @@ class SourceArchives {
 
   /** The smallest released buffer that holds `size` bytes, else one from files.ts. */
   private takeBuffer(size: number): Buffer {
-    let best = -1;
-    for (const [index, buffer] of this.free.entries()) {
-      if (buffer.length >= size && (best === -1 || buffer.length < this.free[best]!.length)) {
-        best = index;
-      }
-    }
-    return best === -1 ? takeWholeFileBuffer(size) : this.free.splice(best, 1)[0]!;
+    return takeSmallestFitting(this.free, size) ?? takeWholeFileBuffer(size);
   }
 
   /**
